@@ -1,0 +1,51 @@
+# The two commands a newcomer runs: `make serve` and `make test`.
+# Everything they need is installed here, into .venv, from the package registries.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: serve demo test lint format install install-test services clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# stamps make re-runs fast; they are rebuilt whenever pyproject.toml changes
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## serve: set up and run the main job on the embedded default
+serve: install
+	$(BIN)/canvasfill demo
+
+demo: serve
+
+## test: install the test extras, start what the tests need, run lint and the whole suite
+test: install-test services lint
+	$(BIN)/python -m pytest
+
+lint: install-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+format: install-test
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+## services: PostgreSQL and Redis for the distributed-mode tests (started if not running)
+services:
+	bash scripts/start-services.sh
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

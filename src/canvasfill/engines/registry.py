@@ -1,0 +1,109 @@
+"""Engines register themselves; the core never lists them (as Pillow's format plugins do).
+
+Every module of the ``canvasfill.engines`` package is imported once, on first use, and
+its ``@register`` decorators fill the table; third-party packages add engines through
+the ``canvasfill.engines`` entry-point group. Engine modules keep heavy imports
+(torch, onnxruntime) inside functions, so discovery stays cheap and never fails
+because an optional extra is missing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import threading
+from importlib.metadata import entry_points
+from typing import TypeVar
+
+from canvasfill.engines.base import Engine, FillParams, Operation
+from canvasfill.errors import EngineError, ErrorCode
+
+log = logging.getLogger(__name__)
+
+AUTO = "auto"
+ENTRY_POINT_GROUP = "canvasfill.engines"
+
+_classes: dict[str, type[Engine]] = {}
+_instances: dict[str, Engine] = {}
+_lock = threading.Lock()
+_discovered = False
+
+EngineClass = TypeVar("EngineClass", bound=type[Engine])
+
+
+def register(cls: EngineClass) -> EngineClass:
+    """Class decorator: make ``cls`` available under ``cls.name``."""
+    existing = _classes.get(cls.name)
+    if existing is not None and existing is not cls:
+        raise ValueError(f"two engines are named {cls.name!r}: {existing} and {cls}")
+    _classes[cls.name] = cls
+    return cls
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    with _lock:
+        if _discovered:
+            return
+        package = importlib.import_module("canvasfill.engines")
+        for module in pkgutil.iter_modules(package.__path__, prefix="canvasfill.engines."):
+            importlib.import_module(module.name)
+        for entry in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                entry.load()
+            except Exception:  # a broken plugin must not take the built-in engines down
+                log.exception("engine plugin %s failed to load", entry.value)
+        _discovered = True
+
+
+def engine_names() -> list[str]:
+    _discover()
+    return sorted(_classes)
+
+
+def get_engine(name: str) -> Engine:
+    """The process-wide instance of engine ``name`` (engines cache sessions and weights)."""
+    _discover()
+    cls = _classes.get(name)
+    if cls is None:
+        known = ", ".join([AUTO, *sorted(_classes)])
+        raise EngineError(
+            ErrorCode.ENGINE_NOT_FOUND,
+            f"there is no engine named {name!r}; choose one of: {known}",
+            field="engine",
+        )
+    with _lock:
+        if name not in _instances:
+            _instances[name] = cls()
+        return _instances[name]
+
+
+def all_engines() -> list[Engine]:
+    return [get_engine(name) for name in engine_names()]
+
+
+def choose_engine(name: str | None, operation: Operation, params: FillParams) -> Engine:
+    """The engine to run: the one named, or for ``auto``/None the best available here."""
+    if name and name != AUTO:
+        engine = get_engine(name)
+        availability = engine.availability()
+        if not availability.available:
+            raise EngineError(
+                ErrorCode.ENGINE_UNAVAILABLE,
+                f"engine {name!r} cannot run here: {availability.reason}",
+                field="engine",
+            )
+        return engine
+    ranked: list[tuple[int, str, Engine]] = []
+    for engine in all_engines():
+        rank = engine.preference(operation, params)
+        if rank is not None and engine.availability().available:
+            ranked.append((rank, engine.name, engine))
+    if not ranked:
+        raise EngineError(
+            ErrorCode.ENGINE_UNAVAILABLE, f"no engine available on this host can {operation}"
+        )
+    return max(ranked, key=lambda item: (item[0], item[1]))[2]

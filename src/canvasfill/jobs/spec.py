@@ -1,0 +1,115 @@
+"""The job spec: what every door (dialect, native API, CLI, Python) turns a request into.
+
+It is plain data, JSON-serialisable, so a task record can store it and any process can
+run it later. The input image and mask travel beside it as bytes (blobs), never inside.
+The seed is resolved when the spec is built, so re-running a task after a crash gives
+the same pixels.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from canvasfill.engines.base import SEED_MAX, FillParams, Operation
+from canvasfill.imaging.encode import DEFAULT_QUALITY, OutputFormat
+
+MAX_IMAGES = 9
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RatioExpansion(_Frozen):
+    """Grow each side by a fraction of the original width (left/right) or height."""
+
+    kind: Literal["ratios"] = "ratios"
+    left: float = Field(0.0, ge=0)
+    right: float = Field(0.0, ge=0)
+    top: float = Field(0.0, ge=0)
+    bottom: float = Field(0.0, ge=0)
+
+
+class PixelExpansion(_Frozen):
+    """Grow each side by a number of pixels."""
+
+    kind: Literal["pixels"] = "pixels"
+    left: int = Field(0, ge=0)
+    right: int = Field(0, ge=0)
+    top: int = Field(0, ge=0)
+    bottom: int = Field(0, ge=0)
+
+
+class CanvasMask(_Frozen):
+    """Canvas mode: the image already is the canvas; the mask marks what to generate."""
+
+    kind: Literal["canvas"] = "canvas"
+
+
+class MaskRemoval(_Frozen):
+    """Remove what a mask on the original marks, optionally grown by ``grow`` pixels."""
+
+    kind: Literal["mask"] = "mask"
+    grow: int = Field(0, ge=0, le=256)
+
+
+class Box(_Frozen):
+    x: int
+    y: int
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+
+
+class BoxRemoval(_Frozen):
+    """Remove what lies in rectangles on the original (PicWish ``rectangles``, CLI ``--box``)."""
+
+    kind: Literal["boxes"] = "boxes"
+    boxes: tuple[Box, ...] = Field(min_length=1, max_length=50)
+    grow: int = Field(0, ge=0, le=256)
+
+
+Geometry = Annotated[
+    RatioExpansion | PixelExpansion | CanvasMask | MaskRemoval | BoxRemoval,
+    Field(discriminator="kind"),
+]
+
+
+class OutputOptions(_Frozen):
+    format: OutputFormat = OutputFormat.PNG
+    quality: int = Field(DEFAULT_QUALITY, ge=1, le=100)
+    max_width: int = Field(0, ge=0)
+    """Scale the final result down to fit (aspect kept); 0 means no limit."""
+    max_height: int = Field(0, ge=0)
+
+
+class JobSpec(_Frozen):
+    operation: Operation
+    geometry: Geometry
+    seed: int = Field(ge=0, le=SEED_MAX)
+    """Concrete: resolve 'random' markers with ``engines.base.resolve_seed`` first."""
+    engine: str = "auto"
+    n: int = Field(1, ge=1, le=MAX_IMAGES)
+    prompt: str = ""
+    negative_prompt: str = ""
+    steps: int | None = Field(None, ge=1)
+    strength: float | None = Field(None, ge=0, le=1)
+    guidance_scale: float | None = Field(None, ge=0)
+    output: OutputOptions = OutputOptions()
+    limits: str = "native"
+    """Which door's image limits apply (``imaging.limits.BY_NAME``)."""
+    strict_mask: bool = False
+    """Apply AILabTools' mask-file rules instead of reading any image's luminance."""
+
+    def fill_params(self) -> FillParams:
+        return FillParams(
+            seed=self.seed,
+            operation=self.operation,
+            n=self.n,
+            prompt=self.prompt,
+            negative_prompt=self.negative_prompt,
+            steps=self.steps,
+            strength=self.strength,
+            guidance_scale=self.guidance_scale,
+        )
