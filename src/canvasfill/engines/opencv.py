@@ -28,7 +28,7 @@ class _OpenCVInpaint(Engine):
 
     def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
         holes = mask.astype(np.uint8) * 255
-        filled = np.asarray(cv2.inpaint(image, holes, _INPAINT_RADIUS, self.flag))
+        filled = np.asarray(cv2.inpaint(image, holes, _INPAINT_RADIUS, self.flag), dtype=np.uint8)
         return [filled.copy() for _ in range(params.n)]
 
 

@@ -21,6 +21,7 @@ from canvasfill.imaging.limits import NATIVE, ImageLimits
 # warning-or-error threshold would fire on legitimate large canvases first.
 Image.MAX_IMAGE_PIXELS = None
 
+WIDE_GREY_MODES = frozenset({"I;16", "I;16B", "I;16L", "I"})
 _ORIENTATION_TAG = 0x0112
 _TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 
@@ -64,10 +65,11 @@ def open_image(data: bytes, limits: ImageLimits = NATIVE, *, field: str = "image
         ) from None
     fmt = image.format or "unknown"
     limits.check_format(fmt)
-    if getattr(image, "is_animated", False) and getattr(image, "n_frames", 1) > 1:
+    frames = int(getattr(image, "n_frames", 1))
+    if getattr(image, "is_animated", False) and frames > 1:
         raise InputError(
             ErrorCode.ANIMATED_IMAGE,
-            f"the {field} is animated ({image.n_frames} frames); send a single still frame",
+            f"the {field} is animated ({frames} frames); send a single still frame",
             field=field,
         )
     width, height = image.size
@@ -90,7 +92,9 @@ def open_image(data: bytes, limits: ImageLimits = NATIVE, *, field: str = "image
     return upright
 
 
-def decode_image(data: bytes, limits: ImageLimits = NATIVE, *, field: str = "image") -> DecodedImage:
+def decode_image(
+    data: bytes, limits: ImageLimits = NATIVE, *, field: str = "image"
+) -> DecodedImage:
     """Decode ``data`` to upright 8-bit RGB, keeping alpha when the file carries it."""
     image = open_image(data, limits, field=field)
     rgb, alpha = to_rgb_alpha(image)
@@ -104,7 +108,7 @@ def to_rgb_alpha(image: Image.Image) -> tuple[NDArray[np.uint8], NDArray[np.uint
     transparency becomes real alpha, CMYK goes through Pillow's conversion.
     """
     mode = image.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+    if mode in WIDE_GREY_MODES:
         grey = _wide_grey_to_8bit(np.asarray(image), mode)
         return np.repeat(grey[:, :, None], 3, axis=2), None
     has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
@@ -113,16 +117,14 @@ def to_rgb_alpha(image: Image.Image) -> tuple[NDArray[np.uint8], NDArray[np.uint
     if has_alpha:
         rgba = np.asarray(image.convert("RGBA"))
         return np.ascontiguousarray(rgba[:, :, :3]), np.ascontiguousarray(rgba[:, :, 3])
-    return np.asarray(image.convert("RGB")).copy(), None
+    return np.array(image.convert("RGB"), dtype=np.uint8), None
 
 
 def _wide_grey_to_8bit(pixels: NDArray[np.generic], mode: str) -> NDArray[np.uint8]:
-    if mode == "F":
-        scaled = np.clip(pixels.astype(np.float64), 0.0, 1.0) * 255.0 + 0.5
-        return scaled.astype(np.uint8)
+    """16-bit grey PNGs open as I;16 or I with values 0..65535: keep the top byte."""
     wide = pixels.astype(np.int64)
     shift = 8 if mode.startswith("I;16") or wide.max(initial=0) <= 0xFFFF else 24
-    return np.clip(wide >> shift, 0, 255).astype(np.uint8)
+    return np.asarray(np.clip(wide >> shift, 0, 255), dtype=np.uint8)
 
 
 def _orientation(image: Image.Image) -> int:

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from canvasfill.errors import ErrorCode, InputError
-from canvasfill.imaging.decode import open_image, to_rgb_alpha
+from canvasfill.imaging.decode import WIDE_GREY_MODES, open_image, to_rgb_alpha
 from canvasfill.imaging.limits import JPEG_PNG_WEBP, NATIVE, ImageLimits
 
 Mask = NDArray[np.bool_]
@@ -108,7 +108,7 @@ def _luminance(image: Image.Image) -> NDArray[np.uint8]:
         alpha = np.asarray(rgba)[:, :, 3].astype(np.uint16)
         # transparent pixels count as "keep": scale the luminance by alpha
         return ((grey * alpha) // 255).astype(np.uint8)
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+    if image.mode in WIDE_GREY_MODES:
         return to_rgb_alpha(image)[0][:, :, 0]
     return np.asarray(image.convert("L"))
 
@@ -122,7 +122,8 @@ def grow(mask: Mask, pixels: int) -> Mask:
     """Dilate ``mask`` by ``pixels`` with a round kernel (covers halos round objects)."""
     if pixels < 0:
         raise InputError(
-            ErrorCode.INVALID_PARAMETER, "grow must be zero or a positive number of pixels",
+            ErrorCode.INVALID_PARAMETER,
+            "grow must be zero or a positive number of pixels",
             field="grow_mask",
         )
     if pixels == 0:
@@ -133,7 +134,10 @@ def grow(mask: Mask, pixels: int) -> Mask:
 
 
 def from_rectangles(
-    size: tuple[int, int], rectangles: Iterable[tuple[int, int, int, int]], *, field: str = "rectangles"
+    size: tuple[int, int],
+    rectangles: Iterable[tuple[int, int, int, int]],
+    *,
+    field: str = "rectangles",
 ) -> Mask:
     """A mask from (x, y, width, height) boxes on an image of (w, h); boxes are clipped."""
     width, height = size

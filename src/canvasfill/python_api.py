@@ -1,0 +1,142 @@
+"""``canvasfill.expand`` and ``canvasfill.remove``: the library's front door for Python code.
+
+They build the same job spec the CLI and the server build and run it in-process, so a
+notebook gets exactly what a request would get.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from canvasfill.engines.base import Operation, resolve_seed
+from canvasfill.imaging.encode import OutputFormat
+from canvasfill.jobs.pipeline import JobOutput, run_job
+from canvasfill.jobs.spec import (
+    Box,
+    BoxRemoval,
+    CanvasMask,
+    Geometry,
+    JobSpec,
+    MaskRemoval,
+    OutputOptions,
+    PixelExpansion,
+    RatioExpansion,
+)
+
+ImageInput = str | Path | bytes | Image.Image | NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class Result:
+    images: list[Image.Image]
+    engine: str
+    seed: int
+    seconds: float
+
+
+def expand(
+    image: ImageInput,
+    *,
+    left: float = 0.0,
+    right: float = 0.0,
+    top: float = 0.0,
+    bottom: float = 0.0,
+    pixels: bool = False,
+    mask: ImageInput | None = None,
+    engine: str = "auto",
+    seed: int = -1,
+    n: int = 1,
+    prompt: str = "",
+    negative_prompt: str = "",
+    steps: int | None = None,
+    strength: float | None = None,
+    guidance_scale: float | None = None,
+    max_width: int = 0,
+    max_height: int = 0,
+) -> Result:
+    """Expand ``image``: sides as fractions of its width/height (or pixels with
+    ``pixels=True``), or canvas mode when ``mask`` is given. ``seed=-1`` is random."""
+    geometry: Geometry
+    if mask is not None:
+        geometry = CanvasMask()
+    elif pixels:
+        geometry = PixelExpansion(
+            left=int(left), right=int(right), top=int(top), bottom=int(bottom)
+        )
+    else:
+        geometry = RatioExpansion(left=left, right=right, top=top, bottom=bottom)
+    spec = JobSpec(
+        operation=Operation.EXPAND,
+        geometry=geometry,
+        seed=resolve_seed(seed),
+        engine=engine,
+        n=n,
+        prompt=prompt,
+        negative_prompt=negative_prompt,
+        steps=steps,
+        strength=strength,
+        guidance_scale=guidance_scale,
+        output=OutputOptions(format=OutputFormat.PNG, max_width=max_width, max_height=max_height),
+    )
+    return _run(spec, image, mask)
+
+
+def remove(
+    image: ImageInput,
+    mask: ImageInput | None = None,
+    *,
+    boxes: Sequence[tuple[int, int, int, int]] = (),
+    grow: int = 0,
+    engine: str = "auto",
+    seed: int = -1,
+    n: int = 1,
+    prompt: str = "",
+    steps: int | None = None,
+) -> Result:
+    """Remove what ``mask`` marks (white) or what lies in ``boxes`` of (x, y, w, h)."""
+    geometry: Geometry
+    if boxes:
+        geometry = BoxRemoval(
+            boxes=tuple(Box(x=x, y=y, width=w, height=h) for x, y, w, h in boxes), grow=grow
+        )
+    else:
+        geometry = MaskRemoval(grow=grow)
+    spec = JobSpec(
+        operation=Operation.REMOVE,
+        geometry=geometry,
+        seed=resolve_seed(seed),
+        engine=engine,
+        n=n,
+        prompt=prompt,
+        steps=steps,
+    )
+    return _run(spec, image, mask)
+
+
+def _run(spec: JobSpec, image: ImageInput, mask: ImageInput | None) -> Result:
+    output: JobOutput = run_job(spec, _as_bytes(image), None if mask is None else _as_bytes(mask))
+    images = [_load(item.data) for item in output.images]
+    return Result(images=images, engine=output.engine, seed=output.seed, seconds=output.seconds)
+
+
+def _load(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as opened:
+        return opened.copy()
+
+
+def _as_bytes(source: ImageInput) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    if isinstance(source, str | Path):
+        return Path(source).read_bytes()
+    picture = Image.fromarray(source) if isinstance(source, np.ndarray) else source
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
