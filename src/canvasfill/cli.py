@@ -42,14 +42,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 T = TypeVar("T")
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
+_CALLER_ENGINE_ERRORS = frozenset({ErrorCode.ENGINE_NOT_FOUND, ErrorCode.ENGINE_UNAVAILABLE})
 
 
 # -- options shared by expand and remove -------------------------------------------------
@@ -463,10 +464,11 @@ def _guarded(action: Callable[[], T]) -> T:
     """Run ``action``; turn expected failures into one line on stderr and an exit code."""
     try:
         return action()
-    except InputError as exc:
-        _fail(f"{exc.message} ({exc.code.value})", EXIT_BAD_INPUT)
     except CanvasfillError as exc:
-        _fail(f"{exc.message} ({exc.code.value})", EXIT_FAILED)
+        caller_can_fix = isinstance(exc, InputError) or exc.code in _CALLER_ENGINE_ERRORS
+        _fail(
+            f"{exc.message} ({exc.code.value})", EXIT_BAD_INPUT if caller_can_fix else EXIT_FAILED
+        )
     except OSError as exc:
         _fail(str(exc), EXIT_BAD_INPUT)
 
@@ -476,7 +478,7 @@ def _fail_usage(message: str) -> NoReturn:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
 
 

@@ -128,7 +128,17 @@ def _wide_grey_to_8bit(pixels: NDArray[np.generic], mode: str) -> NDArray[np.uin
 
 
 def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation from the header alone.
+
+    ``Image.getexif()`` on a PNG decodes every pixel to look for a late eXIf chunk, so
+    it must not run before the size checks; the raw block in ``info`` needs no decode.
+    """
+    raw = image.info.get("exif")
+    if not raw:
+        return 1
     try:
-        return int(image.getexif().get(_ORIENTATION_TAG, 1))
+        exif = Image.Exif()
+        exif.load(raw)
+        return int(exif.get(_ORIENTATION_TAG, 1))
     except Exception:  # a broken EXIF block must not make a readable image unreadable
         return 1

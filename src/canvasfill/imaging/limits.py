@@ -82,10 +82,8 @@ class ImageLimits:
                 field="image",
             )
         aspect = width / height
-        if (
-            (self.min_aspect is not None
-            and aspect < self.min_aspect)
-            or (self.max_aspect is not None and aspect > self.max_aspect)
+        if (self.min_aspect is not None and aspect < self.min_aspect) or (
+            self.max_aspect is not None and aspect > self.max_aspect
         ):
             raise InputError(
                 ErrorCode.ASPECT_RATIO_OUT_OF_RANGE,

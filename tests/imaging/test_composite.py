@@ -1,0 +1,109 @@
+"""Compositing: known pixels come back bit-exact; the seam is softened on the fill side."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from canvasfill.imaging.composite import (
+    composite,
+    place_alpha,
+    place_on_canvas,
+    restore_known,
+    scale_to,
+)
+from canvasfill.imaging.geometry import Sides, plan_expansion
+
+
+def test_place_on_canvas_puts_the_original_at_its_offset(small_photo: np.ndarray) -> None:
+    plan = plan_expansion((160, 120), Sides(left=10, top=5, right=3, bottom=1))
+    canvas = place_on_canvas(small_photo, plan)
+    assert canvas.shape == (126, 173, 3)
+    assert np.array_equal(canvas[5:125, 10:170], small_photo)
+    assert not canvas[plan.fill_mask].any()
+
+
+def test_alpha_is_opaque_on_new_area() -> None:
+    plan = plan_expansion((4, 3), Sides(left=2))
+    alpha = np.full((3, 4), 7, dtype=np.uint8)
+    placed = place_alpha(alpha, plan)
+    assert placed is not None
+    assert (placed[:, :2] == 255).all()
+    assert (placed[:, 2:] == 7).all()
+    assert place_alpha(None, plan) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    canvas=arrays(np.uint8, (24, 32, 3)),
+    fill=arrays(np.uint8, (24, 32, 3)),
+    mask=arrays(np.bool_, (24, 32)),
+    feather=st.integers(0, 6),
+)
+def test_known_pixels_are_bit_exact(
+    canvas: np.ndarray, fill: np.ndarray, mask: np.ndarray, feather: int
+) -> None:
+    out = composite(canvas, fill, mask, feather)
+    assert np.array_equal(out[~mask], canvas[~mask])
+
+
+def test_deep_in_the_hole_the_fill_is_used_unchanged() -> None:
+    canvas = np.zeros((40, 40, 3), dtype=np.uint8)
+    fill = np.full((40, 40, 3), 200, dtype=np.uint8)
+    mask = np.zeros((40, 40), dtype=bool)
+    mask[5:35, 5:35] = True
+    out = composite(canvas, fill, mask, feather=3)
+    assert (out[12:28, 12:28] == 200).all()
+
+
+def test_seam_blends_toward_the_nearest_known_colour() -> None:
+    canvas = np.zeros((10, 20, 3), dtype=np.uint8)
+    canvas[:, :10] = 100  # known half
+    fill = np.full((10, 20, 3), 200, dtype=np.uint8)
+    mask = np.zeros((10, 20), dtype=bool)
+    mask[:, 10:] = True
+    row = composite(canvas, fill, mask, feather=3)[5, :, 0].astype(int)
+    assert row[9] == 100  # known: exact
+    assert 100 < row[10] < row[11] < row[12] < 200  # ramps up across the seam
+    assert (row[14:] == 200).all()
+
+
+def test_no_feather_is_a_plain_paste() -> None:
+    canvas = np.zeros((8, 8, 3), dtype=np.uint8)
+    fill = np.full((8, 8, 3), 9, dtype=np.uint8)
+    mask = np.eye(8, dtype=bool)
+    out = composite(canvas, fill, mask, feather=0)
+    assert (out[mask] == 9).all()
+    assert (out[~mask] == 0).all()
+
+
+def test_nearest_known_colour_is_looked_up_correctly() -> None:
+    # each known column has its own colour; a hole pixel next to it must take it
+    canvas = np.zeros((6, 12, 3), dtype=np.uint8)
+    for column in range(12):
+        canvas[:, column] = column * 20
+    mask = np.zeros((6, 12), dtype=bool)
+    mask[:, 6] = True
+    fill = np.full((6, 12, 3), 255, dtype=np.uint8)
+    out = composite(canvas, fill, mask, feather=50)
+    # weight 1/51 toward the fill, the rest toward column 5 or 7 (100 or 140)
+    assert all(100 <= value <= 145 for value in out[:, 6, 0])
+
+
+def test_restore_known() -> None:
+    original = np.full((4, 4, 3), 50, dtype=np.uint8)
+    result = np.zeros((4, 4, 3), dtype=np.uint8)
+    mask = np.zeros((4, 4), dtype=bool)
+    mask[0, 0] = True
+    restored = restore_known(result, original, mask)
+    assert restored[0, 0, 0] == 0
+    assert (restored[1:, :] == 50).all()
+
+
+def test_scale_to() -> None:
+    pixels = np.zeros((100, 200, 3), dtype=np.uint8)
+    assert scale_to(pixels, (50, 25)).shape == (25, 50, 3)
+    assert scale_to(pixels, (400, 200)).shape == (200, 400, 3)
+    assert scale_to(pixels, (200, 100)) is pixels

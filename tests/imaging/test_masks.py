@@ -1,0 +1,156 @@
+"""Mask files: the forms AILabTools accepts, the ones it refuses, and mask helpers."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from canvasfill.errors import ErrorCode, InputError
+from canvasfill.imaging.masks import (
+    LENIENT,
+    STRICT,
+    decode_mask,
+    from_rectangles,
+    grow,
+    require_something_to_fill,
+    threshold,
+)
+from tests.conftest import encode
+
+SIZE = (64, 48)
+
+
+def _grey() -> np.ndarray:
+    grey = np.zeros((48, 64), dtype=np.uint8)
+    grey[10:20, 10:30] = 255
+    grey[30:35, 40:50] = 200
+    grey[40:45, 0:5] = 100  # below the threshold: kept
+    return grey
+
+
+def _expected() -> np.ndarray:
+    return _grey() >= 128
+
+
+def test_strict_accepts_grey() -> None:
+    assert np.array_equal(decode_mask(encode(_grey()), SIZE, STRICT), _expected())
+
+
+def test_strict_accepts_rgb_with_equal_channels() -> None:
+    rgb = np.repeat(_grey()[:, :, None], 3, axis=2)
+    assert np.array_equal(decode_mask(encode(rgb), SIZE, STRICT), _expected())
+
+
+def test_strict_accepts_rgba_with_opaque_alpha() -> None:
+    rgba = np.dstack([np.repeat(_grey()[:, :, None], 3, axis=2), np.full((48, 64), 255, np.uint8)])
+    assert np.array_equal(decode_mask(encode(rgba), SIZE, STRICT), _expected())
+
+
+def _strict_refusal(data: bytes, size: tuple[int, int] = SIZE) -> InputError:
+    with pytest.raises(InputError) as caught:
+        decode_mask(data, size, STRICT)
+    return caught.value
+
+
+def test_strict_refuses_coloured_rgb() -> None:
+    rgb = np.repeat(_grey()[:, :, None], 3, axis=2)
+    rgb[0, 0] = (255, 0, 0)
+    error = _strict_refusal(encode(rgb))
+    assert error.code is ErrorCode.INVALID_MASK
+    assert error.field == "mask"
+
+
+def test_strict_refuses_translucent_alpha() -> None:
+    alpha = np.full((48, 64), 255, np.uint8)
+    alpha[5, 5] = 254
+    rgba = np.dstack([np.repeat(_grey()[:, :, None], 3, axis=2), alpha])
+    assert _strict_refusal(encode(rgba)).code is ErrorCode.INVALID_MASK
+
+
+def test_strict_refuses_jpeg() -> None:
+    assert _strict_refusal(encode(_grey(), "JPEG")).code is ErrorCode.INVALID_MASK
+
+
+def test_strict_refuses_icc_profile() -> None:
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = encode(Image.fromarray(_grey()), "PNG", icc_profile=profile)
+    assert _strict_refusal(data).code is ErrorCode.MASK_HAS_ICC_PROFILE
+
+
+def test_strict_refuses_sixteen_bit() -> None:
+    wide = Image.fromarray(_grey().astype(np.uint16) * 257)
+    assert _strict_refusal(encode(wide)).code is ErrorCode.INVALID_MASK
+
+
+def test_size_must_match() -> None:
+    error = _strict_refusal(encode(_grey()), (65, 48))
+    assert error.code is ErrorCode.MASK_SIZE_MISMATCH
+    assert "64x48" in error.message
+    assert "65x48" in error.message
+
+
+def test_lenient_reads_luminance_and_alpha() -> None:
+    rgba = np.zeros((48, 64, 4), dtype=np.uint8)
+    rgba[:, :, :3] = 255
+    rgba[:, :32, 3] = 255  # white and opaque: fill; white but transparent: keep
+    mask = decode_mask(encode(rgba), SIZE, LENIENT)
+    assert mask[:, :32].all()
+    assert not mask[:, 32:].any()
+
+
+def test_lenient_accepts_jpeg() -> None:
+    mask = decode_mask(encode(_grey(), "JPEG", quality=95), SIZE, LENIENT)
+    assert mask[12, 15]
+    assert not mask[0, 0]
+
+
+def test_not_an_image_is_a_mask_error() -> None:
+    with pytest.raises(InputError) as caught:
+        decode_mask(b"GIF89a not really", SIZE)
+    assert caught.value.field == "mask"
+
+
+def test_threshold() -> None:
+    grey = np.array([[0, 127, 128, 255]], dtype=np.uint8)
+    assert threshold(grey).tolist() == [[False, False, True, True]]
+
+
+def test_grow_dilates_roundly() -> None:
+    mask = np.zeros((21, 21), dtype=bool)
+    mask[10, 10] = True
+    grown = grow(mask, 3)
+    assert grown[10, 7]
+    assert grown[7, 10]
+    assert grown[10, 13]
+    assert not grown[7, 7]  # a corner at distance 4.2 stays outside a radius-3 disc
+    assert grow(mask, 0) is mask
+
+
+def test_rectangles_are_clipped_to_the_image() -> None:
+    mask = from_rectangles((20, 10), [(15, 5, 10, 10), (0, 0, 2, 2)])
+    assert int(mask.sum()) == 5 * 5 + 4
+    assert mask[9, 19]
+    assert mask[1, 1]
+
+
+@pytest.mark.parametrize("box", [(30, 0, 5, 5), (0, 0, 0, 5), (-10, -10, 5, 5)])
+def test_rectangles_outside_or_empty_are_refused(box: tuple[int, int, int, int]) -> None:
+    with pytest.raises(InputError) as caught:
+        from_rectangles((20, 10), [box])
+    assert caught.value.code is ErrorCode.INVALID_PARAMETER
+
+
+def test_an_empty_mask_is_refused() -> None:
+    with pytest.raises(InputError) as caught:
+        require_something_to_fill(np.zeros((4, 4), dtype=bool))
+    assert caught.value.code is ErrorCode.EMPTY_MASK
+
+
+def test_palette_mask_with_grey_palette_is_accepted() -> None:
+    image = Image.fromarray(_grey()).convert("P")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    assert np.array_equal(decode_mask(buffer.getvalue(), SIZE, STRICT), _expected())
