@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     MASK_HAS_ICC_PROFILE = "mask_has_icc_profile"
     EMPTY_MASK = "empty_mask"
     # parameters and engines
+    MISSING_PARAMETER = "missing_parameter"
     INVALID_PARAMETER = "invalid_parameter"
     ENGINE_NOT_FOUND = "engine_not_found"
     ENGINE_UNAVAILABLE = "engine_unavailable"

@@ -1,0 +1,165 @@
+"""AILabTools: ``ai-image-extender`` and ``remove-objects-advanced``, synchronous multipart.
+
+Every answer, success or error, carries the public fields (``request_id``, ``log_id``,
+``error_code`` = 0 or the HTTP status, ``error_code_str``, ``error_msg``,
+``error_detail``); a success adds ``data.binary_data_base64``, a list of one image.
+Image problems answer 422 with an image-size or image-format code; everything else
+follows the error table in ``compat-notes.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Any
+
+from canvasfill.api.dialects.fields import FieldReader
+from canvasfill.api.dialects.view import ParsedRequest, TaskView, output_format_of, require_image
+from canvasfill.engines.base import Operation, resolve_seed
+from canvasfill.errors import CanvasfillError, ErrorCode, InputError
+from canvasfill.jobs.spec import CanvasMask, JobSpec, MaskRemoval, OutputOptions, RatioExpansion
+
+NAME = "ailab"
+API_KEY_HEADER = "ailabapi-api-key"
+EXPAND_PATH = "/api/image/editing/ai-image-extender"
+REMOVE_PATH = "/api/image/editing/remove-objects-advanced"
+
+SEED_RANDOM = frozenset({-1})
+DEFAULT_RATIO = 0.1
+DEFAULT_MAX_SIDE = 1920
+
+# (HTTP status, error_detail.code, code_message) for canvasfill's own codes
+_IMAGE_SIZE = (422, "ERROR_IMAGE_SIZE", "The image size does not meet the requirements.")
+_IMAGE_FORMAT = (422, "ERROR_IMAGE_FORMAT", "The image format does not meet the requirements.")
+_INVALID = (400, "ERROR_INVALID_PARAMETER", "Invalid parameter.")
+_BY_CODE: dict[str, tuple[int, str, str]] = {
+    ErrorCode.MISSING_PARAMETER: (400, "MISSING_PARAMETERS", "Missing parameters."),
+    ErrorCode.INVALID_PARAMETER: _INVALID,
+    ErrorCode.INVALID_MASK: _INVALID,
+    ErrorCode.MASK_SIZE_MISMATCH: _INVALID,
+    ErrorCode.MASK_HAS_ICC_PROFILE: _INVALID,
+    ErrorCode.EMPTY_MASK: (400, "PARAMETERS_CANNOT_EMPTY", "Parameters cannot be empty."),
+    ErrorCode.FILE_TOO_LARGE: _IMAGE_SIZE,
+    ErrorCode.IMAGE_TOO_SMALL: _IMAGE_SIZE,
+    ErrorCode.IMAGE_TOO_LARGE: _IMAGE_SIZE,
+    ErrorCode.DECOMPRESSION_BOMB: _IMAGE_SIZE,
+    ErrorCode.ASPECT_RATIO_OUT_OF_RANGE: _IMAGE_SIZE,
+    ErrorCode.CANVAS_TOO_LARGE: _IMAGE_SIZE,
+    ErrorCode.INVALID_IMAGE: _IMAGE_FORMAT,
+    ErrorCode.TRUNCATED_IMAGE: _IMAGE_FORMAT,
+    ErrorCode.UNSUPPORTED_FORMAT: _IMAGE_FORMAT,
+    ErrorCode.ANIMATED_IMAGE: _IMAGE_FORMAT,
+    "unauthorized": (401, "ERROR_APPLICATIONS_NOT_EXISTS", "The application does not exist."),
+    "insufficient_credits": (429, "ERROR_NOT_ENOUGH_CREDITS", "Insufficient credits."),
+    "rate_limited": (429, "ERROR_TOO_MANY_REQUESTS", "Too many requests."),
+    "not_found": (404, "ERROR_AI_NOT_EXISTS", "AI does not exist or has been deactivated."),
+}
+_PROCESSING_FAILURE = (400, "PROCESSING_FAILURE", "Processing failed.")
+
+
+def _common(fields: FieldReader) -> dict[str, Any]:
+    """The diffusion parameters both endpoints share, with the reference's ranges."""
+    return {
+        "steps": fields.integer("steps", 30, minimum=1),
+        "strength": fields.number("strength", 0.8, minimum=0.1, maximum=1.0),
+        "guidance_scale": fields.number("scale", 7.0, minimum=1.0, maximum=20.0),
+        "seed": resolve_seed(fields.integer("seed", 0, minimum=-1), SEED_RANDOM),
+    }
+
+
+def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -> ParsedRequest:
+    """``ai-image-extender``: four side ratios (0..1, default 0.1) or a canvas + mask."""
+    require_image(image, None, names="image")
+    assert image is not None
+    common = _common(fields)
+    max_width = fields.integer("max_width", DEFAULT_MAX_SIDE, minimum=0)
+    max_height = fields.integer("max_height", DEFAULT_MAX_SIDE, minimum=0)
+    geometry: CanvasMask | RatioExpansion
+    if mask is not None:
+        geometry = CanvasMask()
+    else:
+        ratios = {
+            side: fields.number(side, DEFAULT_RATIO, minimum=0.0, maximum=1.0)
+            for side in ("top", "bottom", "left", "right")
+        }
+        if not any(ratios.values()):
+            raise InputError(
+                ErrorCode.INVALID_PARAMETER,
+                "top, bottom, left and right are all 0: expand at least one side",
+                field="top",
+            )
+        geometry = RatioExpansion(**ratios)
+    spec = JobSpec(
+        operation=Operation.EXPAND,
+        geometry=geometry,
+        prompt=fields.text("custom_prompt"),
+        output=OutputOptions(
+            format=output_format_of(image), max_width=max_width, max_height=max_height
+        ),
+        limits=NAME,
+        strict_mask=True,
+        **common,
+    )
+    return ParsedRequest(spec=spec, image=image, mask=mask)
+
+
+def parse_remove(fields: FieldReader, image: bytes | None, mask: bytes | None) -> ParsedRequest:
+    """``remove-objects-advanced``: an image and a mask (white = remove), both required."""
+    require_image(image, None, names="image")
+    if mask is None:
+        raise InputError(ErrorCode.MISSING_PARAMETER, "mask is required", field="mask")
+    assert image is not None
+    spec = JobSpec(
+        operation=Operation.REMOVE,
+        geometry=MaskRemoval(),
+        output=OutputOptions(format=output_format_of(image)),
+        limits=NAME,
+        strict_mask=True,
+        **_common(fields),
+    )
+    return ParsedRequest(spec=spec, image=image, mask=mask)
+
+
+def _envelope(
+    request_id: str, status: int, code: str, code_message: str, message: str
+) -> dict[str, Any]:
+    failed = status != 200
+    return {
+        "request_id": request_id,
+        "log_id": uuid.uuid4().hex[:16],
+        "error_code": status if failed else 0,
+        "error_code_str": code if failed else "",
+        "error_msg": f"{code_message} {message}".strip() if failed else "",
+        "error_detail": {
+            "status_code": status,
+            "code": code,
+            "code_message": code_message,
+            "message": message,
+        },
+    }
+
+
+def render_success(task: TaskView, request_id: str) -> dict[str, Any]:
+    body = _envelope(request_id, 200, "", "", "")
+    images = [base64.b64encode(result.load()).decode("ascii") for result in task.results[:1]]
+    body["data"] = {"binary_data_base64": images}
+    return body
+
+
+def render_error(
+    code: str, message: str, request_id: str, field: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, body) for a canvasfill error code."""
+    status, detail_code, code_message = _BY_CODE.get(code, _PROCESSING_FAILURE)
+    return status, _envelope(request_id, status, detail_code, code_message, message)
+
+
+def render_exception(error: CanvasfillError, request_id: str) -> tuple[int, dict[str, Any]]:
+    return render_error(error.code, error.message, request_id, error.field)
+
+
+def render_task(task: TaskView, request_id: str) -> tuple[int, dict[str, Any]]:
+    """A finished task as AILabTools answers it: the image, or the failure's error body."""
+    if task.status == "succeeded":
+        return 200, render_success(task, request_id)
+    return render_error(task.error_code or "engine_failed", task.error_message or "", request_id)

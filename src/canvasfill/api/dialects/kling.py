@@ -1,0 +1,175 @@
+"""Kling image expansion: a JSON task API with JWT auth, query by id or external id, lists.
+
+Envelope ``{code, message, request_id, data}``; code 0 is success, else one of Kling's
+numeric codes with its HTTP status. Timestamps are milliseconds since the epoch.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from canvasfill.api.dialects.fields import FieldReader
+from canvasfill.api.dialects.view import ParsedRequest, TaskView
+from canvasfill.engines.base import Operation, resolve_seed
+from canvasfill.errors import CanvasfillError, ErrorCode, InputError
+from canvasfill.jobs.spec import MAX_IMAGES, JobSpec, RatioExpansion
+
+NAME = "kling"
+PATH = "/v1/images/editing/expand"
+MAX_PROMPT = 2500
+MAX_RATIO = 2.0
+MAX_PAGE_NUM, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 500, 30
+_RATIO_FIELDS = {
+    "top": "up_expansion_ratio",
+    "bottom": "down_expansion_ratio",
+    "left": "left_expansion_ratio",
+    "right": "right_expansion_ratio",
+}
+
+# Kling's codes: (code, HTTP status)
+AUTH_FAILED, AUTH_EMPTY, AUTH_INVALID, TOKEN_NOT_YET_VALID, TOKEN_EXPIRED = (
+    1000,
+    1001,
+    1002,
+    1003,
+    1004,
+)
+_BY_CODE: dict[str, tuple[int, int]] = {
+    "unauthorized": (AUTH_FAILED, 401),
+    "insufficient_credits": (1102, 429),
+    "forbidden": (1103, 403),
+    ErrorCode.MISSING_PARAMETER: (1200, 400),
+    "invalid_request": (1200, 400),
+    "not_found": (1203, 404),
+    "method_not_allowed": (1202, 404),
+    "rate_limited": (1302, 429),
+    ErrorCode.ENGINE_FAILED: (5000, 500),
+    "internal_error": (5000, 500),
+    "not_ready": (5001, 503),
+    "timeout": (5002, 504),
+}
+_PARAMETER_VALUE = (1201, 400)
+
+STATUS_NAMES = {
+    "queued": "submitted",
+    "running": "processing",
+    "succeeded": "succeed",
+    "failed": "failed",
+    "canceled": "failed",
+}
+
+
+def parse(body: Any) -> ParsedRequest:
+    if not isinstance(body, dict):
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER, "the request body must be a JSON object", field="body"
+        )
+    fields = FieldReader(body)
+    image_bytes, image_url = _image(fields.text("image"))
+    ratios = {
+        side: fields.number(name, 0.0, minimum=0.0, maximum=MAX_RATIO)
+        for side, name in _RATIO_FIELDS.items()
+    }
+    if not any(ratios.values()):
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER,
+            "set at least one of up/down/left/right_expansion_ratio above 0",
+            field="up_expansion_ratio",
+        )
+    watermark = body.get("watermark_info") or {}
+    if not isinstance(watermark, dict) or not isinstance(watermark.get("enabled", False), bool):
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER,
+            'watermark_info must be {"enabled": true} or {"enabled": false}',
+            field="watermark_info",
+        )
+    spec = JobSpec(
+        operation=Operation.EXPAND,
+        geometry=RatioExpansion(**ratios),
+        seed=resolve_seed(None),
+        n=fields.integer("n", 1, minimum=1, maximum=MAX_IMAGES),
+        prompt=fields.text("prompt", max_length=MAX_PROMPT),
+        limits=NAME,
+    )
+    external_id = fields.text("external_task_id", max_length=200) or None
+    return ParsedRequest(
+        spec=spec,
+        image=image_bytes,
+        image_url=image_url,
+        external_id=external_id,
+        callback_url=fields.text("callback_url", max_length=2048) or None,
+        meta={"watermark": bool(watermark.get("enabled", False))},
+    )
+
+
+def _image(text: str) -> tuple[bytes | None, str | None]:
+    """``image`` is raw base64 (no ``data:`` prefix) or an http(s) URL."""
+    value = text.strip()
+    if not value:
+        raise InputError(ErrorCode.MISSING_PARAMETER, "image is required", field="image")
+    if value.startswith(("http://", "https://")):
+        return None, value
+    if value.startswith("data:"):
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER,
+            "image must be raw base64 without a 'data:image/...;base64,' prefix",
+            field="image",
+        )
+    try:
+        return base64.b64decode(value, validate=True), None
+    except (binascii.Error, ValueError):
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER,
+            "image is neither valid base64 nor an http(s) URL",
+            field="image",
+        ) from None
+
+
+def page(query: FieldReader) -> tuple[int, int]:
+    """(pageNum, pageSize) of a list request: 1..1000 and 1..500, defaults 1 and 30."""
+    number = query.integer("pageNum", 1, minimum=1, maximum=MAX_PAGE_NUM)
+    size = query.integer("pageSize", DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
+    return number, size
+
+
+def _milliseconds(moment: Any) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def task_data(task: TaskView) -> dict[str, Any]:
+    """The ``data`` object of a query answer, and of a callback."""
+    images = [
+        {"index": index, "url": result.url, "watermark_url": result.watermark_url}
+        for index, result in enumerate(task.results)
+    ]
+    message = ""
+    if task.status in ("failed", "canceled"):
+        message = task.error_message or task.status
+    return {
+        "task_id": task.id,
+        "task_status": STATUS_NAMES[task.status],
+        "task_status_msg": message,
+        "task_info": {"external_task_id": task.external_id},
+        "task_result": {"images": images},
+        "created_at": _milliseconds(task.created_at),
+        "updated_at": _milliseconds(task.updated_at),
+    }
+
+
+def envelope(data: Any, request_id: str) -> dict[str, Any]:
+    return {"code": 0, "message": "SUCCEED", "request_id": request_id, "data": data}
+
+
+def render_error(code: str | int, message: str, request_id: str) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, body) for a canvasfill code, or for one of Kling's own auth codes."""
+    if isinstance(code, int):
+        kling_code, status = code, 401
+    else:
+        kling_code, status = _BY_CODE.get(code, _PARAMETER_VALUE)
+    return status, {"code": kling_code, "message": message, "request_id": request_id, "data": None}
+
+
+def render_exception(error: CanvasfillError, request_id: str) -> tuple[int, dict[str, Any]]:
+    return render_error(error.code, error.message, request_id)

@@ -1,0 +1,235 @@
+"""PicWish ``advanced-image-expand`` and its object-removal sibling ``inpaint``.
+
+Tasks: create answers ``{status: 200, message: "success", data: {task_id}}`` (or the
+finished task with ``sync=1``), the query answers the task: ``state`` 1 done, 0
+queued, 4 processing, a negative code per failure; Unix-second timestamps; ``image``
+a URL valid for an hour (``return_type`` 1) or base64 (2).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from canvasfill.api.dialects.fields import FieldReader
+from canvasfill.api.dialects.view import ParsedRequest, TaskView, require_image
+from canvasfill.engines.base import Operation, resolve_seed
+from canvasfill.errors import CanvasfillError, ErrorCode, InputError
+from canvasfill.jobs.spec import Box, BoxRemoval, CanvasMask, JobSpec, MaskRemoval, RatioExpansion
+
+NAME = "picwish"
+API_KEY_HEADER = "X-API-KEY"
+EXPAND_PATH = "/api/tasks/visual/advanced-image-expand"
+INPAINT_PATH = "/api/tasks/visual/inpaint"
+RATE_LIMIT_PER_SECOND = 2.0
+SEED_RANDOM = frozenset({-1})
+MAX_RECTANGLES = 50
+RETURN_URL, RETURN_BASE64 = 1, 2
+
+STATE_DONE, STATE_QUEUED, STATE_PROCESSING = 1, 0, 4
+_FAILURE_STATES: dict[str, tuple[int, str]] = {
+    "download_failed": (-3, "source image download failed"),
+    ErrorCode.FILE_TOO_LARGE: (-5, "image too large"),
+    ErrorCode.IMAGE_TOO_LARGE: (-5, "image too large"),
+    ErrorCode.DECOMPRESSION_BOMB: (-5, "image too large"),
+    ErrorCode.CANVAS_TOO_LARGE: (-5, "image too large"),
+    ErrorCode.INVALID_IMAGE: (-7, "invalid image file"),
+    ErrorCode.TRUNCATED_IMAGE: (-7, "invalid image file"),
+    ErrorCode.UNSUPPORTED_FORMAT: (-7, "invalid image file"),
+    ErrorCode.ANIMATED_IMAGE: (-7, "invalid image file"),
+    ErrorCode.IMAGE_TOO_SMALL: (-7, "invalid image file"),
+    ErrorCode.INVALID_MASK: (-7, "invalid image file"),
+    ErrorCode.MASK_SIZE_MISMATCH: (-7, "invalid image file"),
+    "timeout": (-8, "processing timeout"),
+    "result_upload_failed": (-2, "result upload failed"),
+}
+_CANCELED = (-13, "canceled")
+_INTERNAL = (-9, "internal failure")
+
+_HTTP_BY_CODE: dict[str, int] = {
+    ErrorCode.FILE_TOO_LARGE: 413,
+    "unauthorized": 401,
+    "not_found": 404,
+    "rate_limited": 429,
+    "insufficient_credits": 429,
+    "internal_error": 500,
+}
+
+
+def _common(fields: FieldReader) -> dict[str, Any]:
+    return {
+        "return_type": fields.integer("return_type", RETURN_URL, minimum=1, maximum=2),
+        "sync": fields.integer("sync", 0, minimum=0, maximum=1),
+    }
+
+
+def _inputs(
+    fields: FieldReader, image: bytes | None, mask: bytes | None
+) -> tuple[str | None, str | None]:
+    """URLs are used only where no file was sent (a file wins)."""
+    image_url = None if image is not None else fields.text("image_url", max_length=512) or None
+    mask_url = None if mask is not None else fields.text("mask_url", max_length=512) or None
+    require_image(image, image_url, names="image_file or image_url")
+    return image_url, mask_url
+
+
+def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -> ParsedRequest:
+    image_url, mask_url = _inputs(fields, image, mask)
+    canvas_mode = mask is not None or mask_url is not None
+    geometry: CanvasMask | RatioExpansion
+    if canvas_mode:
+        geometry = CanvasMask()
+    else:
+        geometry = RatioExpansion(
+            **{
+                side: fields.number(side, 0.1, minimum=0.0, maximum=1.0, minimum_exclusive=True)
+                for side in ("top", "bottom", "left", "right")
+            }
+        )
+    spec = JobSpec(
+        operation=Operation.EXPAND,
+        geometry=geometry,
+        seed=resolve_seed(fields.integer("seed", -1, minimum=-1), SEED_RANDOM),
+        prompt=fields.text("prompt"),
+        strength=fields.optional_number("strength", minimum=0.0, maximum=1.0),
+        guidance_scale=fields.number("scale", 7.0, minimum=1.0, maximum=20.0),
+        steps=fields.integer("steps", 30, minimum=1),
+        limits=NAME,
+    )
+    return ParsedRequest(
+        spec=spec,
+        image=image,
+        image_url=image_url,
+        mask=mask,
+        mask_url=mask_url,
+        meta=_common(fields),
+    )
+
+
+def parse_inpaint(fields: FieldReader, image: bytes | None, mask: bytes | None) -> ParsedRequest:
+    image_url, mask_url = _inputs(fields, image, mask)
+    has_mask = mask is not None or mask_url is not None
+    geometry: MaskRemoval | BoxRemoval
+    if fields.present("rectangles") and not has_mask:
+        geometry = BoxRemoval(boxes=_rectangles(fields.raw("rectangles")))
+    elif has_mask:
+        geometry = MaskRemoval()
+    else:
+        raise InputError(
+            ErrorCode.MISSING_PARAMETER,
+            "mask_file, mask_url or rectangles is required",
+            field="mask_file",
+        )
+    spec = JobSpec(
+        operation=Operation.REMOVE,
+        geometry=geometry,
+        seed=resolve_seed(fields.integer("seed", -1, minimum=-1), SEED_RANDOM),
+        limits=NAME,
+    )
+    return ParsedRequest(
+        spec=spec,
+        image=image,
+        image_url=image_url,
+        mask=mask,
+        mask_url=mask_url,
+        meta=_common(fields),
+    )
+
+
+def _rectangles(raw: Any) -> tuple[Box, ...]:
+    """``rectangles``: a JSON list of up to 50 ``{x, y, width, height}`` objects."""
+    try:
+        items = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        items = None
+    if not isinstance(items, list) or not items:
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER,
+            'rectangles must be a JSON list like [{"x": 0, "y": 0, "width": 10, "height": 10}]',
+            field="rectangles",
+        )
+    if len(items) > MAX_RECTANGLES:
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER,
+            f"rectangles holds {len(items)} boxes; at most {MAX_RECTANGLES} are allowed",
+            field="rectangles",
+        )
+    boxes = []
+    for index, item in enumerate(items):
+        reader = FieldReader(item if isinstance(item, dict) else {})
+        try:
+            boxes.append(
+                Box(
+                    x=reader.integer("x", None, minimum=0),
+                    y=reader.integer("y", None, minimum=0),
+                    width=reader.integer("width", None, minimum=1),
+                    height=reader.integer("height", None, minimum=1),
+                )
+            )
+        except InputError as exc:
+            raise InputError(
+                ErrorCode.INVALID_PARAMETER,
+                f"rectangles[{index}]: {exc.message}",
+                field="rectangles",
+            ) from None
+    return tuple(boxes)
+
+
+def state_of(task: TaskView) -> tuple[int, str]:
+    """PicWish's ``state`` and ``state_detail`` for a task."""
+    if task.status == "succeeded":
+        return STATE_DONE, "completed"
+    if task.status == "queued":
+        return STATE_QUEUED, "queued"
+    if task.status == "running":
+        return STATE_PROCESSING, "processing"
+    if task.status == "canceled":
+        return _CANCELED
+    state, detail = _FAILURE_STATES.get(task.error_code or "", _INTERNAL)
+    return state, f"{detail}: {task.error_message}" if task.error_message else detail
+
+
+def _seconds(moment: Any) -> int | None:
+    return None if moment is None else int(moment.timestamp())
+
+
+def render_task(task: TaskView, return_type: int) -> dict[str, Any]:
+    state, detail = state_of(task)
+    data: dict[str, Any] = {
+        "task_id": task.id,
+        "created_at": _seconds(task.created_at),
+        "processed_at": _seconds(task.started_at),
+        "completed_at": _seconds(task.finished_at),
+        "return_type": return_type,
+        "progress": task.progress,
+        "state": state,
+        "state_detail": detail,
+    }
+    if task.started_at and task.finished_at:
+        elapsed = (task.finished_at - task.started_at).total_seconds()
+        data["time_elapsed"] = f"{elapsed:.3f}"
+    if state == STATE_DONE and task.results:
+        images = [
+            result.url
+            if return_type == RETURN_URL
+            else base64.b64encode(result.load()).decode("ascii")
+            for result in task.results
+        ]
+        data["image"] = images[0]
+        if len(images) > 1:
+            data.update({f"image_{index}": image for index, image in enumerate(images, 1)})
+    return {"status": 200, "message": "success", "data": data}
+
+
+def render_created(task_id: str) -> dict[str, Any]:
+    return {"status": 200, "message": "success", "data": {"task_id": task_id}}
+
+
+def render_error(code: str, message: str) -> tuple[int, dict[str, Any]]:
+    status = _HTTP_BY_CODE.get(code, 400)
+    return status, {"status": status, "message": message}
+
+
+def render_exception(error: CanvasfillError) -> tuple[int, dict[str, Any]]:
+    return render_error(error.code, error.message)

@@ -1,0 +1,78 @@
+"""What a dialect renders: a read-only view of a task, free of database and storage types.
+
+The route layer builds it from the task record (signing result URLs, and giving a way to
+load result bytes for the dialects that answer with base64); dialects only read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from canvasfill.errors import ErrorCode, InputError
+from canvasfill.imaging.encode import OutputFormat
+from canvasfill.jobs.spec import JobSpec
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "canceled",
+)
+
+
+@dataclass(frozen=True)
+class ResultView:
+    url: str
+    width: int
+    height: int
+    format: str
+    load: Callable[[], bytes]
+    """Reads the encoded image (for answers that carry base64 instead of a URL)."""
+    watermark_url: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: str
+    status: str
+    """``queued``, ``running``, ``succeeded``, ``failed`` or ``canceled``."""
+    progress: int
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    engine: str
+    seed: int
+    error_code: str | None = None
+    error_message: str | None = None
+    results: tuple[ResultView, ...] = ()
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedRequest:
+    """A dialect request in canvasfill terms: the spec and where its inputs come from."""
+
+    spec: JobSpec
+    image: bytes | None = None
+    image_url: str | None = None
+    mask: bytes | None = None
+    mask_url: str | None = None
+    external_id: str | None = None
+    callback_url: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    """The dialect's own rendering options (return_type, sync, watermark...), kept on the task."""
+
+
+def require_image(image: bytes | None, image_url: str | None, *, names: str) -> None:
+    if image is None and not image_url:
+        raise InputError(ErrorCode.MISSING_PARAMETER, f"{names} is required", field="image")
+
+
+def output_format_of(image: bytes) -> OutputFormat:
+    """Answer in the caller's own format: JPEG for JPEG input, else lossless PNG."""
+    return OutputFormat.JPEG if image[:3] == b"\xff\xd8\xff" else OutputFormat.PNG
