@@ -227,3 +227,16 @@ def test_spec_round_trips_through_json() -> None:
         prompt="grass",
     )
     assert JobSpec.model_validate_json(spec.model_dump_json()) == spec
+
+
+def test_watermarked_copies_when_asked(small_photo: np.ndarray) -> None:
+    plain = run_job(_expand_spec(), encode(small_photo)).images[0]
+    assert plain.watermarked is None
+    spec = _expand_spec(output=OutputOptions(watermark=True))
+    image = run_job(spec, encode(small_photo)).images[0]
+    assert image.data == plain.data  # the clean result is untouched
+    assert image.watermarked is not None
+    clean, marked = decode_pixels(image.data), decode_pixels(image.watermarked)
+    assert marked.shape == clean.shape
+    changed = np.abs(marked.astype(int) - clean.astype(int)).max(axis=2) > 20
+    assert 0.02 < changed.mean() < 0.6  # visible, but the picture still shows through

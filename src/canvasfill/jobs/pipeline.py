@@ -29,6 +29,7 @@ from canvasfill.imaging.geometry import (
     sides_from_ratios,
 )
 from canvasfill.imaging.limits import BY_NAME, ImageLimits
+from canvasfill.imaging.watermark import watermark
 from canvasfill.jobs.spec import (
     BoxRemoval,
     CanvasMask,
@@ -53,6 +54,8 @@ class ResultImage:
     width: int
     height: int
     format: OutputFormat
+    watermarked: bytes | None = None
+    """The same image visibly watermarked, when the spec asked for it."""
 
 
 @dataclass(frozen=True)
@@ -167,8 +170,14 @@ def _finish(rgb: np.ndarray, alpha: np.ndarray | None, spec: JobSpec) -> ResultI
     rgb = scale_to(rgb, target)
     if alpha is not None:
         alpha = scale_to(alpha, target)
-    data = encode_image(rgb, spec.output.format, alpha=alpha, quality=spec.output.quality)
-    return ResultImage(data=data, width=target[0], height=target[1], format=spec.output.format)
+    options = spec.output
+    data = encode_image(rgb, options.format, alpha=alpha, quality=options.quality)
+    marked = None
+    if options.watermark:
+        marked = encode_image(watermark(rgb), options.format, alpha=alpha, quality=options.quality)
+    return ResultImage(
+        data=data, width=target[0], height=target[1], format=options.format, watermarked=marked
+    )
 
 
 def run_job(

@@ -82,6 +82,8 @@ class OutputOptions(_Frozen):
     max_width: int = Field(0, ge=0)
     """Scale the final result down to fit (aspect kept); 0 means no limit."""
     max_height: int = Field(0, ge=0)
+    watermark: bool = False
+    """Also produce a visibly watermarked copy of each result."""
 
 
 class JobSpec(_Frozen):
