@@ -123,7 +123,8 @@ def test_a_missing_model_names_the_command_that_gets_it(folder: Path) -> None:
     with pytest.raises(EngineError, match=r"canvasfill models pull lama"):
         models.require("lama")
     reason = models.missing_reason("migan")
-    assert reason is not None and "canvasfill models pull migan" in reason
+    assert reason is not None
+    assert "canvasfill models pull migan" in reason
 
 
 def test_an_unknown_model_is_refused_with_the_known_names(folder: Path) -> None:
@@ -185,7 +186,8 @@ def test_pull_streams_with_progress_verifies_and_moves_into_place(
     assert path.read_bytes() == PAYLOAD
     assert not (folder / "lama_fp32.onnx.partial").exists()
     done = [d for d, _ in seen]
-    assert done == sorted(done) and len(done) > 2, "progress reported chunk by chunk"
+    assert done == sorted(done)
+    assert len(done) > 2, "progress reported chunk by chunk"
     assert seen[-1] == (len(PAYLOAD), len(PAYLOAD))
     assert served.ranges == [None]
     # a second pull finds the verified file and fetches nothing

@@ -106,7 +106,8 @@ def test_sessions_are_created_once_per_process_and_reused(lama: Path) -> None:
     first = dict(onnx_session._sessions)
     engine.fill(image, mask, params())
     LamaEngine().fill(image, mask, params())
-    assert len(first) == 1 and onnx_session._sessions == first
+    assert len(first) == 1
+    assert onnx_session._sessions == first
     assert next(iter(first.values())) is next(iter(onnx_session._sessions.values()))
 
 
@@ -156,7 +157,8 @@ def test_availability_names_the_pull_command_until_weights_are_there(
     tmp_path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     missing = LamaEngine().availability()
-    assert not missing.available and "canvasfill models pull lama" in missing.reason
+    assert not missing.available
+    assert "canvasfill models pull lama" in missing.reason
     install("lama", lama_like(tmp_path / "lama.onnx"), monkeypatch)
     assert LamaEngine().availability().available
 
@@ -189,7 +191,8 @@ def test_removal_through_the_job_pipeline_keeps_every_other_pixel_exact(lama: Pa
         n=2,
     )
     output = run_job(spec, png(image))
-    assert output.engine == "lama" and len(output.images) == 2
+    assert output.engine == "lama"
+    assert len(output.images) == 2
     for result in output.images:
         pixels = np.asarray(Image.open(io.BytesIO(result.data)).convert("RGB"))
         mask = hole(300, 400, 120, 80, 180, 130)

@@ -29,14 +29,18 @@ def test_a_small_hole_in_a_large_image_gets_one_full_detail_window_around_it() -
     [window] = plan_windows(mask, WindowPolicy(min_side=512, max_side=512))
     x0, y0, x1, y1 = window
     assert (x1 - x0, y1 - y0) == (512, 512), "grown to the network's size: no scaling needed"
-    assert x0 <= 1500 and x1 >= 1540 and y0 <= 900 and y1 >= 960
+    assert x0 <= 1500
+    assert x1 >= 1540
+    assert y0 <= 900
+    assert y1 >= 960
     assert working_size(x1 - x0, y1 - y0, WindowPolicy(max_side=512)) == (512, 512)
 
 
 def test_a_window_near_the_border_shifts_inside_the_image() -> None:
     mask = holes(1000, 1000, (0, 980, 10, 1000))
     [(x0, y0, x1, y1)] = plan_windows(mask, WindowPolicy(min_side=512, max_side=512))
-    assert (x0, y1) == (0, 1000) and (x1 - x0, y1 - y0) == (512, 512)
+    assert (x0, y1) == (0, 1000)
+    assert (x1 - x0, y1 - y0) == (512, 512)
 
 
 def test_far_apart_holes_get_their_own_windows_and_near_ones_are_merged() -> None:
@@ -45,7 +49,8 @@ def test_far_apart_holes_get_their_own_windows_and_near_ones_are_merged() -> Non
     assert len(plan_windows(far, policy)) == 2
     near = holes(1000, 3000, (100, 100, 120, 120), (200, 150, 220, 170))
     [window] = plan_windows(near, policy)
-    assert window[0] <= 100 and window[2] >= 220
+    assert window[0] <= 100
+    assert window[2] >= 220
 
 
 def test_windows_never_overlap_and_cover_every_hole() -> None:
