@@ -57,6 +57,8 @@ class EngineSettings(BaseSettings):
     """``auto`` needs a CUDA GPU; ``cpu`` (or ``cuda:1``, ...) forces a device (CPU: very slow)."""
     diffusion_precision: Precision = Precision.AUTO
     diffusion_offload: Offload = Offload.NONE
+    diffusion_long_side: int = Field(0, ge=0)
+    """Working resolution's long side; 0: the model's own (SD 1.5: 512, SDXL and FLUX: 1024)."""
     diffusion_attention_slicing: bool = False
     diffusion_vae_tiling: bool = False
     diffusion_colour_match: bool = True

@@ -27,6 +27,8 @@ Box = tuple[int, int, int, int]
 
 Infer = Callable[[RGB, Mask], RGB]
 """Fills one window: (pixels, holes) at the working size in, pixels of that size out."""
+InferMany = Callable[[RGB, Mask], list[RGB]]
+"""Fills one window several ways (a generative model's ``n`` images)."""
 
 MAX_WINDOWS = 16
 """Past this many separate holes, one window around all of them bounds the work."""
@@ -45,6 +47,8 @@ class WindowPolicy:
     """The network takes exactly ``max_side`` x ``max_side``: windows are squared and padded."""
     multiple: int = 1
     """Working width and height are rounded to a multiple of this (ignored when square)."""
+    upscale: bool = False
+    """Scale windows smaller than ``max_side`` up to it too (models that need their size)."""
 
 
 def _grow_axis(start: int, end: int, wanted: int, limit: int) -> tuple[int, int]:
@@ -127,6 +131,7 @@ def _no_margin(policy: WindowPolicy) -> WindowPolicy:
         min_margin=0,
         square=policy.square,
         multiple=policy.multiple,
+        upscale=policy.upscale,
     )
 
 
@@ -134,7 +139,9 @@ def working_size(width: int, height: int, policy: WindowPolicy) -> tuple[int, in
     """(width, height) the network sees for a window of this size."""
     if policy.square:
         return policy.max_side, policy.max_side
-    scale = min(1.0, policy.max_side / max(width, height))
+    scale = policy.max_side / max(width, height)
+    if not policy.upscale:
+        scale = min(1.0, scale)
     step = max(1, policy.multiple)
     return (
         max(step, round(width * scale / step) * step),
@@ -152,6 +159,12 @@ def scale_mask(mask: Mask, size: tuple[int, int]) -> Mask:
 
 def fill_window(pixels: RGB, holes: Mask, infer: Infer, policy: WindowPolicy) -> RGB:
     """Fill one window: square and pad if asked, scale to the working size, run, scale back."""
+    [filled] = fill_window_many(pixels, holes, lambda px, h: [infer(px, h)], policy)
+    return filled
+
+
+def fill_window_many(pixels: RGB, holes: Mask, infer: InferMany, policy: WindowPolicy) -> list[RGB]:
+    """``fill_window`` for a model that returns several fills of one window."""
     height, width = holes.shape
     if policy.square and width != height:
         side = max(width, height)
@@ -161,20 +174,34 @@ def fill_window(pixels: RGB, holes: Mask, infer: Infer, policy: WindowPolicy) ->
         holes = np.pad(holes, ((0, pad_y), (0, pad_x)), constant_values=True)
     padded_size = (holes.shape[1], holes.shape[0])
     size = working_size(*padded_size, policy)
-    work_pixels = scale_to(pixels, size)
-    work_holes = scale_mask(holes, size)
-    result: NDArray[np.uint8] = np.asarray(infer(work_pixels, work_holes), dtype=np.uint8)
-    if result.shape != (size[1], size[0], 3):
-        raise ValueError(f"the network returned {result.shape}, expected {(size[1], size[0], 3)}")
-    return np.ascontiguousarray(scale_to(result, padded_size)[:height, :width])
+    results = infer(scale_to(pixels, size), scale_mask(holes, size))
+    filled = []
+    for result in results:
+        work: NDArray[np.uint8] = np.asarray(result, dtype=np.uint8)
+        if work.shape != (size[1], size[0], 3):
+            raise ValueError(f"the network returned {work.shape}, expected {(size[1], size[0], 3)}")
+        filled.append(np.ascontiguousarray(scale_to(work, padded_size)[:height, :width]))
+    return filled
 
 
 def run_windowed(image: RGB, mask: Mask, infer: Infer, policy: WindowPolicy) -> RGB:
     """``image`` with every hole filled window by window; pixels outside holes untouched."""
-    out = image.copy()
+    [filled] = run_windowed_many(image, mask, lambda px, h: [infer(px, h)], policy, 1)
+    return filled
+
+
+def run_windowed_many(
+    image: RGB, mask: Mask, infer: InferMany, policy: WindowPolicy, count: int
+) -> list[RGB]:
+    """``count`` filled versions of ``image``; ``infer`` must return ``count`` fills a window."""
+    outs = [image.copy() for _ in range(count)]
     for x0, y0, x1, y1 in plan_windows(mask, policy):
         holes = mask[y0:y1, x0:x1]
-        filled = fill_window(out[y0:y1, x0:x1], holes, infer, policy)
-        region = out[y0:y1, x0:x1]
-        region[holes] = filled[holes]
-    return out
+        # every version is filled from the same window of the original (windows never overlap)
+        fills = fill_window_many(image[y0:y1, x0:x1], holes, infer, policy)
+        if len(fills) != count:
+            raise ValueError(f"the model returned {len(fills)} fills, expected {count}")
+        for out, filled in zip(outs, fills, strict=True):
+            region = out[y0:y1, x0:x1]
+            region[holes] = filled[holes]
+    return outs
