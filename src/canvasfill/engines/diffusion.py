@@ -174,9 +174,8 @@ class DiffusionEngine(Engine):
         if not source:
             return Availability(
                 False,
-                f"no weights: set {self.family.env} to a local diffusers folder or a hub id "
-                f"such as {self.family.example} (a hub id downloads on first use and needs "
-                "internet on this host)",
+                f"no weights: set {self.family.env} to a local folder, or a hub id such as "
+                f"{self.family.example} (needs internet)",
             )
         if _source_kind(source) == "missing":
             return Availability(False, f"{self.family.env}={source}: no such file or folder")
