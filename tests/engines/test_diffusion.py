@@ -15,6 +15,7 @@ from canvasfill.engines.base import FillParams, Operation, Param
 from canvasfill.engines.diffusion import (
     FLUX_FILL,
     SD15,
+    DiffusionEngine,
     FluxFillEngine,
     SdInpaintEngine,
     SdxlInpaintEngine,
@@ -27,7 +28,11 @@ from canvasfill.engines.settings import Precision
 from canvasfill.errors import EngineError
 from canvasfill.jobs.pipeline import run_job
 from canvasfill.jobs.spec import JobSpec, PixelExpansion
-from tests.engines.tiny_diffusion import build_tiny_inpaint_pipeline
+from tests.engines.tiny_diffusion import (
+    build_tiny_flux_fill,
+    build_tiny_sd_inpaint,
+    build_tiny_sdxl_inpaint,
+)
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
@@ -36,22 +41,47 @@ WORK = 64
 """Working long side for the tiny model: small, so each run takes a fraction of a second."""
 
 
+BUILDERS = {
+    "sd-inpaint": build_tiny_sd_inpaint,
+    "sdxl-inpaint": build_tiny_sdxl_inpaint,
+    "flux-fill": build_tiny_flux_fill,
+}
+ENGINES: dict[str, type[DiffusionEngine]] = {
+    "sd-inpaint": SdInpaintEngine,
+    "sdxl-inpaint": SdxlInpaintEngine,
+    "flux-fill": FluxFillEngine,
+}
+
+
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # two shared cores: more threads only fight each other
+    root = tmp_path_factory.mktemp("tiny")
     try:
-        yield build_tiny_inpaint_pipeline(tmp_path_factory.mktemp("tiny") / "sd-inpaint")
+        yield {name: build(root / name) for name, build in BUILDERS.items()}
     finally:
         torch.set_num_threads(threads)
 
 
 @pytest.fixture
-def configured(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CANVASFILL_SD_INPAINT_MODEL", str(tiny_model))
+def all_configured(
+    tiny_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Path]:
+    """Every diffusion engine pointed at its tiny model, on the CPU, at a small size."""
+    for name, folder in tiny_models.items():
+        monkeypatch.setenv(ENGINES[name].family.env, str(folder))
     monkeypatch.setenv("CANVASFILL_DIFFUSION_DEVICE", "cpu")
     monkeypatch.setenv("CANVASFILL_DIFFUSION_LONG_SIDE", str(WORK))
-    return tiny_model
+    return tiny_models
+
+
+@pytest.fixture
+def configured(all_configured: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Only sd-inpaint configured (so auto choice is about it alone)."""
+    monkeypatch.delenv("CANVASFILL_SDXL_INPAINT_MODEL")
+    monkeypatch.delenv("CANVASFILL_FLUX_FILL_MODEL")
+    return all_configured["sd-inpaint"]
 
 
 @pytest.fixture
@@ -81,14 +111,16 @@ def params(**overrides: Any) -> FillParams:
 
 
 class UnetCalls:
-    """Counts UNet evaluations and the batch each one saw."""
+    """Counts evaluations of the denoiser (UNet or FLUX transformer) and each one's batch."""
 
     def __init__(self, pipe: Any) -> None:
         self.batches: list[int] = []
-        self._handle = pipe.unet.register_forward_hook(self._seen)
+        denoiser = getattr(pipe, "unet", None) or pipe.transformer
+        self._handle = denoiser.register_forward_hook(self._seen, with_kwargs=True)
 
-    def _seen(self, _module: Any, inputs: tuple[Any, ...], _output: Any) -> None:
-        self.batches.append(int(inputs[0].shape[0]))
+    def _seen(self, _module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], _out: Any) -> None:
+        sample = args[0] if args else kwargs["hidden_states"]
+        self.batches.append(int(sample.shape[0]))
 
     def close(self) -> None:
         self._handle.remove()
@@ -114,7 +146,25 @@ def test_same_seed_same_pixels_and_another_seed_other_pixels(engine: SdInpaintEn
     assert not np.array_equal(first[0], other[0])
 
 
-def test_steps_and_strength_reach_the_scheduler(engine: SdInpaintEngine) -> None:
+@pytest.mark.parametrize("name", list(ENGINES))
+def test_every_family_fills_n_images_reproducibly_from_a_local_folder(
+    all_configured: dict[str, Path], name: str
+) -> None:
+    image, mask = canvas()
+    engine = ENGINES[name]()
+    given = params(n=2, negative_prompt="people")  # flux-fill must leave this out
+    first = engine.fill(image, mask, given)
+    again = ENGINES[name]().fill(image, mask, given)
+    assert [result.shape for result in first] == [image.shape, image.shape]
+    for result, repeat in zip(first, again, strict=True):
+        np.testing.assert_array_equal(result, repeat)
+        np.testing.assert_array_equal(result[~mask], image[~mask])
+    assert not np.array_equal(first[0][mask], first[1][mask])
+
+
+@pytest.mark.parametrize("name", list(ENGINES))
+def test_steps_and_strength_reach_the_scheduler(all_configured: dict[str, Path], name: str) -> None:
+    engine = ENGINES[name]()
     image, mask = canvas()
     pipe, _device = engine.pipeline()
     calls = UnetCalls(pipe)
