@@ -20,12 +20,13 @@ from canvasfill.engines.diffusion import (
     SdInpaintEngine,
     SdxlInpaintEngine,
     _dtype,
+    denoising_steps,
     soft_mask,
     strength_from_creativity,
 )
 from canvasfill.engines.registry import choose_engine, get_engine
 from canvasfill.engines.settings import Precision
-from canvasfill.errors import EngineError
+from canvasfill.errors import EngineError, InputError
 from canvasfill.jobs.pipeline import run_job
 from canvasfill.jobs.spec import JobSpec, PixelExpansion
 from tests.engines.tiny_diffusion import (
@@ -311,6 +312,14 @@ def test_precision_defaults_per_family_and_device() -> None:
     assert _dtype(SD15, "cuda", Precision.AUTO) == torch.float16
     assert _dtype(FLUX_FILL, "cuda", Precision.AUTO) == torch.bfloat16
     assert _dtype(SD15, "cuda", Precision.FP32) == torch.float32
+
+
+def test_a_low_strength_still_runs_one_step_and_zero_is_refused() -> None:
+    assert denoising_steps(30, 1.0) == 30
+    assert denoising_steps(5, 0.1) == 10, "int(10 * 0.1) = 1 step"
+    assert int(denoising_steps(3, 0.3) * 0.3) >= 1
+    with pytest.raises(InputError, match="strength must be above 0"):
+        denoising_steps(30, 0.0)
 
 
 def test_creativity_maps_onto_strength() -> None:

@@ -33,6 +33,7 @@ dialect (``api/dialects/stability.py``) turns it into ``strength`` with
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ from canvasfill.engines.settings import (
     engine_settings,
 )
 from canvasfill.engines.windows import WindowPolicy, run_windowed_many
-from canvasfill.errors import EngineError, ErrorCode
+from canvasfill.errors import EngineError, ErrorCode, InputError
 
 EXTRA_MODULES = ("torch", "diffusers", "transformers", "accelerate")
 INSTALL_HINT = "pip install 'canvasfill[diffusion]'"
@@ -239,14 +240,16 @@ class DiffusionEngine(Engine):
 
         height, width = holes.shape
         family = self.family
+        strength = family.strength if params.strength is None else params.strength
+        steps = denoising_steps(params.steps or family.steps, strength)
         arguments: dict[str, Any] = {
             "prompt": params.prompt,
             "image": Image.fromarray(pixels),
             "mask_image": Image.fromarray(soft_mask(holes)),
             "height": height,
             "width": width,
-            "num_inference_steps": params.steps or family.steps,
-            "strength": family.strength if params.strength is None else params.strength,
+            "num_inference_steps": steps,
+            "strength": strength,
             "guidance_scale": (
                 family.guidance if params.guidance_scale is None else params.guidance_scale
             ),
@@ -279,6 +282,22 @@ class DiffusionEngine(Engine):
                 )
             results.append(match_colours(made, pixels, holes) if colour_match else made)
         return results
+
+
+def denoising_steps(steps: int, strength: float) -> int:
+    """``num_inference_steps`` such that at least one step runs at this strength.
+
+    Diffusers runs only the last ``int(steps * strength)`` of the schedule, and fails
+    when that is 0 (strength 0.1 with 5 steps, say); the schedule is lengthened until
+    one step runs. Strength 0 would change nothing at all, so it is refused.
+    """
+    if strength <= 0:
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER,
+            "strength must be above 0 for diffusion engines (0 would leave the hole unfilled)",
+            field="strength",
+        )
+    return max(steps, math.ceil(1 / strength - 1e-9))
 
 
 def soft_mask(holes: Mask) -> np.ndarray:
