@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from canvasfill.engines.base import Operation, resolve_seed
+from canvasfill.engines.models_cli import models_app
 from canvasfill.engines.registry import all_engines
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
@@ -42,6 +43,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(models_app, name="models")
+
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
