@@ -64,7 +64,11 @@ class FillParams:
     def given(self) -> frozenset[Param]:
         """The parameters the caller actually set (a seed and n are always set)."""
         optional = (
-            Param.PROMPT, Param.NEGATIVE_PROMPT, Param.STEPS, Param.STRENGTH, Param.GUIDANCE_SCALE
+            Param.PROMPT,
+            Param.NEGATIVE_PROMPT,
+            Param.STEPS,
+            Param.STRENGTH,
+            Param.GUIDANCE_SCALE,
         )
         given = {param for param in optional if getattr(self, param.value) not in (None, "")}
         return frozenset({Param.SEED, Param.N, *given})

@@ -90,7 +90,9 @@ def open_image(data: bytes, limits: ImageLimits = NATIVE, *, field: str = "image
     return upright
 
 
-def decode_image(data: bytes, limits: ImageLimits = NATIVE, *, field: str = "image") -> DecodedImage:
+def decode_image(
+    data: bytes, limits: ImageLimits = NATIVE, *, field: str = "image"
+) -> DecodedImage:
     """Decode ``data`` to upright 8-bit RGB, keeping alpha when the file carries it."""
     image = open_image(data, limits, field=field)
     rgb, alpha = to_rgb_alpha(image)

@@ -123,7 +123,9 @@ def plan_in_place(source_size: tuple[int, int], mask: Mask) -> CanvasPlan:
             f"the mask is {mask.shape[1]}x{mask.shape[0]} but the image is {width}x{height}",
             field="mask",
         )
-    return CanvasPlan(canvas_size=source_size, offset=(0, 0), source_size=source_size, fill_mask=mask)
+    return CanvasPlan(
+        canvas_size=source_size, offset=(0, 0), source_size=source_size, fill_mask=mask
+    )
 
 
 def fit_within(size: tuple[int, int], max_width: int, max_height: int) -> tuple[int, int]:

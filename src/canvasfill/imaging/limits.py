@@ -82,7 +82,7 @@ class ImageLimits:
                 field="image",
             )
         aspect = width / height
-        if self.min_aspect is not None and aspect < self.min_aspect or (
+        if (self.min_aspect is not None and aspect < self.min_aspect) or (
             self.max_aspect is not None and aspect > self.max_aspect
         ):
             raise InputError(

@@ -122,7 +122,8 @@ def grow(mask: Mask, pixels: int) -> Mask:
     """Dilate ``mask`` by ``pixels`` with a round kernel (covers halos round objects)."""
     if pixels < 0:
         raise InputError(
-            ErrorCode.INVALID_PARAMETER, "grow must be zero or a positive number of pixels",
+            ErrorCode.INVALID_PARAMETER,
+            "grow must be zero or a positive number of pixels",
             field="grow_mask",
         )
     if pixels == 0:
@@ -133,7 +134,10 @@ def grow(mask: Mask, pixels: int) -> Mask:
 
 
 def from_rectangles(
-    size: tuple[int, int], rectangles: Iterable[tuple[int, int, int, int]], *, field: str = "rectangles"
+    size: tuple[int, int],
+    rectangles: Iterable[tuple[int, int, int, int]],
+    *,
+    field: str = "rectangles",
 ) -> Mask:
     """A mask from (x, y, width, height) boxes on an image of (w, h); boxes are clipped."""
     width, height = size

@@ -104,7 +104,9 @@ def _plan(
     else:
         if mask_bytes is None:
             raise InputError(
-                ErrorCode.INVALID_PARAMETER, "a mask image is required for this request", field="mask"
+                ErrorCode.INVALID_PARAMETER,
+                "a mask image is required for this request",
+                field="mask",
             )
         rules = masks.STRICT if spec.strict_mask else masks.LENIENT
         fill = masks.decode_mask(mask_bytes, size, rules)
@@ -150,9 +152,7 @@ def _fill(engine: Engine, canvas: np.ndarray, plan: CanvasPlan, spec: JobSpec) -
     except (InputError, EngineError):
         raise
     except Exception as exc:
-        raise EngineError(
-            ErrorCode.ENGINE_FAILED, f"engine {engine.name!r} failed: {exc}"
-        ) from exc
+        raise EngineError(ErrorCode.ENGINE_FAILED, f"engine {engine.name!r} failed: {exc}") from exc
     if len(fills) != spec.n or any(fill.shape != canvas.shape for fill in fills):
         raise EngineError(
             ErrorCode.ENGINE_FAILED,
