@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from canvasfill.engines.registry import choose_engine
 from canvasfill.jobs.models import ApiKey, Task
 from canvasfill.jobs.pipeline import prepare
 from canvasfill.jobs.runtime import Runtime
@@ -74,6 +75,8 @@ def accept(
         if existing is not None:
             return existing, False
     spec = submission.spec
+    # an unknown or unusable engine is the caller's to fix: refuse now, not in the task
+    choose_engine(spec.engine, spec.operation, spec.fill_params())
     if submission.image is not None and submission.mask_url is None:
         prepare(spec, submission.image, submission.mask)
     task_id = new_task_id()

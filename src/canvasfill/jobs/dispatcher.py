@@ -18,6 +18,7 @@ import queue
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -81,6 +82,7 @@ class EmbeddedDispatcher:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self.rebuilds = 0
+        self._last_rebuild = 0.0
 
     def start(self) -> None:
         """Build the pool, put back what a dead server left running, and start watching."""
@@ -173,6 +175,11 @@ class EmbeddedDispatcher:
             return
         if pool is not None:
             self._terminate(pool)
+        # a pool that cannot even start its workers must not spin the CPU
+        pause = self._last_rebuild + 1.0 - time.monotonic()
+        if pause > 0:
+            self._stopping.wait(pause)
+        self._last_rebuild = time.monotonic()
         self.rebuilds += 1
         lost, self._inflight = self._inflight, set()
         self._pool = self._new_pool()

@@ -220,7 +220,7 @@ class TaskStore:
     def count_by_status(self) -> dict[str, int]:
         with self._sessions() as session:
             rows = session.execute(select(Task.status, func.count()).group_by(Task.status))
-            return {status: count for status, count in rows.tuples()}
+            return {str(row[0]): int(row[1]) for row in rows}
 
     def ids_with_status(self, *statuses: str) -> list[str]:
         """Ids of the tasks in any of ``statuses``, oldest first."""
