@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     callback_backoff_s: float = Field(2.0, gt=0)
     """First retry delay of a callback; each further retry waits twice as long."""
     callback_timeout_s: float = Field(10.0, gt=0)
+    callback_poll_s: float = Field(1.0, gt=0)
+    """How often the sender looks for due retries (it is woken at once for new ones)."""
     sweep_interval_s: float = Field(60.0, gt=0)
     watchdog_interval_s: float = Field(5.0, gt=0)
     log_level: str = "INFO"

@@ -58,10 +58,10 @@ def verify(secret: str, headers: dict[str, str], body: bytes, tolerance_s: int =
 class CallbackSender:
     """A thread that sends due deliveries; ``wake()`` makes it look at once."""
 
-    def __init__(self, runtime: Runtime, render: Renderer, poll_s: float = 1.0) -> None:
+    def __init__(self, runtime: Runtime, render: Renderer) -> None:
         self._runtime = runtime
         self._render = render
-        self._poll_s = poll_s
+        self._poll_s = runtime.settings.callback_poll_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
