@@ -71,9 +71,7 @@ def test_a_callback_is_signed_and_retried_after_a_500(
         return task is not None and task.callback_state == "delivered"
 
     wait_until(delivered, timeout=30)
-    attempts = [
-        r for r in receiver.hits("/flaky") if json.loads(r.body)["data"]["id"] == task_id
-    ]
+    attempts = [r for r in receiver.hits("/flaky") if json.loads(r.body)["data"]["id"] == task_id]
     assert len(attempts) == 2
     assert attempts[0].headers["webhook-id"] == attempts[1].headers["webhook-id"]
     secret = secret_of(live, key)
@@ -117,6 +115,9 @@ def test_every_state_change_can_be_reported(live: LiveService, receiver: Loopbac
     wait_until(
         lambda: all(d.state == "delivered" for d in live.runtime.tasks.deliveries_for(task_id))
     )
-    events = [json.loads(r.body)["type"] for r in receiver.hits("/ok")
-              if json.loads(r.body)["data"]["id"] == task_id]
+    events = [
+        json.loads(r.body)["type"]
+        for r in receiver.hits("/ok")
+        if json.loads(r.body)["data"]["id"] == task_id
+    ]
     assert events == ["task.running", "task.succeeded"]

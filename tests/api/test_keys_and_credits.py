@@ -90,7 +90,8 @@ def test_concurrent_spending_never_overdraws_a_key(live: LiveService) -> None:
             statuses = list(pool.map(spend, range(12)))
         assert sorted(statuses) == [202] * 5 + [402] * 7
         record = live.runtime.keys.authenticate(key)
-        assert record is not None and record.credits == 0
+        assert record is not None
+        assert record.credits == 0
         for task in client.get("/v1/tasks").json()["data"]:
             live.wait_for_task(task["id"], "succeeded")
         assert client.get("/v1/account").json()["credits"] == 0

@@ -18,7 +18,11 @@ def test_expand_async_then_poll_until_the_result_downloads(live: LiveService) ->
     with live.client(live.new_key()) as client:
         created = client.post(
             "/v1/expand",
-            json={"image": b64(png(80, 60)), "ratios": {"left": 0.5, "top": 0.25}, "engine": "telea"},
+            json={
+                "image": b64(png(80, 60)),
+                "ratios": {"left": 0.5, "top": 0.25},
+                "engine": "telea",
+            },
         )
         assert created.status_code == 202
         task = created.json()
@@ -154,18 +158,43 @@ def test_bad_requests_get_a_clear_error_and_the_server_keeps_serving(live: LiveS
         cases = [
             ({"image": "not base64!"}, 400, "invalid_parameter", "image"),
             ({"image": b64(b"not an image"), "ratios": {"left": 1}}, 422, "invalid_image", "image"),
-            ({"image": b64(png()), "ratios": {"left": 0.2}, "pixels": {"top": 3}}, 400,
-             "invalid_parameter", "pixels"),
+            (
+                {"image": b64(png()), "ratios": {"left": 0.2}, "pixels": {"top": 3}},
+                400,
+                "invalid_parameter",
+                "pixels",
+            ),
             ({"image": b64(png())}, 400, "invalid_parameter", "ratios"),
-            ({"image": b64(png()), "ratios": {"left": 0.2}, "n": 10}, 400, "invalid_parameter", "n"),
-            ({"image": b64(png()), "ratios": {"left": 0.2}, "output_format": "gif"}, 400,
-             "invalid_parameter", "output_format"),
-            ({"image": b64(png()), "ratios": {"left": 0.2}, "engine": "nope"}, 400,
-             "engine_not_found", "engine"),
-            ({"image": b64(png()), "ratios": {"left": 0.2}, "colour": "red"}, 400,
-             "invalid_parameter", "colour"),
-            ({"image_url": "ftp://example.com/a.png", "ratios": {"left": 0.2}}, 400,
-             "invalid_parameter", "image_url"),
+            (
+                {"image": b64(png()), "ratios": {"left": 0.2}, "n": 10},
+                400,
+                "invalid_parameter",
+                "n",
+            ),
+            (
+                {"image": b64(png()), "ratios": {"left": 0.2}, "output_format": "gif"},
+                400,
+                "invalid_parameter",
+                "output_format",
+            ),
+            (
+                {"image": b64(png()), "ratios": {"left": 0.2}, "engine": "nope"},
+                400,
+                "engine_not_found",
+                "engine",
+            ),
+            (
+                {"image": b64(png()), "ratios": {"left": 0.2}, "colour": "red"},
+                400,
+                "invalid_parameter",
+                "colour",
+            ),
+            (
+                {"image_url": "ftp://example.com/a.png", "ratios": {"left": 0.2}},
+                400,
+                "invalid_parameter",
+                "image_url",
+            ),
         ]
         for body, status, code, field in cases:
             response = client.post("/v1/expand", json=body)
@@ -173,7 +202,9 @@ def test_bad_requests_get_a_clear_error_and_the_server_keeps_serving(live: LiveS
             error = response.json()["error"]
             assert (error["code"], error["field"]) == (code, field), body
             assert error["message"]
-        unsupported = client.post("/v1/expand", content=b"x", headers={"content-type": "text/plain"})
+        unsupported = client.post(
+            "/v1/expand", content=b"x", headers={"content-type": "text/plain"}
+        )
         assert unsupported.status_code == 415
         assert client.get("/v1/tasks/does-not-exist").status_code == 404
         assert client.get("/healthz").json() == {"status": "ok"}

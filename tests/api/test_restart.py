@@ -78,24 +78,27 @@ def test_a_task_survives_the_server_being_killed(tmp_path: Path) -> None:
         assert created.status_code == 202
         task_id = created.json()["id"]
         wait_until(
-            lambda: httpx.get(f"{base}/v1/tasks/{task_id}", headers=headers).json()["status"]
-            == "running"
+            lambda: (
+                httpx.get(f"{base}/v1/tasks/{task_id}", headers=headers).json()["status"]
+                == "running"
+            )
         )
         os.killpg(first.pid, signal.SIGKILL)  # server and its workers, mid-task
         first.wait(timeout=30)
 
     store = TaskStore(make_sessions(make_engine(f"sqlite:///{data / 'canvasfill.db'}")))
     left = store.get(task_id)
-    assert left is not None and left.status == "running"
+    assert left is not None
+    assert left.status == "running"
 
     with server(data, port, log):
         assert log.read_text().count("cf_") == 1  # no second first key
         task = wait_until(
             lambda: (
-                body := httpx.get(f"{base}/v1/tasks/{task_id}", headers=headers).json()
-            )["status"]
-            in ("succeeded", "failed")
-            and body,
+                (body := httpx.get(f"{base}/v1/tasks/{task_id}", headers=headers).json())["status"]
+                in ("succeeded", "failed")
+                and body
+            ),
             timeout=60,
         )
         assert task["status"] == "succeeded", task
@@ -103,4 +106,5 @@ def test_a_task_survives_the_server_being_killed(tmp_path: Path) -> None:
         assert result.status_code == 200
         assert image_size(result.content) == (96, 48)
     final = store.get(task_id)
-    assert final is not None and final.attempts == 2
+    assert final is not None
+    assert final.attempts == 2

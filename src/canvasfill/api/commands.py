@@ -6,8 +6,6 @@ first key and prints it once, so a newcomer can call the API straight away.
 
 from __future__ import annotations
 
-import os
-
 import typer
 import uvicorn
 from rich.console import Console
@@ -46,8 +44,8 @@ def serve(
     keys = _key_store(settings)
     url = settings.public_url or f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
     if not settings.public_url:
-        os.environ["CANVASFILL_PUBLIC_URL"] = url
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        # callbacks carry result URLs too, and they have no request to take a host from
+        settings = settings.model_copy(update={"public_url": url})
     if keys.count() == 0:
         created = keys.create(name="first key")
         console.print("[bold]A first API key was made (it is shown only this once):[/bold]")
