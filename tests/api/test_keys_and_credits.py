@@ -7,7 +7,7 @@ import concurrent.futures
 from pathlib import Path
 
 import pytest
-from service_testkit import LiveService, live_service, png, service_settings
+from service_testkit import LiveService, live_service, png, service_settings, wait_until
 
 
 def expand_body(seed: int = 0, **extra: object) -> dict[str, object]:
@@ -71,6 +71,12 @@ def test_success_is_charged_per_image_and_failures_are_not(live: LiveService) ->
         )
         assert failed.json()["status"] == "failed"
         assert failed.json()["error"]["code"] == "download_failed"
+        wait_until(
+            lambda: (
+                'canvasfill_task_failures_total{code="download_failed"}'
+                in client.get("/metrics").text
+            )
+        )
         assert client.get("/v1/account").json()["credits"] == 7
 
         too_many = client.post("/v1/expand", json=expand_body(n=8))

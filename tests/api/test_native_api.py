@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import socket
 
 import httpx
 from PIL import Image
@@ -202,12 +203,24 @@ def test_bad_requests_get_a_clear_error_and_the_server_keeps_serving(live: LiveS
             error = response.json()["error"]
             assert (error["code"], error["field"]) == (code, field), body
             assert error["message"]
+        assert b"413" in declared_too_large(live, client.headers["authorization"])
         unsupported = client.post(
             "/v1/expand", content=b"x", headers={"content-type": "text/plain"}
         )
         assert unsupported.status_code == 415
         assert client.get("/v1/tasks/does-not-exist").status_code == 404
         assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def declared_too_large(live: LiveService, authorization: str) -> bytes:
+    """Announce a 2 GiB body (httpx will not lie about lengths, so a raw socket does)."""
+    host, port = live.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            b"POST /v1/expand HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            + f"Authorization: {authorization}\r\nContent-Length: {2**31}\r\n\r\n{{}}".encode()
+        )
+        return sock.recv(200)
 
 
 def test_operations_endpoints(live: LiveService) -> None:

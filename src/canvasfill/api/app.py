@@ -7,7 +7,9 @@ sender and the sweeper, and stops them on shutdown.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import pkgutil
 import re
 import time
 import uuid
@@ -18,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
-from canvasfill.api import files, health, native
+from canvasfill.api import dialects, files, health, native
 from canvasfill.api.errors import install_error_handlers
 from canvasfill.api.metrics import Metrics
 from canvasfill.api.ratelimit import RateLimiter
@@ -86,9 +88,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(native.router)
     app.include_router(files.router)
     app.include_router(health.router)
+    _install_dialects(app)
     app.middleware("http")(_observe(service))
     _extend_openapi(app)
     return app
+
+
+def _install_dialects(app: FastAPI) -> None:
+    """Install every module of ``api.dialects`` that defines ``install(app)``."""
+    for module_info in pkgutil.iter_modules(dialects.__path__, prefix=dialects.__name__ + "."):
+        module = importlib.import_module(module_info.name)
+        install = getattr(module, "install", None)
+        if callable(install):
+            install(app)
 
 
 def _observe(

@@ -56,6 +56,8 @@ from canvasfill.jobs.store import (
 MAX_WAIT_S = 60
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
 CALLBACK_URL_MAX = 2048
+MAX_BODY_BYTES = 2 * NATIVE.max_bytes + 2**20
+"""Two images (image and mask), base64 overhead included, plus room for the fields."""
 
 
 class _Request(BaseModel):
@@ -258,6 +260,9 @@ def _accept(
 async def _read_request(request: Request) -> tuple[NativeRequest, bytes | None, bytes | None]:
     """The parsed body and the decoded image and mask bytes (None where not sent)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
     if content_type == "application/json":
         try:
             raw = await request.json()
@@ -275,6 +280,8 @@ async def _read_request(request: Request) -> tuple[NativeRequest, bytes | None, 
         files: dict[str, bytes] = {}
         for name, value in form.multi_items():
             if isinstance(value, UploadFile):
+                if value.size is not None and value.size > NATIVE.max_bytes:
+                    raise _too_large()
                 files[name] = await value.read()
             elif name in ("ratios", "pixels", "rectangles"):
                 try:
@@ -291,6 +298,14 @@ async def _read_request(request: Request) -> tuple[NativeRequest, bytes | None, 
         415,
         ApiCode.INVALID_REQUEST,
         "send the request as application/json or multipart/form-data",
+    )
+
+
+def _too_large() -> ApiError:
+    return ApiError(
+        413,
+        ApiCode.PAYLOAD_TOO_LARGE,
+        f"the request is too large; images may be at most {NATIVE.max_bytes // 2**20} MB",
     )
 
 
