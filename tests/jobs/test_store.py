@@ -160,3 +160,11 @@ def test_accept_writes_the_inputs_before_the_task_exists(runtime: Runtime) -> No
     assert runtime.blobs.get(f"inputs/{task.id}/image") == png(40, 40)
     assert task.cost == 1
     assert task.status == "queued"
+
+
+def test_a_door_can_set_its_own_price(runtime: Runtime) -> None:
+    key = runtime.keys.create(credits=20).record
+    submission = Submission(spec=spec(n=2), image=png(40, 40), price_per_image=8)
+    task, _ = accept(runtime, key, submission)
+    assert task.cost == 16
+    assert credits_of(runtime, key.id) == 4

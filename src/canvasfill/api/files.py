@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse
 
 from canvasfill.api.errors import ApiCode, ApiError
 from canvasfill.api.service import Service, get_service
-from canvasfill.storage.local import FILES_PATH
+from canvasfill.storage.local import FILES_PATH, LocalBlobStore
 
 router = APIRouter(tags=["files"])
 
@@ -38,8 +38,11 @@ def get_file(
             ApiCode.URL_EXPIRED,
             "this result URL has expired; results are kept for a while only",
         )
+    store = service.runtime.blobs
+    if not isinstance(store, LocalBlobStore):  # other stores hand out their own URLs
+        raise ApiError(404, ApiCode.NOT_FOUND, "files are not served from here")
     try:
-        path = service.runtime.blobs.path(key)
+        path = store.path(key)
     except ValueError:
         raise ApiError(404, ApiCode.NOT_FOUND, "there is no such file") from None
     if not path.is_file():

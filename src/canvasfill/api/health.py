@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -41,12 +40,7 @@ def _checks(service: Service) -> dict[str, Any]:
         checks["migrations"] = is_current(runtime.engine)
     except Exception:
         checks["database"] = checks["migrations"] = False
-    try:
-        with tempfile.TemporaryFile(dir=runtime.blobs.root):
-            pass
-        checks["blobs"] = True
-    except OSError:
-        checks["blobs"] = False
+    checks["blobs"] = runtime.blobs.ready()
     checks["dispatcher"] = service.dispatcher.alive()
     return checks
 

@@ -8,12 +8,10 @@ file; ``ratios``/``pixels``/``rectangles`` as JSON text). Both become one
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
 import re
-import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -25,7 +23,7 @@ from starlette.datastructures import UploadFile
 from canvasfill.api.auth import require_key
 from canvasfill.api.errors import ApiCode, ApiError
 from canvasfill.api.render import native_task
-from canvasfill.api.service import Service, get_service
+from canvasfill.api.service import Service, get_service, wait_for_finish
 from canvasfill.engines.base import SEED_MAX, Operation, resolve_seed
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
@@ -230,7 +228,7 @@ async def _create(
     headers = {"Location": f"/v1/tasks/{task.id}"}
     if wait:
         headers["Preference-Applied"] = f"wait={wait}"
-        task = await _wait_for(service, task, wait)
+        task = await wait_for_finish(service, task, wait)
     status = 200 if TaskStatus(task.status).finished else 202
     content = native_task(task, service.runtime, service.public_base(request))
     return JSONResponse(content, status_code=status, headers=headers)
@@ -431,21 +429,6 @@ def _idempotency(
 def _prefer_wait(request: Request) -> int:
     match = _PREFER_WAIT.search(request.headers.get("prefer", ""))
     return min(int(match.group(1)), MAX_WAIT_S) if match else 0
-
-
-async def _wait_for(service: Service, task: Task, seconds: int) -> Task:
-    """Poll the record until the task finishes or ``seconds`` pass (bounded, gentle)."""
-    deadline = time.monotonic() + seconds
-    delay = 0.05
-    while not TaskStatus(task.status).finished:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        await asyncio.sleep(min(delay, remaining))
-        delay = min(delay * 1.5, 0.5)
-        fresh = await run_in_threadpool(service.runtime.tasks.get, task.id)
-        task = fresh or task
-    return task
 
 
 def _own_task(service: Service, key: ApiKey, task_id: str) -> Task:

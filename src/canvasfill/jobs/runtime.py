@@ -16,6 +16,7 @@ from canvasfill.jobs.database import SessionFactory, make_engine, make_sessions,
 from canvasfill.jobs.keys import KeyStore
 from canvasfill.jobs.store import TaskStore
 from canvasfill.settings import Settings
+from canvasfill.storage.base import BlobStore
 from canvasfill.storage.local import LocalBlobStore
 from canvasfill.storage.signing import UrlSigner
 
@@ -27,7 +28,8 @@ class Runtime:
     sessions: SessionFactory
     tasks: TaskStore
     keys: KeyStore
-    blobs: LocalBlobStore
+    blobs: BlobStore
+    """Local folder by default; anything implementing ``storage.base.BlobStore``."""
     signer: UrlSigner
 
     @property

@@ -382,8 +382,11 @@ class TaskStore:
                 failed.append(task)
         return failed
 
-    def expire_due(self) -> list[str]:
-        """Mark finished tasks whose results are past their expiry; returns their ids."""
+    def expire_due(self, idempotency_ttl: timedelta = timedelta(hours=24)) -> list[str]:
+        """Mark finished tasks whose results are past their expiry; returns their ids.
+
+        Idempotency keys older than ``idempotency_ttl`` are dropped on the way.
+        """
         now = self._now()
         with self._sessions.begin() as session:
             ids = list(
@@ -401,7 +404,7 @@ class TaskStore:
                 )
             session.execute(
                 delete(IdempotencyRecord).where(
-                    IdempotencyRecord.created_at <= now - timedelta(days=1)
+                    IdempotencyRecord.created_at <= now - idempotency_ttl
                 )
             )
         return ids

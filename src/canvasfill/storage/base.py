@@ -51,3 +51,6 @@ class BlobStore(Protocol):
 
     def url(self, key: str, expires_at: datetime, base_url: str) -> str:
         """A URL that fetches ``key`` until ``expires_at`` and not after."""
+
+    def ready(self) -> bool:
+        """Whether the store can take writes now (for ``/readyz``)."""

@@ -57,6 +57,13 @@ class LocalBlobStore:
         else:
             path.unlink(missing_ok=True)
 
+    def ready(self) -> bool:
+        try:
+            with tempfile.TemporaryFile(dir=self.root):
+                return True
+        except OSError:
+            return False
+
     def url(self, key: str, expires_at: datetime, base_url: str) -> str:
         expires = int(expires_at.timestamp())
         query = urlencode({"expires": expires, "signature": self.signer.signature(key, expires)})

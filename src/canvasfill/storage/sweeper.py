@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.storage.base import task_prefixes
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def sweep(runtime: Runtime) -> list[str]:
     """One pass: returns the ids of the tasks whose blobs were deleted."""
-    expired = runtime.tasks.expire_due()
+    expired = runtime.tasks.expire_due(timedelta(seconds=runtime.settings.idempotency_ttl_s))
     for task_id in expired:
         for prefix in task_prefixes(task_id):
             runtime.blobs.delete_prefix(prefix)
