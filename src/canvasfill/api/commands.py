@@ -51,8 +51,10 @@ def serve(
         console.print("[bold]A first API key was made (it is shown only this once):[/bold]")
         console.print(f"  {created.key}", soft_wrap=True)
         console.print(f"  webhook secret: {created.record.webhook_secret}", soft_wrap=True)
-    console.print(f"canvasfill is serving at [bold]{url}[/bold]  (API docs: {url}/docs)")
-    console.print(f"data folder: {settings.data_dir.resolve()}")
+    console.print(
+        f"canvasfill is serving at [bold]{url}[/bold]  (API docs: {url}/docs)", soft_wrap=True
+    )
+    console.print(f"data folder: {settings.data_dir.resolve()}", soft_wrap=True)
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
