@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from service_testkit import png
 
-from canvasfill.engines.base import Operation
+from canvasfill.engines.base import SEED_MAX, Operation
 from canvasfill.jobs.accept import Submission, accept
 from canvasfill.jobs.keys import InsufficientCreditsError
 from canvasfill.jobs.runtime import Runtime
@@ -23,9 +23,13 @@ from canvasfill.jobs.store import (
 TTL = timedelta(hours=1)
 
 
-def spec(n: int = 1) -> JobSpec:
+def spec(n: int = 1, seed: int = 1) -> JobSpec:
     return JobSpec(
-        operation=Operation.EXPAND, geometry=RatioExpansion(left=0.5), seed=1, n=n, engine="telea"
+        operation=Operation.EXPAND,
+        geometry=RatioExpansion(left=0.5),
+        seed=seed,
+        n=n,
+        engine="telea",
     )
 
 
@@ -168,3 +172,12 @@ def test_a_door_can_set_its_own_price(runtime: Runtime) -> None:
     task, _ = accept(runtime, key, submission)
     assert task.cost == 16
     assert credits_of(runtime, key.id) == 4
+
+
+def test_the_largest_seed_is_stored(runtime: Runtime) -> None:
+    key = runtime.keys.create().record
+    task, _ = runtime.tasks.create(NewTask(key_id=key.id, spec=spec(seed=SEED_MAX)))
+    stored = runtime.tasks.get(task.id)
+    assert stored is not None
+    assert stored.seed == SEED_MAX
+    assert stored.spec["seed"] == SEED_MAX

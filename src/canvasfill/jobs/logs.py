@@ -65,5 +65,5 @@ def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
-    # "running migration 0001" is news once; the rest of alembic's chatter is not
+    # alembic says "Context impl SQLiteImpl" on every start: noise beside real warnings
     logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))

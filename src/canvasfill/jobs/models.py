@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Dialect,
@@ -119,7 +120,8 @@ class Task(Base):
     worker: Mapped[str | None] = mapped_column(String(100), nullable=True)
     """``host:pid`` of the process running it, so a stuck one can be stopped."""
     engine: Mapped[str] = mapped_column(String(64))
-    seed: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    """Up to 4294967294: more than a 32-bit signed INTEGER holds on PostgreSQL."""
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     error_field: Mapped[str | None] = mapped_column(String(64), nullable=True)
