@@ -134,7 +134,7 @@ def test_listing_is_newest_first_and_pages_by_cursor(live: LiveService) -> None:
 def test_cancel_a_queued_task_but_not_a_running_or_finished_one(live: LiveService) -> None:
     key = live.new_key(credits=10)
     with live.client(key) as client:
-        body = {"image": b64(png()), "ratios": {"left": 0.1}, "engine": "sleepy", "prompt": "2"}
+        body = {"image": b64(png()), "ratios": {"left": 0.1}, "engine": "sleepy", "prompt": "3"}
         running = client.post("/v1/expand", json=body).json()
         queued = client.post("/v1/expand", json=body).json()  # one worker: waits its turn
         live.wait_for_task(running["id"], "running")
