@@ -28,7 +28,7 @@ class ApiCode:
     INSUFFICIENT_CREDITS = "insufficient_credits"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
-    CONFLICT = "task_not_cancelable"
+    TASK_NOT_CANCELABLE = "task_not_cancelable"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     RATE_LIMITED = "rate_limited"
     INVALID_SIGNATURE = "invalid_signature"

@@ -194,7 +194,7 @@ def cancel_task(task_id: str, request: Request, key: Caller, service: ServiceDep
         current = service.runtime.tasks.get(task.id) or task
         raise ApiError(
             409,
-            ApiCode.CONFLICT,
+            ApiCode.TASK_NOT_CANCELABLE,
             f"the task is {current.status}; only a queued task can be canceled",
         )
     canceled = service.runtime.tasks.get(task.id) or task
