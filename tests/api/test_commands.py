@@ -1,0 +1,89 @@
+"""``serve`` and ``keys``, mounted on a throwaway Typer app as cli.py mounts them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from fastapi import FastAPI
+from typer.testing import CliRunner
+
+from canvasfill.api import commands
+from canvasfill.jobs.database import make_engine, make_sessions
+from canvasfill.jobs.keys import KeyStore
+
+KEY = re.compile(r"cf_[A-Za-z0-9_\-]{20,}")
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
+    monkeypatch.setenv("CANVASFILL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("CANVASFILL_PUBLIC_URL", raising=False)
+    app = typer.Typer()
+    app.command("serve")(commands.serve)
+    app.add_typer(commands.keys_app, name="keys")
+    return app
+
+
+def store(tmp_path: Path) -> KeyStore:
+    url = f"sqlite:///{tmp_path / 'data' / 'canvasfill.db'}"
+    return KeyStore(make_sessions(make_engine(url)))
+
+
+def test_keys_create_list_and_revoke(cli: typer.Typer, tmp_path: Path) -> None:
+    runner = CliRunner()
+    created = runner.invoke(cli, ["keys", "create", "--name", "ci", "--credits", "25"])
+    assert created.exit_code == 0, created.output
+    key = KEY.search(created.output)
+    assert key is not None
+    assert "whsec_" in created.output
+    record = store(tmp_path).authenticate(key.group(0))
+    assert record is not None
+    assert (record.name, record.credits) == ("ci", 25)
+
+    listed = runner.invoke(cli, ["keys", "list"])
+    assert listed.exit_code == 0
+    assert record.id in listed.output
+    assert "25" in listed.output
+    assert key.group(0) not in listed.output  # shown once, never again
+
+    revoked = runner.invoke(cli, ["keys", "revoke", record.id])
+    assert revoked.exit_code == 0
+    assert "revoked" in revoked.output
+    assert store(tmp_path).authenticate(key.group(0)) is None
+    unknown = runner.invoke(cli, ["keys", "revoke", "nope"])
+    assert unknown.exit_code == 1
+    assert "no key" in unknown.output
+
+
+def test_keys_create_refuses_negative_credits(cli: typer.Typer) -> None:
+    result = CliRunner().invoke(cli, ["keys", "create", "--credits", "-3"])
+    assert result.exit_code != 0
+
+
+def test_serve_prints_the_url_and_a_first_key_once(
+    cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[dict[str, Any]] = []
+
+    def fake_run(app: FastAPI, **options: Any) -> None:
+        assert isinstance(app, FastAPI)
+        calls.append(options)
+
+    monkeypatch.setattr(commands.uvicorn, "run", fake_run)
+    runner = CliRunner()
+    first = runner.invoke(cli, ["serve", "--port", "8123", "--workers", "1"])
+    assert first.exit_code == 0, first.output
+    assert "http://127.0.0.1:8123" in first.output
+    key = KEY.search(first.output)
+    assert key is not None
+    assert store(tmp_path).authenticate(key.group(0)) is not None
+    assert calls == [{"host": "127.0.0.1", "port": 8123, "log_config": None, "access_log": False}]
+
+    second = runner.invoke(cli, ["serve", "--port", "8123"])
+    assert second.exit_code == 0
+    assert KEY.search(second.output) is None  # the data folder already has a key

@@ -1,0 +1,92 @@
+"""The embedded dispatcher: worker processes, rebuilt after a crash; timeouts; recovery."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from service_testkit import png, service_settings, wait_until
+
+from canvasfill.engines.base import Operation
+from canvasfill.jobs.accept import Submission, accept
+from canvasfill.jobs.dispatcher import EmbeddedDispatcher
+from canvasfill.jobs.models import Task
+from canvasfill.jobs.runtime import Runtime, build_runtime
+from canvasfill.jobs.spec import JobSpec, PixelExpansion
+
+
+def submit(runtime: Runtime, engine: str, prompt: str = "") -> Task:
+    key = runtime.keys.create().record
+    spec = JobSpec(
+        operation=Operation.EXPAND,
+        geometry=PixelExpansion(right=8),
+        seed=3,
+        engine=engine,
+        prompt=prompt,
+    )
+    task, _ = accept(runtime, key, Submission(spec=spec, image=png(32, 32)))
+    return task
+
+
+@contextmanager
+def running(runtime: Runtime, workers: int = 1) -> Iterator[EmbeddedDispatcher]:
+    finished: list[str] = []
+    dispatcher = EmbeddedDispatcher(runtime, workers, on_finished=finished.append)
+    dispatcher.start()
+    try:
+        yield dispatcher
+    finally:
+        dispatcher.stop()
+
+
+def status_of(runtime: Runtime, task_id: str, status: str) -> Task | None:
+    task = runtime.tasks.get(task_id)
+    return task if task is not None and task.status == status else None
+
+
+def test_a_crashed_worker_is_replaced_and_its_task_rerun(tmp_path: Path) -> None:
+    runtime = build_runtime(service_settings(tmp_path / "data"), apply_migrations=True)
+    marker = tmp_path / "crashed-once"
+    task = submit(runtime, "crashy", prompt=str(marker))
+    with running(runtime) as dispatcher:
+        dispatcher.submit(task.id)
+        done = wait_until(lambda: status_of(runtime, task.id, "succeeded"), timeout=60)
+        assert marker.exists()
+        assert dispatcher.rebuilds >= 1
+        assert done.attempts == 2
+        # the rebuilt pool goes on serving
+        after = submit(runtime, "telea")
+        dispatcher.submit(after.id)
+        wait_until(lambda: status_of(runtime, after.id, "succeeded"), timeout=60)
+    runtime.close()
+
+
+def test_a_task_past_its_timeout_fails_and_frees_its_worker(tmp_path: Path) -> None:
+    settings = service_settings(tmp_path / "data", task_timeout_s=1.0)
+    runtime = build_runtime(settings, apply_migrations=True)
+    stuck = submit(runtime, "sleepy", prompt="30")
+    with running(runtime) as dispatcher:
+        dispatcher.submit(stuck.id)
+        failed = wait_until(lambda: status_of(runtime, stuck.id, "failed"), timeout=30)
+        assert failed.error_code == "timeout"
+        assert "limit" in (failed.error_message or "")
+        quick = submit(runtime, "telea")
+        dispatcher.submit(quick.id)
+        wait_until(lambda: status_of(runtime, quick.id, "succeeded"), timeout=60)
+    runtime.close()
+
+
+def test_start_up_runs_what_a_dead_process_left(tmp_path: Path) -> None:
+    runtime = build_runtime(service_settings(tmp_path / "data"), apply_migrations=True)
+    queued = submit(runtime, "telea")
+    abandoned = submit(runtime, "telea")
+    claim = runtime.tasks.claim(abandoned.id, "gone:4242", max_attempts=3)
+    assert claim is not None
+    with running(runtime):  # nobody calls submit: start-up finds both
+        for task in (queued, abandoned):
+            wait_until(lambda t=task: status_of(runtime, t.id, "succeeded"), timeout=60)
+    finished = runtime.tasks.get(abandoned.id)
+    assert finished is not None
+    assert finished.attempts == 2
+    runtime.close()

@@ -1,0 +1,70 @@
+"""``execute``: the one place work happens, and safe to call twice."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+from service_testkit import png
+
+from canvasfill.engines.base import Operation
+from canvasfill.jobs.accept import Submission, accept
+from canvasfill.jobs.execute import execute
+from canvasfill.jobs.runtime import Runtime
+from canvasfill.jobs.spec import Box, BoxRemoval, JobSpec
+
+
+def removal(runtime: Runtime, image: bytes, n: int = 1) -> str:
+    key = runtime.keys.create(credits=10).record
+    spec = JobSpec(
+        operation=Operation.REMOVE,
+        geometry=BoxRemoval(boxes=(Box(x=4, y=4, width=8, height=8),)),
+        seed=11,
+        engine="telea",
+        n=n,
+    )
+    return accept(runtime, key, Submission(spec=spec, image=image))[0].id
+
+
+def test_execute_stores_results_and_is_idempotent(sqlite_runtime: Runtime) -> None:
+    runtime = sqlite_runtime
+    task_id = removal(runtime, png(40, 30), n=2)
+    execute(task_id, runtime)
+    task = runtime.tasks.get(task_id)
+    assert task is not None
+    assert task.status == "succeeded"
+    assert task.attempts == 1
+    blobs = [runtime.blobs.get(result["key"]) for result in task.results]
+    assert len(blobs) == 2
+    with Image.open(io.BytesIO(blobs[0])) as image:
+        assert image.size == (40, 30)
+    execute(task_id, runtime)  # a second delivery of the same task changes nothing
+    again = runtime.tasks.get(task_id)
+    assert again is not None
+    assert again.attempts == 1
+    assert again.results == task.results
+
+
+def test_bad_stored_input_fails_the_task_with_the_input_code(sqlite_runtime: Runtime) -> None:
+    runtime = sqlite_runtime
+    task_id = removal(runtime, png(40, 30))
+    runtime.blobs.put(f"inputs/{task_id}/image", b"garbage")
+    execute(task_id, runtime)
+    task = runtime.tasks.get(task_id)
+    assert task is not None
+    assert task.status == "failed"
+    assert task.error_code == "invalid_image"
+    assert task.error_field == "image"
+    key = runtime.keys.get(task.key_id)
+    assert key is not None
+    assert key.credits == 10
+
+
+def test_a_missing_input_blob_fails_cleanly(sqlite_runtime: Runtime) -> None:
+    runtime = sqlite_runtime
+    task_id = removal(runtime, png(40, 30))
+    runtime.blobs.delete_prefix(f"inputs/{task_id}")
+    execute(task_id, runtime)
+    task = runtime.tasks.get(task_id)
+    assert task is not None
+    assert task.error_code == "input_missing"

@@ -1,0 +1,40 @@
+"""The sweeper, without the app: only what is due goes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from service_testkit import service_settings
+
+from canvasfill.engines.base import Operation
+from canvasfill.jobs.runtime import build_runtime
+from canvasfill.jobs.spec import JobSpec, RatioExpansion
+from canvasfill.jobs.store import NewTask, ResultBlob
+from canvasfill.storage.sweeper import sweep
+
+
+def test_sweep_deletes_only_expired_tasks_blobs(tmp_path: Path) -> None:
+    runtime = build_runtime(service_settings(tmp_path / "data"), apply_migrations=True)
+    key = runtime.keys.create().record
+    spec = JobSpec(operation=Operation.EXPAND, geometry=RatioExpansion(left=1), seed=1)
+    ids = []
+    for ttl in (timedelta(seconds=-1), timedelta(hours=1)):
+        task, _ = runtime.tasks.create(NewTask(key_id=key.id, spec=spec))
+        runtime.blobs.put(f"inputs/{task.id}/image", b"in")
+        runtime.blobs.put(f"results/{task.id}/0.png", b"out")
+        runtime.tasks.claim(task.id, "h:1", 3)
+        blob = ResultBlob(f"results/{task.id}/0.png", 1, 1, "png")
+        assert runtime.tasks.succeed(task.id, 1, [blob], "telea", [], ttl)
+        ids.append(task.id)
+    expired, kept = ids
+    assert sweep(runtime) == [expired]
+    assert sweep(runtime) == []
+    assert not runtime.blobs.exists(f"results/{expired}/0.png")
+    assert not runtime.blobs.exists(f"inputs/{expired}/image")
+    assert runtime.blobs.exists(f"results/{kept}/0.png")
+    gone = runtime.tasks.get(expired)
+    assert gone is not None
+    assert gone.results_expired
+    assert gone.results == []
+    runtime.close()

@@ -1,0 +1,48 @@
+"""Engines that exist only for the service's tests, registered through the real registry.
+
+Worker processes import this module because the tests' settings name it in
+``engine_modules`` (and put ``tests/support`` on the path).
+
+- ``sleepy``: waits ``float(prompt)`` seconds (default 3), then returns the canvas as it is.
+- ``crashy``: kills its worker process the first time per marker file (its prompt), then
+  behaves like ``sleepy`` with no wait.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from canvasfill.engines.base import RGB, Engine, FillParams, Mask, Param
+from canvasfill.engines.registry import register
+
+
+@register
+class SleepyEngine(Engine):
+    name = "sleepy"
+    summary = "test engine: sleeps, then returns the canvas unchanged"
+    honours: ClassVar[frozenset[Param]] = frozenset({Param.PROMPT, Param.N})
+
+    def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
+        try:
+            seconds = float(params.prompt)
+        except ValueError:
+            seconds = 3.0
+        time.sleep(seconds)
+        return [image.copy() for _ in range(params.n)]
+
+
+@register
+class CrashyEngine(Engine):
+    name = "crashy"
+    summary = "test engine: kills its worker once (per marker file), then succeeds"
+    honours: ClassVar[frozenset[Param]] = frozenset({Param.PROMPT, Param.N})
+
+    def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
+        marker = Path(params.prompt)
+        if not marker.exists():
+            marker.write_text("crashed once")
+            os._exit(17)  # what a segfault in native code looks like to the pool
+        return [image.copy() for _ in range(params.n)]

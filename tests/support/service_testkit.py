@@ -1,0 +1,240 @@
+"""Helpers for the service's tests: images, a live server on loopback, a loopback web server.
+
+Everything binds to 127.0.0.1 on a free port; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psycopg
+import uvicorn
+from fastapi import FastAPI
+from PIL import Image
+
+from canvasfill.api.app import create_app
+from canvasfill.api.service import Service
+from canvasfill.jobs.runtime import Runtime
+from canvasfill.settings import Settings
+
+SUPPORT_DIR = Path(__file__).parent
+TEST_ENGINES = "canvasfill_test_engines"
+
+
+def png(width: int = 96, height: int = 64, seed: int = 0) -> bytes:
+    """A small noisy RGB PNG, different per seed."""
+    rng = np.random.default_rng(seed)
+    pixels = (rng.random((height, width, 3)) * 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def service_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a test server: temporary data, one worker, loopback URL inputs allowed."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "workers": 1,
+        "rate_limit": 0,
+        "url_allow": ["127.0.0.1/32"],
+        "url_timeout_s": 1.0,
+        "callback_backoff_s": 0.02,
+        "callback_poll_s": 0.05,
+        "callback_timeout_s": 2.0,
+        "watchdog_interval_s": 0.25,
+        "sweep_interval_s": 3600,
+        "engine_modules": [TEST_ENGINES],
+        "log_json": True,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+POSTGRES_ADMIN = os.environ.get(
+    "CANVASFILL_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty database on the local PostgreSQL server; dropped afterwards."""
+    name = f"canvasfill_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class LiveService:
+    """The real app served by uvicorn on loopback, in a thread of the test process."""
+
+    app: FastAPI
+    server: uvicorn.Server
+    thread: threading.Thread
+    base_url: str
+
+    @property
+    def service(self) -> Service:
+        service: Service = self.app.state.service
+        return service
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.service.runtime
+
+    def new_key(self, credits: int | None = None, name: str = "test") -> str:
+        return self.runtime.keys.create(name=name, credits=credits).key
+
+    def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30.0, **kwargs)
+
+    def wait_for_task(self, task_id: str, status: str, timeout: float = 30.0) -> Any:
+        def reached() -> Any:
+            task = self.runtime.tasks.get(task_id)
+            return task if task is not None and task.status == status else None
+
+        return wait_until(reached, timeout)
+
+
+@contextmanager
+def live_service(settings: Settings) -> Iterator[LiveService]:
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    wait_until(lambda: server.started or not thread.is_alive(), timeout=30)
+    assert server.started, "the test server did not start"
+    try:
+        yield LiveService(app, server, thread, f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+Handler = Callable[[BaseHTTPRequestHandler, "Loopback"], None]
+
+
+@dataclass
+class Loopback:
+    """A tiny web server on 127.0.0.1: routes are functions that write the answer."""
+
+    routes: dict[str, Handler]
+    requests: list[Recorded] = field(default_factory=list)
+    base_url: str = ""
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def hits(self, path: str) -> list[Recorded]:
+        return [request for request in self.requests if request.path == path]
+
+
+@contextmanager
+def loopback(routes: dict[str, Handler]) -> Iterator[Loopback]:
+    state = Loopback(routes)
+
+    class RequestHandler(BaseHTTPRequestHandler):
+        def _handle(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            path = self.path.split("?")[0]
+            state.requests.append(
+                Recorded(self.command, path, {k.lower(): v for k, v in self.headers.items()}, body)
+            )
+            route = state.routes.get(path)
+            if route is None:
+                self.send_response(404)
+                self.send_header("content-length", "0")
+                self.end_headers()
+                return
+            # the client may give up first: timeouts are tested on purpose
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                route(self, state)
+
+        do_GET = _handle  # noqa: N815 (http.server's naming)
+        do_POST = _handle  # noqa: N815
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
+    server.daemon_threads = True
+    state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def respond(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> None:
+    handler.send_response(status)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    if "content-length" not in {name.lower() for name in headers or {}}:
+        handler.send_header("content-length", str(len(body)))
+    handler.end_headers()
+    if body:
+        handler.wfile.write(body)

@@ -1,0 +1,57 @@
+"""Settings: safe defaults, environment variables over a TOML file, a persisted secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from canvasfill.settings import Settings
+
+
+def test_defaults_keep_everything_in_the_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("CANVASFILL_CONFIG", "CANVASFILL_DATA_DIR", "CANVASFILL_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert settings.data_dir == Path("canvasfill-data")
+    assert settings.resolved_database_url == (
+        f"sqlite:///{tmp_path / 'canvasfill-data' / 'canvasfill.db'}"
+    )
+    assert settings.resolved_blob_dir == tmp_path / "canvasfill-data" / "blobs"
+    assert settings.result_ttl_s == 3600
+    assert settings.price_for("expand") == settings.price_for("remove") == 1
+
+
+def test_environment_wins_over_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "canvasfill.toml"
+    config.write_text(
+        'rate_limit = 5\nurl_allow = ["10.0.0.0/8"]\npublic_url = "https://a.example"\n'
+        "[price_per_image]\nexpand = 8\n"
+    )
+    monkeypatch.setenv("CANVASFILL_CONFIG", str(config))
+    monkeypatch.setenv("CANVASFILL_PUBLIC_URL", "https://b.example")
+    settings = Settings()
+    assert settings.rate_limit == 5
+    assert settings.url_allow == ["10.0.0.0/8"]
+    assert settings.public_url == "https://b.example"
+    assert settings.price_for("expand") == 8
+
+
+def test_a_missing_config_file_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CANVASFILL_CONFIG", "/nonexistent/canvasfill.toml")
+    with pytest.raises(FileNotFoundError, match="CANVASFILL_CONFIG"):
+        Settings()
+
+
+def test_the_signing_secret_is_made_once_and_kept(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    first = settings.secret()
+    assert len(first) == 64
+    assert Settings(data_dir=tmp_path / "data").secret() == first
+    assert (tmp_path / "data" / "signing.key").stat().st_mode & 0o077 == 0
+    assert Settings(data_dir=tmp_path, signing_secret="s" * 32).secret() == b"s" * 32
