@@ -1,0 +1,145 @@
+"""The FastAPI app: one process that accepts, runs and serves expansion and removal work.
+
+``create_app`` builds the runtime (applying migrations) at once; the lifespan starts the
+dispatcher (which first requeues what a dead process left running), the callback
+sender and the sweeper, and stops them on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
+
+from canvasfill.api import files, health, native
+from canvasfill.api.errors import install_error_handlers
+from canvasfill.api.metrics import Metrics
+from canvasfill.api.ratelimit import RateLimiter
+from canvasfill.api.render import render_callback
+from canvasfill.api.service import Service
+from canvasfill.jobs.callbacks import CallbackSender
+from canvasfill.jobs.dispatcher import EmbeddedDispatcher
+from canvasfill.jobs.logs import request_id
+from canvasfill.jobs.models import Task, TaskStatus
+from canvasfill.jobs.runtime import build_runtime
+from canvasfill.settings import Settings
+from canvasfill.storage.sweeper import Sweeper
+
+log = logging.getLogger(__name__)
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    runtime = build_runtime(settings, apply_migrations=True)
+    holder: dict[str, Service] = {}
+
+    def finished(task_id: str) -> None:
+        task = runtime.tasks.get(task_id)
+        if task is not None and TaskStatus(task.status).finished:
+            holder["service"].metrics.task_finished(task)
+        holder["service"].callbacks.wake()
+
+    def callback_body(task: Task, event: str) -> dict[str, Any]:
+        return render_callback(task, event, runtime, holder["service"].public_base())
+
+    service = Service(
+        runtime=runtime,
+        dispatcher=EmbeddedDispatcher(runtime, settings.workers, on_finished=finished),
+        limiter=RateLimiter(settings.rate_limit),
+        metrics=Metrics(lambda: runtime.tasks.count_by_status().get(TaskStatus.QUEUED, 0)),
+        callbacks=CallbackSender(runtime, callback_body),
+        sweeper=Sweeper(runtime),
+    )
+    holder["service"] = service
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        service.dispatcher.start()
+        service.callbacks.start()
+        service.sweeper.start()
+        log.info("canvasfill is serving", extra={"event": "started", "workers": settings.workers})
+        try:
+            yield
+        finally:
+            service.sweeper.stop()
+            service.callbacks.stop()
+            service.dispatcher.stop()
+            runtime.close()
+
+    app = FastAPI(
+        title="canvasfill",
+        summary="Self-hosted image expansion (outpainting) and object removal (inpainting).",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    install_error_handlers(app)
+    app.include_router(native.router)
+    app.include_router(files.router)
+    app.include_router(health.router)
+    app.middleware("http")(_observe(service))
+    _extend_openapi(app)
+    return app
+
+
+def _observe(
+    service: Service,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    """Middleware: a request id (given or made), a JSON access log line and metrics."""
+
+    async def middleware(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        given = request.headers.get("x-request-id", "")
+        rid = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        if service.base_url is None:
+            service.base_url = str(request.base_url).rstrip("/")
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            request_id.reset(token)
+        seconds = time.perf_counter() - started
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        service.metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+        service.metrics.request_seconds.labels(request.method, route).observe(seconds)
+        response.headers["X-Request-ID"] = rid
+        token = request_id.set(rid)
+        log.info(
+            "%s %s %d",
+            request.method,
+            request.url.path,
+            response.status_code,
+            extra={"event": "request", "status": response.status_code, "seconds": seconds},
+        )
+        request_id.reset(token)
+        return response
+
+    return middleware
+
+
+def _extend_openapi(app: FastAPI) -> None:
+    """Add the native request schemas (used by the hand-written request bodies)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(
+                native.REQUEST_SCHEMAS
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,49 @@
+"""``GET /files/<key>``: result images behind signed, expiring URLs (and nothing else).
+
+No key is needed, as with a presigned bucket URL; the signature is the permission.
+A wrong or missing signature is 403; a right one past its expiry is 410.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse
+
+from canvasfill.api.errors import ApiCode, ApiError
+from canvasfill.api.service import Service, get_service
+from canvasfill.storage.local import FILES_PATH
+
+router = APIRouter(tags=["files"])
+
+
+@router.get(FILES_PATH + "/{key:path}", include_in_schema=False)
+def get_file(
+    key: str,
+    service: Annotated[Service, Depends(get_service)],
+    expires: int = 0,
+    signature: str = "",
+) -> FileResponse:
+    signer = service.runtime.signer
+    if not signature or not signer.matches(key, expires, signature):
+        raise ApiError(
+            403, ApiCode.INVALID_SIGNATURE, "this URL is not signed by this server (or altered)"
+        )
+    if expires <= time.time():
+        raise ApiError(
+            410,
+            ApiCode.URL_EXPIRED,
+            "this result URL has expired; results are kept for a while only",
+        )
+    try:
+        path = service.runtime.blobs.path(key)
+    except ValueError:
+        raise ApiError(404, ApiCode.NOT_FOUND, "there is no such file") from None
+    if not path.is_file():
+        raise ApiError(404, ApiCode.NOT_FOUND, "the file is gone (its task expired)")
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    headers = {"Cache-Control": f"private, max-age={max(0, int(expires - time.time()))}"}
+    return FileResponse(path, media_type=media_type, headers=headers)

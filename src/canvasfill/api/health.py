@@ -1,0 +1,56 @@
+"""``/healthz`` (the process answers), ``/readyz`` (it can take work) and ``/metrics``."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+
+from canvasfill.api.metrics import CONTENT_TYPE
+from canvasfill.api.service import Service, get_service
+from canvasfill.jobs.database import is_current
+
+router = APIRouter(tags=["operations"])
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(service: ServiceDep) -> JSONResponse:
+    checks = await run_in_threadpool(_checks, service)
+    ready = all(checks.values())
+    body = {"status": "ready" if ready else "not ready", "checks": checks}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _checks(service: Service) -> dict[str, Any]:
+    runtime = service.runtime
+    checks: dict[str, Any] = {}
+    try:
+        with runtime.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = True
+        checks["migrations"] = is_current(runtime.engine)
+    except Exception:
+        checks["database"] = checks["migrations"] = False
+    try:
+        with tempfile.TemporaryFile(dir=runtime.blobs.root):
+            pass
+        checks["blobs"] = True
+    except OSError:
+        checks["blobs"] = False
+    checks["dispatcher"] = service.dispatcher.alive()
+    return checks
+
+
+@router.get("/metrics")
+def metrics(service: ServiceDep) -> Response:
+    return Response(service.metrics.render(), media_type=CONTENT_TYPE)

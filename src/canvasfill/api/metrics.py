@@ -1,0 +1,59 @@
+"""Prometheus metrics: requests, task durations, queue depth and failures by code.
+
+Each app has its own registry, so several apps in one process (tests) never clash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from canvasfill.jobs.models import Task
+
+__all__ = ["CONTENT_TYPE", "Metrics"]
+
+
+class Metrics:
+    def __init__(self, queue_depth: Callable[[], float]) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "canvasfill_http_requests",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "canvasfill_http_request_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.task_seconds = Histogram(
+            "canvasfill_task_seconds",
+            "Time from a task's start to its end",
+            ["operation", "engine", "status"],
+            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+            registry=self.registry,
+        )
+        self.task_failures = Counter(
+            "canvasfill_task_failures",
+            "Tasks that failed, by error code",
+            ["code"],
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "canvasfill_queue_depth", "Tasks waiting to start", registry=self.registry
+        )
+        self.queue_depth.set_function(queue_depth)
+
+    def task_finished(self, task: Task) -> None:
+        if task.started_at is not None and task.finished_at is not None:
+            seconds = (task.finished_at - task.started_at).total_seconds()
+            self.task_seconds.labels(task.operation, task.engine, task.status).observe(seconds)
+        if task.error_code:
+            self.task_failures.labels(task.error_code).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,39 @@
+"""The running service's parts, held on ``app.state.service`` for the routes to use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from canvasfill.api.metrics import Metrics
+from canvasfill.api.ratelimit import RateLimiter
+from canvasfill.jobs.callbacks import CallbackSender
+from canvasfill.jobs.dispatcher import Dispatcher
+from canvasfill.jobs.runtime import Runtime
+from canvasfill.storage.sweeper import Sweeper
+
+
+@dataclass
+class Service:
+    runtime: Runtime
+    dispatcher: Dispatcher
+    limiter: RateLimiter
+    metrics: Metrics
+    callbacks: CallbackSender
+    sweeper: Sweeper
+    base_url: str | None = None
+    """Where results are fetched from: the setting, else the first request's address."""
+
+    def public_base(self, request: Request | None = None) -> str:
+        configured = self.runtime.settings.public_url
+        if configured:
+            return configured.rstrip("/")
+        if request is not None:
+            return str(request.base_url).rstrip("/")
+        return self.base_url or "http://127.0.0.1:8000"
+
+
+def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service

@@ -1,0 +1,226 @@
+"""The embedded dispatcher: a pool of worker processes inside ``canvasfill serve``.
+
+Processes, not threads: an engine that crashes in native code takes one worker down,
+not the server. When that happens the pool is rebuilt and the tasks it was running are
+submitted again (``execute`` takes them over; a task that keeps killing workers fails
+after ``max_attempts``). A control thread does everything that touches the pool, so
+callbacks from the pool's own threads only post messages. The same thread is the
+watchdog: it fails tasks that run past their timeout (stopping their worker) and
+picks up queued tasks that nobody submitted, such as ones found at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import timedelta
+from typing import Any, Protocol
+
+from canvasfill.jobs.execute import execute
+from canvasfill.jobs.logs import configure_logging
+from canvasfill.jobs.models import TaskStatus
+from canvasfill.jobs.runtime import Runtime, build_runtime
+from canvasfill.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FinishedHook = Callable[[str], None]
+
+
+class Dispatcher(Protocol):
+    """What the API needs from any dispatcher (embedded pool or Celery)."""
+
+    def start(self) -> None: ...
+
+    def submit(self, task_id: str) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def alive(self) -> bool: ...
+
+
+# --- inside a worker process ------------------------------------------------------------
+
+_worker_runtime: Runtime | None = None
+
+
+def _init_worker(settings: dict[str, Any]) -> None:
+    global _worker_runtime
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
+    parsed = Settings(**settings)
+    configure_logging(parsed.log_level, parsed.log_json)
+    _worker_runtime = build_runtime(parsed)
+
+
+def _work(task_id: str) -> None:
+    assert _worker_runtime is not None, "worker process was not initialised"
+    execute(task_id, _worker_runtime)
+
+
+# --- in the server -----------------------------------------------------------------------
+
+
+class EmbeddedDispatcher:
+    def __init__(
+        self, runtime: Runtime, workers: int, on_finished: FinishedHook | None = None
+    ) -> None:
+        self._runtime = runtime
+        self._workers = workers
+        self._on_finished = on_finished
+        self._pool: ProcessPoolExecutor | None = None
+        self._inflight: set[str] = set()
+        self._messages: queue.Queue[tuple[str, str]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.rebuilds = 0
+
+    def start(self) -> None:
+        """Build the pool, put back what a dead server left running, and start watching."""
+        requeued = self._runtime.tasks.requeue_running()
+        if requeued:
+            log.warning("requeued %d tasks left running", requeued, extra={"event": "recovery"})
+        self._pool = self._new_pool()
+        self._thread = threading.Thread(target=self._control, name="dispatcher", daemon=True)
+        self._thread.start()
+        self._messages.put(("scan", ""))
+
+    def submit(self, task_id: str) -> None:
+        self._messages.put(("submit", task_id))
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._pool is not None
+
+    def stop(self) -> None:
+        """Stop at once; tasks still running stay ``running`` and are redone at next start."""
+        self._stopping.set()
+        self._messages.put(("stop", ""))
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            self._terminate(pool)
+
+    def worker_pids(self) -> list[int]:
+        pool = self._pool
+        processes = pool._processes if pool is not None else None
+        return list(processes or {})
+
+    # --- the control thread --------------------------------------------------------
+
+    def _control(self) -> None:
+        interval = self._runtime.settings.watchdog_interval_s
+        while not self._stopping.is_set():
+            try:
+                kind, task_id = self._messages.get(timeout=interval)
+            except queue.Empty:
+                kind, task_id = "scan", ""
+            try:
+                if kind == "stop":
+                    return
+                if kind == "submit":
+                    self._submit(task_id)
+                elif kind == "broken":
+                    self._rebuild()
+                    self._submit(task_id)
+                elif kind == "done":
+                    self._finished(task_id)
+                elif kind == "scan":
+                    self._watch()
+            except Exception:  # the control thread must outlive any one bad message
+                log.exception("dispatcher step failed", extra={"event": "dispatcher_error"})
+
+    def _submit(self, task_id: str) -> None:
+        if task_id in self._inflight or self._pool is None:
+            return
+        try:
+            future = self._pool.submit(_work, task_id)
+        except (BrokenProcessPool, RuntimeError):
+            self._rebuild()
+            future = self._pool.submit(_work, task_id)
+        self._inflight.add(task_id)
+        future.add_done_callback(lambda done: self._done(task_id, done))
+
+    def _done(self, task_id: str, future: Future[None]) -> None:
+        # runs on a pool thread: only post a message
+        if future.cancelled() or self._stopping.is_set():
+            return
+        error = future.exception()
+        if isinstance(error, BrokenProcessPool):
+            log.error("a worker process died", extra={"event": "worker_died", "task_id": task_id})
+            self._messages.put(("broken", task_id))
+        else:
+            if error is not None:
+                log.error("worker call failed: %r", error, extra={"task_id": task_id})
+            self._messages.put(("done", task_id))
+
+    def _finished(self, task_id: str) -> None:
+        self._inflight.discard(task_id)
+        if self._on_finished is not None:
+            self._on_finished(task_id)
+
+    def _rebuild(self) -> None:
+        """Replace a broken pool; everything it was running is submitted again."""
+        pool = self._pool
+        if pool is not None and not _is_broken(pool):
+            return
+        if pool is not None:
+            self._terminate(pool)
+        self.rebuilds += 1
+        lost, self._inflight = self._inflight, set()
+        self._pool = self._new_pool()
+        log.warning("worker pool rebuilt", extra={"event": "pool_rebuilt", "lost": len(lost)})
+        for task_id in sorted(lost):
+            self._submit(task_id)
+
+    def _watch(self) -> None:
+        settings = self._runtime.settings
+        overdue = self._runtime.tasks.fail_overdue(
+            timedelta(seconds=settings.task_timeout_s), self._runtime.result_ttl
+        )
+        for task in overdue:
+            log.warning("task timed out", extra={"event": "task_timeout", "task_id": task.id})
+            self._stop_worker(task.worker)
+            self._finished(task.id)
+        for task_id in self._runtime.tasks.ids_with_status(TaskStatus.QUEUED.value):
+            self._submit(task_id)
+
+    def _stop_worker(self, worker: str | None) -> None:
+        """Kill the worker process running a timed-out task (if it is one of ours)."""
+        if not worker or ":" not in worker:
+            return
+        host, _, pid_text = worker.rpartition(":")
+        if host != socket.gethostname() or not pid_text.isdigit():
+            return
+        pid = int(pid_text)
+        if pid in self.worker_pids():
+            os.kill(pid, signal.SIGKILL)  # the pool notices, breaks and is rebuilt
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self._runtime.settings.for_worker(),),
+        )
+
+    @staticmethod
+    def _terminate(pool: ProcessPoolExecutor) -> None:
+        processes = list((pool._processes or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+        for process in processes:
+            process.join(timeout=5)
+
+
+def _is_broken(pool: ProcessPoolExecutor) -> bool:
+    return bool(getattr(pool, "_broken", False))

@@ -1,0 +1,117 @@
+"""``execute(task_id)``: the one place where work happens.
+
+The embedded dispatcher's worker processes, a Celery worker and a direct call all end
+here. It claims the task (a finished or foreign-owned task makes it a no-op), loads
+the inputs from the blob store (downloading URL inputs first, once), runs the same
+``prepare`` + ``run`` as every other door, stores the results under keys derived from
+the task id and records the outcome. Running it twice for one task is harmless: the
+second run either finds the task finished or replaces the first run's attempt, and
+only the attempt that owns the task may record an outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from canvasfill.errors import CanvasfillError
+from canvasfill.imaging.limits import BY_NAME, NATIVE
+from canvasfill.jobs.fetch import AddressPolicy, FetchError, fetch_url
+from canvasfill.jobs.logs import task_context
+from canvasfill.jobs.models import Task
+from canvasfill.jobs.pipeline import prepare, run
+from canvasfill.jobs.runtime import Runtime
+from canvasfill.jobs.spec import JobSpec
+from canvasfill.jobs.store import ResultBlob
+from canvasfill.storage.base import BlobNotFoundError, input_key, result_key
+
+log = logging.getLogger(__name__)
+
+INTERNAL_ERROR = "internal_error"
+INPUT_MISSING = "input_missing"
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def execute(task_id: str, runtime: Runtime) -> None:
+    """Run task ``task_id`` to an outcome recorded in the store (see the module doc)."""
+    with task_context(task_id):
+        claim = runtime.tasks.claim(task_id, worker_name(), runtime.settings.max_attempts)
+        if claim is None:
+            log.info("task needs no run", extra={"event": "task_skipped"})
+            return
+        log.info("task started", extra={"event": "task_started", "attempt": claim.attempt})
+        _attempt(runtime, claim.task, claim.attempt)
+
+
+def _attempt(runtime: Runtime, task: Task, attempt: int) -> None:
+    tasks, ttl = runtime.tasks, runtime.result_ttl
+    try:
+        spec = JobSpec.model_validate(task.spec)
+        image, mask = _inputs(runtime, task, spec)
+        prepared = prepare(spec, image, mask)
+        tasks.set_progress(task.id, attempt, 5)
+        output = run(spec, prepared, lambda percent: tasks.set_progress(task.id, attempt, percent))
+        results = []
+        for index, result in enumerate(output.images):
+            key = result_key(task.id, index, result.format.extension)
+            runtime.blobs.put(key, result.data)
+            results.append(ResultBlob(key, result.width, result.height, result.format.value))
+        ignored = [param.value for param in output.ignored]
+        if tasks.succeed(task.id, attempt, results, output.engine, ignored, ttl):
+            log.info(
+                "task succeeded",
+                extra={
+                    "event": "task_succeeded",
+                    "engine": output.engine,
+                    "seconds": output.seconds,
+                },
+            )
+        else:
+            log.info("task outcome dropped: another attempt owns it", extra={"event": "stale"})
+    except CanvasfillError as exc:
+        _fail(runtime, task, attempt, exc.code.value, exc.message, exc.field)
+    except FetchError as exc:
+        _fail(runtime, task, attempt, exc.code, exc.message, exc.field)
+    except BlobNotFoundError as exc:
+        _fail(runtime, task, attempt, INPUT_MISSING, f"the stored input {exc} is gone", None)
+    except Exception as exc:
+        log.exception("task crashed", extra={"event": "task_crashed"})
+        message = f"the server failed while running the task ({type(exc).__name__}); try again"
+        _fail(runtime, task, attempt, INTERNAL_ERROR, message, None)
+
+
+def _fail(
+    runtime: Runtime, task: Task, attempt: int, code: str, message: str, field: str | None
+) -> None:
+    runtime.tasks.fail(task.id, code, message, runtime.result_ttl, field=field, attempt=attempt)
+    log.info("task failed", extra={"event": "task_failed", "code": code})
+
+
+def _inputs(runtime: Runtime, task: Task, spec: JobSpec) -> tuple[bytes, bytes | None]:
+    """The image and mask bytes, downloading URL inputs into the blob store once."""
+    image = _input(runtime, task, "image", task.image_url, spec)
+    mask = None
+    if task.has_mask or task.mask_url:
+        mask = _input(runtime, task, "mask", task.mask_url, spec)
+    return image, mask
+
+
+def _input(runtime: Runtime, task: Task, name: str, url: str | None, spec: JobSpec) -> bytes:
+    key = input_key(task.id, name)
+    if url and not runtime.blobs.exists(key):
+        settings = runtime.settings
+        data = fetch_url(
+            url,
+            field=f"{name}_url",
+            max_bytes=BY_NAME.get(spec.limits, NATIVE).max_bytes,
+            timeout=settings.url_timeout_s,
+            max_redirects=settings.url_max_redirects,
+            policy=AddressPolicy(settings.url_allow),
+        )
+        runtime.blobs.put(key, data)
+        return data
+    return runtime.blobs.get(key)

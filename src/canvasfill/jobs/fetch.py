@@ -1,0 +1,182 @@
+"""Fetching an input image from a URL the caller gave, without becoming their proxy.
+
+Only http(s), at most ``max_length`` characters, at most ``max_redirects`` hops, a
+size cap enforced while the body streams in, one deadline for the whole download, and
+no private, loopback, link-local or otherwise non-public address unless the
+``url_allow`` setting names it. Every hop of a redirect is checked again.
+A failure is a ``FetchError`` with its own code: the task fails with it, no 500.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from collections.abc import Sequence
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from canvasfill.errors import ErrorCode, InputError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class FetchCode:
+    """Task error codes of a failed download (all start with ``download``/``url``)."""
+
+    FAILED = "download_failed"
+    TOO_LARGE = "download_too_large"
+    TIMEOUT = "download_timeout"
+    TOO_MANY_REDIRECTS = "download_too_many_redirects"
+    NOT_ALLOWED = "url_not_allowed"
+
+
+class FetchError(Exception):
+    def __init__(self, code: str, message: str, field: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def check_url(url: str, max_length: int, field: str) -> str:
+    """The checks that need no network, done when the request arrives (400 at once)."""
+    if len(url) > max_length:
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER,
+            f"{field} is {len(url)} characters long; at most {max_length} are accepted",
+            field=field,
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER,
+            f"{field} must be an absolute http:// or https:// URL",
+            field=field,
+        )
+    return url
+
+
+class AddressPolicy:
+    """Which hosts a download may reach: public addresses, plus what the allow-list names."""
+
+    def __init__(self, allow: Sequence[str]) -> None:
+        self._networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        self._hosts: set[str] = set()
+        for entry in allow:
+            try:
+                self._networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                self._hosts.add(entry.lower())
+
+    def check(self, url: str, field: str) -> None:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme not in ("http", "https") or not host:
+            raise FetchError(
+                FetchCode.NOT_ALLOWED, f"{field} led to {url!r}, which is not http(s)", field
+            )
+        if host in self._hosts:
+            return
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        for address in _addresses(host, port, field):
+            if _public(address) or any(address in net for net in self._networks):
+                continue
+            raise FetchError(
+                FetchCode.NOT_ALLOWED,
+                f"{field} points at {host} ({address}), a private, loopback or link-local "
+                "address; only public addresses are fetched",
+                field,
+            )
+
+
+def _addresses(host: str, port: int, field: str) -> list[IPAddress]:
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise FetchError(
+            FetchCode.FAILED, f"the host {host!r} could not be resolved ({exc})", field
+        ) from None
+    return [ipaddress.ip_address(info[4][0]) for info in infos]
+
+
+def _public(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+def fetch_url(
+    url: str,
+    *,
+    field: str,
+    max_bytes: int,
+    timeout: float,
+    max_redirects: int,
+    policy: AddressPolicy,
+) -> bytes:
+    """Download ``url`` under every rule above; raises ``FetchError``."""
+    deadline = time.monotonic() + timeout
+    client_timeout = httpx.Timeout(timeout)
+    with httpx.Client(timeout=client_timeout, follow_redirects=False, trust_env=False) as client:
+        current = url
+        for _hop in range(max_redirects + 1):
+            policy.check(current, field)
+            try:
+                with client.stream("GET", current) as response:
+                    if response.is_redirect:
+                        location = response.headers.get("location", "")
+                        current = urljoin(current, location)
+                        continue
+                    if response.status_code != 200:
+                        raise FetchError(
+                            FetchCode.FAILED,
+                            f"downloading {field} failed: the server answered HTTP "
+                            f"{response.status_code}",
+                            field,
+                        )
+                    return _read_capped(response, field, max_bytes, deadline)
+            except httpx.TimeoutException:
+                raise _timeout(field, timeout) from None
+            except httpx.HTTPError as exc:
+                raise FetchError(
+                    FetchCode.FAILED, f"downloading {field} failed: {exc}", field
+                ) from None
+    raise FetchError(
+        FetchCode.TOO_MANY_REDIRECTS,
+        f"{field} redirected more than {max_redirects} times; give the final URL",
+        field,
+    )
+
+
+def _read_capped(response: httpx.Response, field: str, max_bytes: int, deadline: float) -> bytes:
+    too_large = FetchError(
+        FetchCode.TOO_LARGE,
+        f"the file at {field} is larger than {max_bytes:,} bytes; send a smaller image",
+        field,
+    )
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large
+        if time.monotonic() > deadline:
+            raise _timeout(field, None)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _timeout(field: str, seconds: float | None) -> FetchError:
+    limit = f" within {seconds:g} s" if seconds else " in time"
+    return FetchError(
+        FetchCode.TIMEOUT, f"the file at {field} did not arrive{limit}; try a faster host", field
+    )

@@ -1,0 +1,145 @@
+"""API keys and their credits.
+
+A key is shown once, when it is made; only its SHA-256 is stored. Keys are 256 random
+bits, so a plain hash is as strong as a slow password hash here and costs nothing per
+request. Credits move only through single conditional SQL updates, so concurrent
+requests can never take a balance below zero.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import CursorResult, Result, select, update
+from sqlalchemy.orm import Session
+
+from canvasfill.jobs.database import SessionFactory
+from canvasfill.jobs.models import ApiKey, utcnow
+
+KEY_PREFIX = "cf_"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` + base64 of 24 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    record: ApiKey
+    key: str
+    """The secret itself: print it once; it cannot be recovered later."""
+
+
+class InsufficientCreditsError(Exception):
+    def __init__(self, needed: int, available: int) -> None:
+        super().__init__(f"this request costs {needed} credits; the key has {available} left")
+        self.needed = needed
+        self.available = available
+
+
+class KeyStore:
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+
+    def create(self, name: str = "", credits: int | None = None) -> CreatedKey:
+        if credits is not None and credits < 0:
+            raise ValueError("credits cannot be negative")
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        record = ApiKey(
+            id=uuid.uuid4().hex[:12],
+            name=name,
+            prefix=key[:10],
+            key_hash=hash_key(key),
+            credits=credits,
+            webhook_secret=new_webhook_secret(),
+            created_at=utcnow(),
+        )
+        with self._sessions.begin() as session:
+            session.add(record)
+        return CreatedKey(record=record, key=key)
+
+    def authenticate(self, key: str) -> ApiKey | None:
+        """The live key record for ``key``, or None (unknown or revoked)."""
+        with self._sessions() as session:
+            record = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+        if record is None or record.revoked_at is not None:
+            return None
+        return record
+
+    def get(self, key_id: str) -> ApiKey | None:
+        with self._sessions() as session:
+            return session.get(ApiKey, key_id)
+
+    def list(self) -> list[ApiKey]:
+        with self._sessions() as session:
+            return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
+
+    def count(self) -> int:
+        return len(self.list())
+
+    def revoke(self, id_or_prefix: str) -> ApiKey | None:
+        """Revoke the key with this id (or key prefix); None when there is no such key."""
+        with self._sessions.begin() as session:
+            record = session.get(ApiKey, id_or_prefix) or session.scalar(
+                select(ApiKey).where(ApiKey.prefix == id_or_prefix)
+            )
+            if record is None:
+                return None
+            if record.revoked_at is None:
+                record.revoked_at = utcnow()
+            return record
+
+    def add_credits(self, key_id: str, amount: int) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(ApiKey)
+                .where(ApiKey.id == key_id, ApiKey.credits.is_not(None))
+                .values(credits=ApiKey.credits + amount)
+            )
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (how conditional updates tell who won)."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
+def reserve(session: Session, key_id: str, cost: int) -> None:
+    """Take ``cost`` credits from a limited key, or raise ``InsufficientCreditsError``.
+
+    One conditional UPDATE: the balance check and the subtraction are a single step
+    for the database, so no interleaving of requests can overdraw a key.
+    """
+    result = session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, ApiKey.credits.is_not(None), ApiKey.credits >= cost)
+        .values(credits=ApiKey.credits - cost)
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(result) == 1:
+        return
+    balance = session.scalar(select(ApiKey.credits).where(ApiKey.id == key_id))
+    if balance is None:
+        return  # an unlimited key
+    raise InsufficientCreditsError(cost, balance)
+
+
+def refund(session: Session, key_id: str, cost: int) -> None:
+    """Give back credits held for a task that did not succeed."""
+    if cost:
+        session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key_id, ApiKey.credits.is_not(None))
+            .values(credits=ApiKey.credits + cost)
+            .execution_options(synchronize_session=False)
+        )

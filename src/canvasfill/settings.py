@@ -1,0 +1,138 @@
+"""Service settings: environment variables (``CANVASFILL_*``) over an optional TOML file.
+
+Every default is safe for one machine: the data folder holds the SQLite database, the
+blobs and the generated signing secret, so ``canvasfill serve`` runs from a clean clone
+with nothing configured. Distributed mode is the same code with other URLs here.
+
+The config file is ``$CANVASFILL_CONFIG`` when set, else ``./canvasfill.toml`` when it
+exists; environment variables win over it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "CANVASFILL_CONFIG"
+DEFAULT_CONFIG_FILE = "canvasfill.toml"
+_SECRET_FILE = "signing.key"
+
+
+def _default_workers() -> int:
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+class Settings(BaseSettings):
+    """What an operator can set; read once at start and passed to every part."""
+
+    model_config = SettingsConfigDict(env_prefix="CANVASFILL_", extra="ignore", frozen=True)
+
+    data_dir: Path = Path("./canvasfill-data")
+    database_url: str | None = None
+    """SQLAlchemy URL; default ``sqlite:///<data_dir>/canvasfill.db``. PostgreSQL:
+    ``postgresql+psycopg://user@host/db``."""
+    blob_dir: Path | None = None
+    """Where inputs and results are kept; default ``<data_dir>/blobs``."""
+    public_url: str | None = None
+    """Base of the result URLs handed out (``https://fill.example.com``); default: the
+    address a request came in on."""
+    signing_secret: str | None = None
+    """Signs result URLs; generated once and kept in ``<data_dir>/signing.key`` if unset."""
+    result_ttl_s: int = Field(3600, ge=1)
+    """Results (and their signed URLs) expire this long after the task finishes."""
+    workers: int = Field(default_factory=_default_workers, ge=1, le=64)
+    """Worker processes of the embedded dispatcher."""
+    task_timeout_s: float = Field(600.0, gt=0)
+    """A task running longer than this fails with code ``timeout``."""
+    max_attempts: int = Field(3, ge=1)
+    """How often a task is started before a crashing worker makes it fail."""
+    rate_limit: float = Field(10.0, ge=0)
+    """Requests per second per key (bursts of the same size); 0 turns it off."""
+    price_per_image: dict[str, int] = Field(default_factory=lambda: {"expand": 1, "remove": 1})
+    """Credits charged per successful result image, by operation."""
+    url_allow: list[str] = Field(default_factory=list)
+    """Private networks or host names URL inputs may reach (``["127.0.0.1/32"]``)."""
+    url_timeout_s: float = Field(10.0, gt=0)
+    url_max_redirects: int = Field(3, ge=0)
+    url_max_length: int = Field(512, ge=16)
+    default_engine: str = "auto"
+    engine_modules: list[str] = Field(default_factory=list)
+    """Extra modules to import in every process so the engines they define register."""
+    idempotency_ttl_s: int = Field(24 * 3600, ge=1)
+    callback_max_attempts: int = Field(8, ge=1)
+    callback_backoff_s: float = Field(2.0, gt=0)
+    """First retry delay of a callback; each further retry waits twice as long."""
+    callback_timeout_s: float = Field(10.0, gt=0)
+    sweep_interval_s: float = Field(60.0, gt=0)
+    watchdog_interval_s: float = Field(5.0, gt=0)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = os.environ.get(CONFIG_ENV) or (
+            DEFAULT_CONFIG_FILE if Path(DEFAULT_CONFIG_FILE).is_file() else None
+        )
+        if config:
+            if not Path(config).is_file():
+                raise FileNotFoundError(f"{CONFIG_ENV} names {config!r}, which is not a file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'canvasfill.db').resolve()}"
+
+    @property
+    def resolved_blob_dir(self) -> Path:
+        return (self.blob_dir or self.data_dir / "blobs").resolve()
+
+    def price_for(self, operation: str) -> int:
+        return self.price_per_image.get(operation, 1)
+
+    def ensure_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.resolved_blob_dir.mkdir(parents=True, exist_ok=True)
+
+    def secret(self) -> bytes:
+        """The URL-signing secret: the setting, or one generated once and kept on disk."""
+        if self.signing_secret:
+            return self.signing_secret.encode()
+        path = self.data_dir / _SECRET_FILE
+        if not path.exists():
+            self.ensure_data_dir()
+            # written aside, then linked into place: concurrent first starts agree on one
+            spare = path.with_name(f"{_SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+            spare.write_text(secrets.token_hex(32))
+            spare.chmod(0o600)
+            try:
+                os.link(spare, path)
+            except FileExistsError:
+                pass
+            finally:
+                spare.unlink()
+        return path.read_bytes().strip()
+
+    def for_worker(self) -> dict[str, Any]:
+        """A plain dict that rebuilds these settings in a spawned worker process."""
+        return self.model_dump(mode="json")
