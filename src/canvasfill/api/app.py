@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
-from canvasfill.api import files, health, native
+from canvasfill.api import dialects, files, health, native
 from canvasfill.api.errors import install_error_handlers
 from canvasfill.api.metrics import Metrics
 from canvasfill.api.ratelimit import RateLimiter
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     install_error_handlers(app)
     app.include_router(native.router)
+    dialects.install(app)
     app.include_router(files.router)
     app.include_router(health.router)
     app.middleware("http")(_observe(service))

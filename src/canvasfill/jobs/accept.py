@@ -37,6 +37,8 @@ class Submission:
     dialect: str = "native"
     external_id: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    price_per_image: int | None = None
+    """Credits per result image where a door has its own price (Stability-style: 8)."""
 
     def __post_init__(self) -> None:
         if (self.image is None) == (self.image_url is None):
@@ -92,7 +94,7 @@ def accept(
         dialect=submission.dialect,
         external_id=submission.external_id,
         meta=submission.meta,
-        cost=runtime.settings.price_for(spec.operation.value) * spec.n,
+        cost=_price(runtime, submission) * spec.n,
         task_id=task_id,
     )
     try:
@@ -103,6 +105,12 @@ def accept(
     if not created:
         _drop_inputs(runtime, task_id)
     return task, created
+
+
+def _price(runtime: Runtime, submission: Submission) -> int:
+    if submission.price_per_image is not None:
+        return submission.price_per_image
+    return runtime.settings.price_for(submission.spec.operation.value)
 
 
 def _drop_inputs(runtime: Runtime, task_id: str) -> None:

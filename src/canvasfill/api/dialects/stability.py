@@ -9,10 +9,16 @@ result costs 8 credits; a failure costs nothing.
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from canvasfill.api.dialects import http
 from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.api.dialects.view import ParsedRequest, TaskView, require_image
+from canvasfill.api.errors import ErrorInfo
+from canvasfill.api.service import Service, get_service
 from canvasfill.engines.base import SEED_MAX, Operation, resolve_seed
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
@@ -35,6 +41,7 @@ _STATUS_BY_CODE: dict[str, int] = {
     "not_found": 404,
     ErrorCode.ENGINE_FAILED: 500,
     "internal_error": 500,
+    "timeout": 504,
 }
 
 
@@ -78,3 +85,40 @@ def render_error(code: str, message: str) -> tuple[int, dict[str, Any]]:
 
 def render_exception(error: CanvasfillError) -> tuple[int, dict[str, Any]]:
     return render_error(error.code, error.message)
+
+
+# --- routes ------------------------------------------------------------------------------
+
+router = APIRouter(tags=["stability"])
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def token_of(header: str | None) -> str | None:
+    """The reference sends the bare token; a ``Bearer`` prefix is accepted too."""
+    if not header:
+        return None
+    scheme, _, rest = header.strip().partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" and rest else header.strip()
+
+
+@router.post(PATH, summary="Stability-style outpaint (synchronous)")
+async def outpaint(request: Request, service: ServiceDep) -> Response:
+    key = http.caller(service, token_of(request.headers.get(AUTH_HEADER)), AUTH_HEADER)
+    fields, files = await http.read_form(request)
+    parsed = parse(fields, files.get("image"))
+    task = await http.submit(service, key, parsed, NAME, price_per_image=CREDITS_PER_IMAGE)
+    task = await http.wait_finished(service, task, http.sync_timeout(service))
+    if task.status in ("queued", "running"):
+        status, body = render_error("timeout", "the task did not finish in time")
+    else:
+        status, body = render_task(http.view(task, service, request))
+    return JSONResponse(body, status_code=status)
+
+
+def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
+    return render_error(info.code, info.message)
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+    http.install_error_renderer(app, (PATH,), _render_info)
