@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from canvasfill.api.commands import keys_app, serve
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.engines.registry import all_engines
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
@@ -42,6 +43,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("serve")(serve)
+app.add_typer(keys_app, name="keys")
+
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 

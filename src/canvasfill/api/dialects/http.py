@@ -73,8 +73,11 @@ async def submit(
     notify_on: str = NOTIFY_FINISH,
 ) -> Task:
     """Accept the task (inputs stored first, credits held) and hand it to the dispatcher."""
+    spec = parsed.spec
+    if spec.engine == "auto":  # dialects name no engine: the operator's default applies
+        spec = spec.model_copy(update={"engine": service.runtime.settings.default_engine})
     submission = Submission(
-        spec=parsed.spec,
+        spec=spec,
         image=parsed.image,
         image_url=parsed.image_url,
         mask=parsed.mask,
