@@ -39,15 +39,16 @@ class Live:
         return jwt.encode(payload, secret, algorithm="HS256")
 
 
-def live_app(tmp_path: Path) -> Iterator[Live]:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        workers=1,
-        default_engine="telea",
-        rate_limit=0,
-        log_json=False,
-        log_level="WARNING",
-    )
+def live_app(tmp_path: Path, **overrides: object) -> Iterator[Live]:
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "workers": 1,
+        "default_engine": "telea",
+        "rate_limit": 0,
+        "log_json": False,
+        "log_level": "WARNING",
+    }
+    settings = Settings(**(values | overrides))  # type: ignore[arg-type]
     app = create_app(settings)
     with TestClient(app) as client:
         created = app.state.service.runtime.keys.create(name="test")

@@ -416,3 +416,23 @@ def test_openapi_tags_each_dialect(live: Live) -> None:
     assert tags["/api/edit/outpaint"] == {"stability"}
     assert tags[PICWISH] == {"picwish"}
     assert tags[KLING] == {"kling"}
+
+
+def test_unknown_fields_are_ignored_as_the_hosted_apis_do(live: Live) -> None:
+    ailab = live.client.post(
+        "/api/image/editing/ai-image-extender",
+        headers={"ailabapi-api-key": live.key},
+        files={"image": ("p.png", PHOTO_PNG, "image/png")},
+        data={"left": "0.1", "some_future_field": "x"},
+    )
+    assert ailab.status_code == 200
+    kling = live.client.post(
+        KLING,
+        headers=_kling_headers(live),
+        json={
+            "image": base64.b64encode(PHOTO_PNG).decode(),
+            "left_expansion_ratio": 0.1,
+            "model_name": "kling-v1",
+        },
+    )
+    assert kling.status_code == 200 and kling.json()["code"] == 0

@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from dataclasses import replace
 from typing import Annotated, Any
 
 import jwt
@@ -308,8 +309,16 @@ def list_tasks(request: Request, service: ServiceDep) -> Response:
 
 
 def _callback(task: Task, event: str, runtime: Runtime, base_url: str) -> dict[str, Any]:
-    """Kling's callback carries the same ``data`` object a query returns."""
-    return task_data(http.view_for(task, runtime, base_url))
+    """Kling's callback carries the ``data`` object a query returned at that change.
+
+    Deliveries are sent after the fact (and retried), so a ``task.running`` event may go
+    out when the task has already finished: it still reports ``processing``, no results.
+    """
+    current = http.view_for(task, runtime, base_url)
+    status = event.removeprefix("task.")
+    if status != current.status and status in STATUS_NAMES:
+        current = replace(current, status=status, results=(), error_message=None)
+    return task_data(current)
 
 
 def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
