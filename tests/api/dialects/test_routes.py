@@ -435,4 +435,5 @@ def test_unknown_fields_are_ignored_as_the_hosted_apis_do(live: Live) -> None:
             "model_name": "kling-v1",
         },
     )
-    assert kling.status_code == 200 and kling.json()["code"] == 0
+    assert kling.status_code == 200
+    assert kling.json()["code"] == 0
