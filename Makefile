@@ -18,8 +18,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install -e .
 	touch $@
 
+# torch first, pinned to the CPU build, so the diffusion extra never pulls a CUDA torch
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[test]'
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e '.[test,diffusion]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from canvasfill.api.commands import keys_app, serve
 from canvasfill.engines.base import Operation, resolve_seed
+from canvasfill.engines.models_cli import models_app
 from canvasfill.engines.registry import all_engines
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
@@ -45,6 +46,7 @@ app = typer.Typer(
 )
 app.command("serve")(serve)
 app.add_typer(keys_app, name="keys")
+app.add_typer(models_app, name="models")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -1,8 +1,9 @@
 """Stability-style outpaint (``POST /api/edit/outpaint``): synchronous multipart.
 
 Answers ``{code: 0, message: "success", data: {image: <base64>, seed}}`` or
-``{code: -1, message: <reason>, data: null}``. ``creativity`` (0..1) is the diffusion
-strength: how far the fill may stray from what the border suggests. Each successful
+``{code: -1, message: <reason>, data: null}``. ``creativity`` (0..1) becomes the
+diffusion strength through ``engines.diffusion.strength_from_creativity`` (0.5 + 0.5c):
+how far the fill may stray from the first guess. Each successful
 result costs 8 credits; a failure costs nothing.
 """
 
@@ -20,6 +21,7 @@ from canvasfill.api.dialects.view import ParsedRequest, TaskView, require_image
 from canvasfill.api.errors import ErrorInfo
 from canvasfill.api.service import Service, get_service
 from canvasfill.engines.base import SEED_MAX, Operation, resolve_seed
+from canvasfill.engines.diffusion import strength_from_creativity
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
 from canvasfill.jobs.spec import JobSpec, OutputOptions, PixelExpansion
@@ -65,7 +67,9 @@ def parse(fields: FieldReader, image: bytes | None) -> ParsedRequest:
         ),
         seed=resolve_seed(seed, SEED_RANDOM),
         prompt=fields.text("prompt"),
-        strength=fields.number("creativity", 0.5, minimum=0.0, maximum=1.0),
+        strength=strength_from_creativity(
+            fields.number("creativity", 0.5, minimum=0.0, maximum=1.0)
+        ),
         output=OutputOptions(format=OutputFormat(output_format)),
         limits=NAME,
     )

@@ -1,0 +1,69 @@
+"""Where learned engines find their weights and how they run, read from the environment.
+
+Every setting is an environment variable with the ``CANVASFILL_`` prefix (for example
+``CANVASFILL_MODELS_DIR``), so a server, a Celery worker and the CLI on one host agree
+without passing flags around. Settings are read afresh on each call: they are a few
+environment look-ups, and tests (or an operator) can change them without a restart
+of anything but the engines that already loaded a model.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_models_dir() -> Path:
+    return Path.home() / ".cache" / "canvasfill" / "models"
+
+
+class Offload(StrEnum):
+    """How much of a diffusion pipeline lives on the GPU between uses."""
+
+    NONE = "none"
+    MODEL = "model"
+    """Whole sub-models move to the GPU when used: a little slower, much less memory."""
+    SEQUENTIAL = "sequential"
+    """Layer by layer: the least memory, and slow."""
+
+
+class Precision(StrEnum):
+    AUTO = "auto"
+    """The model's own preference on a GPU (fp16 for SD, bf16 for FLUX), fp32 on a CPU."""
+    FP16 = "fp16"
+    BF16 = "bf16"
+    FP32 = "fp32"
+
+
+class EngineSettings(BaseSettings):
+    """Settings of the learned engines (ONNX and diffusion)."""
+
+    model_config = SettingsConfigDict(env_prefix="CANVASFILL_", extra="ignore")
+
+    models_dir: Path = Field(default_factory=default_models_dir)
+    """Where ``canvasfill models pull`` puts pinned model files (MI-GAN, LaMa)."""
+    onnx_providers: str = ""
+    """Comma-separated ONNX Runtime providers to use; empty: CUDA when present, else CPU."""
+
+    sd_inpaint_model: str = ""
+    """A local diffusers folder, a single ``.safetensors`` file, or a Hugging Face hub id."""
+    sdxl_inpaint_model: str = ""
+    flux_fill_model: str = ""
+
+    diffusion_device: str = "auto"
+    """``auto`` needs a CUDA GPU; ``cpu`` (or ``cuda:1``, ...) forces a device (CPU: very slow)."""
+    diffusion_precision: Precision = Precision.AUTO
+    diffusion_offload: Offload = Offload.NONE
+    diffusion_long_side: int = Field(0, ge=0)
+    """Working resolution's long side; 0: the model's own (SD 1.5: 512, SDXL and FLUX: 1024)."""
+    diffusion_attention_slicing: bool = False
+    diffusion_vae_tiling: bool = False
+    diffusion_colour_match: bool = True
+    """Shift the fill's colours to match its surroundings (VAE round trips drift)."""
+
+
+def engine_settings() -> EngineSettings:
+    return EngineSettings()
