@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from canvasfill.api.commands import keys_app, serve
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.engines.models_cli import models_app
 from canvasfill.engines.registry import all_engines
@@ -43,6 +44,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("serve")(serve)
+app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
 
 out = Console(soft_wrap=True)

@@ -9,18 +9,28 @@ from __future__ import annotations
 from fastapi import Depends, Request
 
 from canvasfill.api.errors import ApiCode, ApiError
-from canvasfill.api.ratelimit import retry_after_header
+from canvasfill.api.ratelimit import RateLimiter, retry_after_header
 from canvasfill.api.service import Service, get_service
 from canvasfill.jobs.models import ApiKey
 
 
-def authorize(service: Service, token: str | None) -> ApiKey:
-    """The key for ``token``; 401 when missing, unknown or revoked, 429 when too fast."""
+def authorize(
+    service: Service,
+    token: str | None,
+    *,
+    limiter: RateLimiter | None = None,
+    header_hint: str = "Authorization: Bearer <key>",
+) -> ApiKey:
+    """The key for ``token``; 401 when missing, unknown or revoked, 429 when too fast.
+
+    Dialects pass their own header's name for the message and, where the hosted API has
+    its own rate (PicWish: 2 per second), their own ``limiter``.
+    """
     if not token:
         raise ApiError(
             401,
             ApiCode.UNAUTHORIZED,
-            "an API key is required: send it as 'Authorization: Bearer <key>'",
+            f"an API key is required: send it as '{header_hint}'",
             headers={"WWW-Authenticate": "Bearer"},
         )
     key = service.runtime.keys.authenticate(token)
@@ -32,16 +42,22 @@ def authorize(service: Service, token: str | None) -> ApiKey:
             "'canvasfill keys create'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    wait = service.limiter.acquire(key.id)
+    throttle(service, key, limiter)
+    return key
+
+
+def throttle(service: Service, key: ApiKey, limiter: RateLimiter | None = None) -> None:
+    """429 with Retry-After when ``key`` is over its rate (the service's, or ``limiter``'s)."""
+    limiter = limiter or service.limiter
+    wait = limiter.acquire(key.id)
     if wait is not None:
         raise ApiError(
             429,
             ApiCode.RATE_LIMITED,
-            f"this key is limited to {service.limiter.rate:g} requests per second; "
+            f"this key is limited to {limiter.rate:g} requests per second; "
             "retry after the time in the Retry-After header",
             headers={"Retry-After": retry_after_header(wait)},
         )
-    return key
 
 
 def bearer_token(request: Request) -> str | None:

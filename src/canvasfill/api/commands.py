@@ -68,13 +68,23 @@ def create_key(
     credits: int | None = typer.Option(
         None, min=0, help="Credits the key may spend (default: unlimited)."
     ),
+    kling: bool = typer.Option(
+        False, "--kling", help="Also print the Kling access key + secret key pair for JWTs."
+    ),
 ) -> None:
     """Make a new key and print it (once: only its hash is kept)."""
-    created = _key_store(Settings()).create(name=name, credits=credits)
+    settings = Settings()
+    created = _key_store(settings).create(name=name, credits=credits)
     record = created.record
     console.print(f"key: {created.key}", soft_wrap=True, highlight=False)
     console.print(f"id: {record.id}", highlight=False)
     console.print(f"webhook secret: {record.webhook_secret}", soft_wrap=True, highlight=False)
+    if kling:
+        from canvasfill.api.dialects.kling import secret_key_for
+
+        secret = secret_key_for(settings.secret(), record.id)
+        console.print(f"kling access key: {record.id}", highlight=False)
+        console.print(f"kling secret key: {secret}", soft_wrap=True, highlight=False)
     console.print("Keep the key now: it cannot be shown again.", style="dim")
 
 

@@ -59,7 +59,13 @@ def _attempt(runtime: Runtime, task: Task, attempt: int) -> None:
         for index, result in enumerate(output.images):
             key = result_key(task.id, index, result.format.extension)
             runtime.blobs.put(key, result.data)
-            results.append(ResultBlob(key, result.width, result.height, result.format.value))
+            watermark_key = None
+            if result.watermarked is not None:
+                watermark_key = result_key(task.id, index, result.format.extension, "watermark")
+                runtime.blobs.put(watermark_key, result.watermarked)
+            results.append(
+                ResultBlob(key, result.width, result.height, result.format.value, watermark_key)
+            )
         ignored = [param.value for param in output.ignored]
         if tasks.succeed(task.id, attempt, results, output.engine, ignored, ttl):
             log.info(

@@ -83,6 +83,8 @@ class ResultBlob:
     width: int
     height: int
     format: str
+    watermark_key: str | None = None
+    """The visibly watermarked copy, when the spec asked for one."""
 
 
 class TaskStore:

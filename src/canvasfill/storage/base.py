@@ -29,8 +29,10 @@ def input_key(task_id: str, name: str) -> str:
     return check_key(f"inputs/{task_id}/{name}")
 
 
-def result_key(task_id: str, index: int, extension: str) -> str:
-    return check_key(f"results/{task_id}/{index}.{extension}")
+def result_key(task_id: str, index: int, extension: str, variant: str = "") -> str:
+    """Where result ``index`` is kept; ``variant`` names a derived copy (``watermark``)."""
+    suffix = f"-{variant}" if variant else ""
+    return check_key(f"results/{task_id}/{index}{suffix}.{extension}")
 
 
 def task_prefixes(task_id: str) -> tuple[str, str]:

@@ -26,7 +26,7 @@ def test_the_reference_example() -> None:
     ).spec
     assert spec.geometry == PixelExpansion(left=200, right=0, top=0, bottom=200)
     assert spec.output.format is OutputFormat.WEBP
-    assert spec.strength == 0.5  # creativity's default
+    assert spec.strength == 0.75  # creativity's default 0.5, as a diffusion strength
     assert 1 <= spec.seed <= SEED_MAX  # absent seed: random
 
 
@@ -34,7 +34,7 @@ def test_fields() -> None:
     form = {"up": "2000", "right": "1", "creativity": "0", "seed": "4294967294", "prompt": "p"}
     spec = stability.parse(FieldReader(form), PNG_BYTES).spec
     assert spec.geometry == PixelExpansion(right=1, top=2000)
-    assert (spec.strength, spec.seed, spec.prompt) == (0.0, SEED_MAX, "p")
+    assert (spec.strength, spec.seed, spec.prompt) == (0.5, SEED_MAX, "p")
     assert spec.output.format is OutputFormat.PNG
     assert spec.limits == "stability"
 

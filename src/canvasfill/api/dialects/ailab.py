@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import base64
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from canvasfill.api.dialects import http
 from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.api.dialects.view import ParsedRequest, TaskView, output_format_of, require_image
+from canvasfill.api.errors import ErrorInfo
+from canvasfill.api.service import Service, get_service, wait_for_finish
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
+from canvasfill.jobs.models import ApiKey
 from canvasfill.jobs.spec import CanvasMask, JobSpec, MaskRemoval, OutputOptions, RatioExpansion
 
 NAME = "ailab"
@@ -163,3 +170,46 @@ def render_task(task: TaskView, request_id: str) -> tuple[int, dict[str, Any]]:
     if task.status == "succeeded":
         return 200, render_success(task, request_id)
     return render_error(task.error_code or "engine_failed", task.error_message or "", request_id)
+
+
+# --- routes ------------------------------------------------------------------------------
+
+router = APIRouter(tags=["ailab"])
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+@router.post(EXPAND_PATH, summary="AILabTools AI Image Extender (synchronous)")
+async def image_extender(request: Request, service: ServiceDep) -> Response:
+    key = http.caller(service, request.headers.get(API_KEY_HEADER), API_KEY_HEADER)
+    fields, files = await http.read_form(request)
+    parsed = parse_expand(fields, files.get("image"), files.get("mask"))
+    return await _run(request, service, key, parsed)
+
+
+@router.post(REMOVE_PATH, summary="AILabTools Remove Objects Advanced (synchronous)")
+async def remove_objects(request: Request, service: ServiceDep) -> Response:
+    key = http.caller(service, request.headers.get(API_KEY_HEADER), API_KEY_HEADER)
+    fields, files = await http.read_form(request)
+    parsed = parse_remove(fields, files.get("image"), files.get("mask"))
+    return await _run(request, service, key, parsed)
+
+
+async def _run(request: Request, service: Service, key: ApiKey, parsed: ParsedRequest) -> Response:
+    task = await http.submit(service, key, parsed, NAME)
+    task = await wait_for_finish(service, task, http.sync_timeout(service))
+    if task.status in ("queued", "running"):
+        status, body = render_error(
+            "timeout", "the task did not finish in time", http.current_request_id()
+        )
+    else:
+        status, body = render_task(http.view(task, service, request), http.current_request_id())
+    return JSONResponse(body, status_code=status)
+
+
+def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
+    return render_error(info.code, info.message, http.current_request_id(), info.field)
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+    http.install_error_renderer(app, (EXPAND_PATH, REMOVE_PATH), _render_info)

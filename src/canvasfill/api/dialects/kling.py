@@ -8,13 +8,30 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+import hashlib
+import hmac
+import json
+from dataclasses import replace
+from typing import Annotated, Any
 
+import jwt
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from canvasfill.api.auth import throttle
+from canvasfill.api.dialects import http
 from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.api.dialects.view import ParsedRequest, TaskView
+from canvasfill.api.errors import ApiCode, ApiError, ErrorInfo
+from canvasfill.api.render import register_callback_renderer
+from canvasfill.api.service import Service, get_service
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
-from canvasfill.jobs.spec import MAX_IMAGES, JobSpec, RatioExpansion
+from canvasfill.jobs.models import ApiKey, Task
+from canvasfill.jobs.runtime import Runtime
+from canvasfill.jobs.spec import MAX_IMAGES, JobSpec, OutputOptions, RatioExpansion
+from canvasfill.jobs.store import NOTIFY_CHANGE
 
 NAME = "kling"
 PATH = "/v1/images/editing/expand"
@@ -91,6 +108,7 @@ def parse(body: Any) -> ParsedRequest:
         seed=resolve_seed(None),
         n=fields.integer("n", 1, minimum=1, maximum=MAX_IMAGES),
         prompt=fields.text("prompt", max_length=MAX_PROMPT),
+        output=OutputOptions(watermark=bool(watermark.get("enabled", False))),
         limits=NAME,
     )
     external_id = fields.text("external_task_id", max_length=200) or None
@@ -173,3 +191,145 @@ def render_error(code: str | int, message: str, request_id: str) -> tuple[int, d
 
 def render_exception(error: CanvasfillError, request_id: str) -> tuple[int, dict[str, Any]]:
     return render_error(error.code, error.message, request_id)
+
+
+# --- auth: Kling's JWT ---------------------------------------------------------------------
+
+
+def secret_key_for(signing_secret: bytes, access_key: str) -> str:
+    """The secret key paired with ``access_key``, derived rather than stored.
+
+    JWTs are HMAC-signed, so the server needs the secret itself, not a hash; deriving it
+    from the server's signing secret keeps the database free of usable secrets. Rotating
+    the signing secret therefore re-keys every Kling pair.
+    """
+    return hmac.new(
+        signing_secret, b"kling-secret-key:" + access_key.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+class KlingAuthError(ApiError):
+    """A refusal carrying one of Kling's own auth codes (1000..1004)."""
+
+    def __init__(self, kling_code: int, message: str) -> None:
+        super().__init__(401, f"kling_{kling_code}", message)
+
+
+def caller(request: Request, service: Service) -> ApiKey:
+    """Check ``Authorization: Bearer <JWT>`` (HS256, iss = access key, exp and nbf)."""
+    header = request.headers.get("authorization", "").strip()
+    if not header:
+        raise KlingAuthError(
+            AUTH_EMPTY, "Authorization is empty: send 'Authorization: Bearer <JWT>'"
+        )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise KlingAuthError(AUTH_INVALID, "Authorization must be 'Bearer <JWT>'")
+    token = token.strip()
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        raise KlingAuthError(AUTH_INVALID, "the Authorization token is not a valid JWT") from None
+    access_key = claims.get("iss")
+    key = service.runtime.keys.get(access_key) if isinstance(access_key, str) else None
+    if key is None or key.revoked_at is not None:
+        raise KlingAuthError(
+            AUTH_FAILED, "authentication failed: unknown or revoked access key (iss)"
+        )
+    secret = secret_key_for(service.runtime.settings.secret(), key.id)
+    try:
+        jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "iss"]})
+    except jwt.ImmatureSignatureError:
+        raise KlingAuthError(TOKEN_NOT_YET_VALID, "the token is not yet valid (nbf)") from None
+    except jwt.ExpiredSignatureError:
+        raise KlingAuthError(TOKEN_EXPIRED, "the token has expired (exp)") from None
+    except jwt.InvalidTokenError as exc:
+        raise KlingAuthError(AUTH_INVALID, f"the token is invalid: {exc}") from None
+    throttle(service, key)
+    return key
+
+
+# --- routes ------------------------------------------------------------------------------
+
+router = APIRouter(tags=["kling"])
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+@router.post(PATH, summary="Kling image expansion: create a task")
+async def create(request: Request, service: ServiceDep) -> Response:
+    key = caller(request, service)
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER, "the body is not valid JSON", field="body"
+        ) from None
+    parsed = parse(body)
+    if parsed.external_id is not None:
+        existing = await run_in_threadpool(
+            service.runtime.tasks.find_external, key.id, NAME, parsed.external_id
+        )
+        if existing is not None:
+            raise InputError(
+                ErrorCode.INVALID_PARAMETER,
+                f"external_task_id {parsed.external_id!r} is already used by task {existing.id}",
+                field="external_task_id",
+            )
+    task = await http.submit(service, key, parsed, NAME, notify_on=NOTIFY_CHANGE)
+    return JSONResponse(
+        envelope(task_data(http.view(task, service, request)), http.current_request_id())
+    )
+
+
+@router.get(
+    PATH + "/{task_id}",
+    summary="Kling image expansion: query one task (task_id or external_task_id)",
+)
+def query(task_id: str, request: Request, service: ServiceDep) -> Response:
+    key = caller(request, service)
+    task = service.runtime.tasks.get(task_id)
+    if task is None or task.key_id != key.id or task.dialect != NAME:
+        task = service.runtime.tasks.find_external(key.id, NAME, task_id)
+    if task is None:
+        raise ApiError(404, ApiCode.NOT_FOUND, f"there is no task {task_id!r} for this account")
+    return JSONResponse(
+        envelope(task_data(http.view(task, service, request)), http.current_request_id())
+    )
+
+
+@router.get(PATH, summary="Kling image expansion: list tasks, newest first")
+def list_tasks(request: Request, service: ServiceDep) -> Response:
+    key = caller(request, service)
+    number, size = page(FieldReader(dict(request.query_params)))
+    tasks = service.runtime.tasks.list_for_key(
+        key.id, size, offset=(number - 1) * size, dialect=NAME
+    )
+    data = [task_data(http.view(task, service, request)) for task in tasks]
+    return JSONResponse(envelope(data, http.current_request_id()))
+
+
+def _callback(task: Task, event: str, runtime: Runtime, base_url: str) -> dict[str, Any]:
+    """Kling's callback carries the ``data`` object a query returned at that change.
+
+    Deliveries are sent after the fact (and retried), so a ``task.running`` event may go
+    out when the task has already finished: it still reports ``processing``, no results.
+    """
+    current = http.view_for(task, runtime, base_url)
+    status = event.removeprefix("task.")
+    if status != current.status and status in STATUS_NAMES:
+        current = replace(current, status=status, results=(), error_message=None)
+    return task_data(current)
+
+
+def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
+    if info.code.startswith("kling_"):
+        return render_error(
+            int(info.code.removeprefix("kling_")), info.message, http.current_request_id()
+        )
+    return render_error(info.code, info.message, http.current_request_id())
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+    http.install_error_renderer(app, (PATH,), _render_info)
+    register_callback_renderer(NAME, _callback)

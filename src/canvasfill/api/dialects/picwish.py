@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from canvasfill.api.dialects import http
 from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.api.dialects.view import ParsedRequest, TaskView, require_image
+from canvasfill.api.errors import ErrorInfo
+from canvasfill.api.ratelimit import RateLimiter
+from canvasfill.api.service import Service, get_service, wait_for_finish
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
+from canvasfill.jobs.models import ApiKey
 from canvasfill.jobs.spec import Box, BoxRemoval, CanvasMask, JobSpec, MaskRemoval, RatioExpansion
 
 NAME = "picwish"
@@ -233,3 +242,64 @@ def render_error(code: str, message: str) -> tuple[int, dict[str, Any]]:
 
 def render_exception(error: CanvasfillError) -> tuple[int, dict[str, Any]]:
     return render_error(error.code, error.message)
+
+
+# --- routes ------------------------------------------------------------------------------
+
+router = APIRouter(tags=["picwish"])
+ServiceDep = Annotated[Service, Depends(get_service)]
+Parser = Callable[[FieldReader, bytes | None, bytes | None], ParsedRequest]
+
+
+def _key(request: Request, service: Service) -> ApiKey:
+    limiter: RateLimiter = request.app.state.picwish_limiter
+    token = request.headers.get(API_KEY_HEADER)
+    return http.caller(service, token, API_KEY_HEADER, limiter)
+
+
+async def _create(request: Request, service: Service, parser: Parser) -> Response:
+    key = _key(request, service)
+    fields, files = await http.read_form(request)
+    parsed = parser(fields, files.get("image_file"), files.get("mask_file"))
+    task = await http.submit(service, key, parsed, NAME)
+    if not parsed.meta["sync"]:
+        return JSONResponse(render_created(task.id))
+    task = await wait_for_finish(service, task, http.sync_timeout(service))
+    return JSONResponse(render_task(http.view(task, service, request), parsed.meta["return_type"]))
+
+
+def _query(request: Request, service: Service, task_id: str) -> Response:
+    key = _key(request, service)
+    task = http.own_task(service, key, task_id, NAME)
+    return_type = int(task.meta.get("return_type", RETURN_URL))
+    return JSONResponse(render_task(http.view(task, service, request), return_type))
+
+
+@router.post(EXPAND_PATH, summary="PicWish advanced image expand: create a task")
+async def create_expand(request: Request, service: ServiceDep) -> Response:
+    return await _create(request, service, parse_expand)
+
+
+@router.get(EXPAND_PATH + "/{task_id}", summary="PicWish advanced image expand: query a task")
+def query_expand(task_id: str, request: Request, service: ServiceDep) -> Response:
+    return _query(request, service, task_id)
+
+
+@router.post(INPAINT_PATH, summary="PicWish inpaint (object removal): create a task")
+async def create_inpaint(request: Request, service: ServiceDep) -> Response:
+    return await _create(request, service, parse_inpaint)
+
+
+@router.get(INPAINT_PATH + "/{task_id}", summary="PicWish inpaint: query a task")
+def query_inpaint(task_id: str, request: Request, service: ServiceDep) -> Response:
+    return _query(request, service, task_id)
+
+
+def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
+    return render_error(info.code, info.message)
+
+
+def install(app: FastAPI) -> None:
+    app.state.picwish_limiter = RateLimiter(RATE_LIMIT_PER_SECOND)
+    app.include_router(router)
+    http.install_error_renderer(app, (EXPAND_PATH, INPAINT_PATH), _render_info)

@@ -1,19 +1,27 @@
 """Stability-style outpaint (``POST /api/edit/outpaint``): synchronous multipart.
 
 Answers ``{code: 0, message: "success", data: {image: <base64>, seed}}`` or
-``{code: -1, message: <reason>, data: null}``. ``creativity`` (0..1) is the diffusion
-strength: how far the fill may stray from what the border suggests. Each successful
+``{code: -1, message: <reason>, data: null}``. ``creativity`` (0..1) becomes the
+diffusion strength through ``engines.diffusion.strength_from_creativity`` (0.5 + 0.5c):
+how far the fill may stray from the first guess. Each successful
 result costs 8 credits; a failure costs nothing.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from canvasfill.api.dialects import http
 from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.api.dialects.view import ParsedRequest, TaskView, require_image
+from canvasfill.api.errors import ErrorInfo
+from canvasfill.api.service import Service, get_service, wait_for_finish
 from canvasfill.engines.base import SEED_MAX, Operation, resolve_seed
+from canvasfill.engines.diffusion import strength_from_creativity
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
 from canvasfill.jobs.spec import JobSpec, OutputOptions, PixelExpansion
@@ -35,6 +43,7 @@ _STATUS_BY_CODE: dict[str, int] = {
     "not_found": 404,
     ErrorCode.ENGINE_FAILED: 500,
     "internal_error": 500,
+    "timeout": 504,
 }
 
 
@@ -58,7 +67,9 @@ def parse(fields: FieldReader, image: bytes | None) -> ParsedRequest:
         ),
         seed=resolve_seed(seed, SEED_RANDOM),
         prompt=fields.text("prompt"),
-        strength=fields.number("creativity", 0.5, minimum=0.0, maximum=1.0),
+        strength=strength_from_creativity(
+            fields.number("creativity", 0.5, minimum=0.0, maximum=1.0)
+        ),
         output=OutputOptions(format=OutputFormat(output_format)),
         limits=NAME,
     )
@@ -78,3 +89,40 @@ def render_error(code: str, message: str) -> tuple[int, dict[str, Any]]:
 
 def render_exception(error: CanvasfillError) -> tuple[int, dict[str, Any]]:
     return render_error(error.code, error.message)
+
+
+# --- routes ------------------------------------------------------------------------------
+
+router = APIRouter(tags=["stability"])
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def token_of(header: str | None) -> str | None:
+    """The reference sends the bare token; a ``Bearer`` prefix is accepted too."""
+    if not header:
+        return None
+    scheme, _, rest = header.strip().partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" and rest else header.strip()
+
+
+@router.post(PATH, summary="Stability-style outpaint (synchronous)")
+async def outpaint(request: Request, service: ServiceDep) -> Response:
+    key = http.caller(service, token_of(request.headers.get(AUTH_HEADER)), AUTH_HEADER)
+    fields, files = await http.read_form(request)
+    parsed = parse(fields, files.get("image"))
+    task = await http.submit(service, key, parsed, NAME, price_per_image=CREDITS_PER_IMAGE)
+    task = await wait_for_finish(service, task, http.sync_timeout(service))
+    if task.status in ("queued", "running"):
+        status, body = render_error("timeout", "the task did not finish in time")
+    else:
+        status, body = render_task(http.view(task, service, request))
+    return JSONResponse(body, status_code=status)
+
+
+def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
+    return render_error(info.code, info.message)
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+    http.install_error_renderer(app, (PATH,), _render_info)
