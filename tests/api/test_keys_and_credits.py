@@ -110,7 +110,8 @@ def test_idempotency_key_returns_the_same_task(live: LiveService) -> None:
         body = expand_body(seed=7)
         first = client.post("/v1/expand", json=body, headers=headers)
         again = client.post("/v1/expand", json=body, headers=headers)
-        assert first.status_code == again.status_code == 202
+        assert first.status_code == 202
+        assert again.status_code in (200, 202)  # 200 once the first run already finished
         assert first.json()["id"] == again.json()["id"]
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
