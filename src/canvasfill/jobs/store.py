@@ -86,6 +86,10 @@ class ResultBlob:
     watermark_key: str | None = None
     """The visibly watermarked copy, when the spec asked for one."""
 
+    def record(self) -> dict[str, Any]:
+        """The JSON kept on the task (no ``watermark_key`` where there is none)."""
+        return {name: value for name, value in self.__dict__.items() if value is not None}
+
 
 class TaskStore:
     def __init__(self, sessions: SessionFactory, clock: Callable[[], datetime] = utcnow) -> None:
@@ -319,7 +323,7 @@ class TaskStore:
         """Record the results of ``attempt``; False when that attempt no longer owns it."""
         values: dict[str, Any] = {
             "status": TaskStatus.SUCCEEDED.value,
-            "results": [result.__dict__ for result in results],
+            "results": [result.record() for result in results],
             "engine": engine,
             "ignored": sorted(ignored),
             "progress": 100,
