@@ -27,11 +27,13 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-## serve: set up and run the main job on the embedded default
+## serve: set up and run the main job on the embedded default (SQLite, local blobs, worker pool)
 serve: install
-	$(BIN)/canvasfill demo
+	$(BIN)/canvasfill serve
 
-demo: serve
+## demo: expand a generated sample photo from the command line, no server
+demo: install
+	$(BIN)/canvasfill demo
 
 ## test: install the test extras, start what the tests need, run lint and the whole suite
 test: install-test services lint
