@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jwt
 from fastapi.testclient import TestClient
+from service_testkit import service_settings
 
 from canvasfill.api.app import create_app
 from canvasfill.api.dialects.kling import secret_key_for
@@ -40,15 +41,8 @@ class Live:
 
 
 def live_app(tmp_path: Path, **overrides: object) -> Iterator[Live]:
-    values: dict[str, object] = {
-        "data_dir": tmp_path / "data",
-        "workers": 1,
-        "default_engine": "telea",
-        "rate_limit": 0,
-        "log_json": False,
-        "log_level": "WARNING",
-    }
-    settings = Settings(**(values | overrides))  # type: ignore[arg-type]
+    """The app in-process (TestClient runs its lifespan: dispatcher, callbacks, sweeper)."""
+    settings = service_settings(tmp_path / "data", **({"default_engine": "telea"} | overrides))
     app = create_app(settings)
     with TestClient(app) as client:
         created = app.state.service.runtime.keys.create(name="test")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,11 @@ from collections.abc import Iterator
 import httpx
 import jwt
 import pytest
+from service_testkit import free_port
 
 from canvasfill.sample import sample_photo_png
 
 PHOTO = sample_photo_png(400, 320, seed=9)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _cli(*args: str, env: dict[str, str]) -> str:
@@ -51,7 +45,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     }
     output = _cli("keys", "create", "--name", "loopback", "--kling", env=env)
     found = dict(re.findall(r"^(key|kling access key|kling secret key): (\S+)$", output, re.M))
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "canvasfill.cli", "serve", "--port", str(port), "--workers", "1"],
         env=env,
