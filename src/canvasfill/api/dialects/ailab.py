@@ -18,11 +18,12 @@ from fastapi.responses import JSONResponse, Response
 
 from canvasfill.api.dialects import http
 from canvasfill.api.dialects.fields import FieldReader
-from canvasfill.api.dialects.view import ParsedRequest, TaskView, output_format_of, require_image
+from canvasfill.api.dialects.view import TaskView, output_format_of, require_image
 from canvasfill.api.errors import ErrorInfo
 from canvasfill.api.service import Service, get_service, wait_for_finish
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
+from canvasfill.jobs.accept import Submission
 from canvasfill.jobs.models import ApiKey
 from canvasfill.jobs.spec import CanvasMask, JobSpec, MaskRemoval, OutputOptions, RatioExpansion
 
@@ -74,7 +75,7 @@ def _common(fields: FieldReader) -> dict[str, Any]:
     }
 
 
-def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -> ParsedRequest:
+def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -> Submission:
     """``ai-image-extender``: four side ratios (0..1, default 0.1) or a canvas + mask."""
     require_image(image, None, names="image")
     assert image is not None
@@ -107,10 +108,10 @@ def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -
         strict_mask=True,
         **common,
     )
-    return ParsedRequest(spec=spec, image=image, mask=mask)
+    return Submission(spec=spec, image=image, mask=mask, dialect=NAME)
 
 
-def parse_remove(fields: FieldReader, image: bytes | None, mask: bytes | None) -> ParsedRequest:
+def parse_remove(fields: FieldReader, image: bytes | None, mask: bytes | None) -> Submission:
     """``remove-objects-advanced``: an image and a mask (white = remove), both required."""
     require_image(image, None, names="image")
     if mask is None:
@@ -124,7 +125,7 @@ def parse_remove(fields: FieldReader, image: bytes | None, mask: bytes | None) -
         strict_mask=True,
         **_common(fields),
     )
-    return ParsedRequest(spec=spec, image=image, mask=mask)
+    return Submission(spec=spec, image=image, mask=mask, dialect=NAME)
 
 
 def _envelope(
@@ -194,8 +195,8 @@ async def remove_objects(request: Request, service: ServiceDep) -> Response:
     return await _run(request, service, key, parsed)
 
 
-async def _run(request: Request, service: Service, key: ApiKey, parsed: ParsedRequest) -> Response:
-    task = await http.submit(service, key, parsed, NAME)
+async def _run(request: Request, service: Service, key: ApiKey, submission: Submission) -> Response:
+    task = await http.submit(service, key, submission)
     task = await wait_for_finish(service, task, http.sync_timeout(service))
     if task.status in ("queued", "running"):
         status, body = render_error(

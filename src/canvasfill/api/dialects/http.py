@@ -1,6 +1,6 @@
 """The glue every dialect's routes share: read the request, accept the task, wait, view it.
 
-Dialect modules stay translations: they parse fields into a ``ParsedRequest`` and render
+Dialect modules stay translations: they parse fields into a ``Submission`` and render
 a ``TaskView``; this module does the I/O (form reading, the task store, the dispatcher,
 blob reads) through the same service calls the native API uses.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,7 +19,7 @@ from starlette.datastructures import UploadFile
 
 from canvasfill.api.auth import authorize
 from canvasfill.api.dialects.fields import FieldReader
-from canvasfill.api.dialects.view import ParsedRequest, ResultView, TaskView
+from canvasfill.api.dialects.view import ResultView, TaskView
 from canvasfill.api.errors import ApiCode, ApiError, ErrorInfo, register_error_renderer
 from canvasfill.api.ratelimit import RateLimiter
 from canvasfill.api.render import result_views
@@ -28,7 +29,6 @@ from canvasfill.jobs.keys import InsufficientCreditsError
 from canvasfill.jobs.logs import request_id
 from canvasfill.jobs.models import ApiKey, Task
 from canvasfill.jobs.runtime import Runtime
-from canvasfill.jobs.store import NOTIFY_FINISH
 from canvasfill.storage.base import BlobStore
 
 MAX_FORM_PART_BYTES = 50 * 1024 * 1024
@@ -61,32 +61,11 @@ def caller(
     return authorize(service, token, limiter=limiter, header_hint=f"{header}: <key>")
 
 
-async def submit(
-    service: Service,
-    key: ApiKey,
-    parsed: ParsedRequest,
-    dialect: str,
-    *,
-    price_per_image: int | None = None,
-    notify_on: str = NOTIFY_FINISH,
-) -> Task:
+async def submit(service: Service, key: ApiKey, submission: Submission) -> Task:
     """Accept the task (inputs stored first, credits held) and hand it to the dispatcher."""
-    spec = parsed.spec
-    if spec.engine == "auto":  # dialects name no engine: the operator's default applies
-        spec = spec.model_copy(update={"engine": service.runtime.settings.default_engine})
-    submission = Submission(
-        spec=spec,
-        image=parsed.image,
-        image_url=parsed.image_url,
-        mask=parsed.mask,
-        mask_url=parsed.mask_url,
-        callback_url=parsed.callback_url,
-        notify_on=notify_on,
-        dialect=dialect,
-        external_id=parsed.external_id,
-        meta=parsed.meta,
-        price_per_image=price_per_image,
-    )
+    if submission.spec.engine == "auto":  # dialects name no engine: the operator's default
+        engine = service.runtime.settings.default_engine
+        submission = replace(submission, spec=submission.spec.model_copy(update={"engine": engine}))
     try:
         task, _created = await run_in_threadpool(accept, service.runtime, key, submission)
     except InsufficientCreditsError as exc:
@@ -158,12 +137,6 @@ def view_for(task: Task, runtime: Runtime, base: str) -> TaskView:
 
 def _loader(blobs: BlobStore, key: str) -> Callable[[], bytes]:
     return lambda: blobs.get(key)
-
-
-def json_response(
-    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> Response:
-    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def install_error_renderer(

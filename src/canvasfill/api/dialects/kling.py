@@ -22,12 +22,13 @@ from fastapi.responses import JSONResponse, Response
 from canvasfill.api.auth import throttle
 from canvasfill.api.dialects import http
 from canvasfill.api.dialects.fields import FieldReader
-from canvasfill.api.dialects.view import ParsedRequest, TaskView
+from canvasfill.api.dialects.view import TaskView
 from canvasfill.api.errors import ApiCode, ApiError, ErrorInfo
 from canvasfill.api.render import register_callback_renderer
 from canvasfill.api.service import Service, get_service
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
+from canvasfill.jobs.accept import Submission
 from canvasfill.jobs.models import ApiKey, Task
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.spec import MAX_IMAGES, JobSpec, OutputOptions, RatioExpansion
@@ -78,7 +79,7 @@ STATUS_NAMES = {
 }
 
 
-def parse(body: Any) -> ParsedRequest:
+def parse(body: Any) -> Submission:
     if not isinstance(body, dict):
         raise InputError(
             ErrorCode.INVALID_PARAMETER, "the request body must be a JSON object", field="body"
@@ -112,7 +113,9 @@ def parse(body: Any) -> ParsedRequest:
         limits=NAME,
     )
     external_id = fields.text("external_task_id", max_length=200) or None
-    return ParsedRequest(
+    return Submission(
+        dialect=NAME,
+        notify_on=NOTIFY_CHANGE,
         spec=spec,
         image=image_bytes,
         image_url=image_url,
@@ -275,7 +278,7 @@ async def create(request: Request, service: ServiceDep) -> Response:
                 f"external_task_id {parsed.external_id!r} is already used by task {existing.id}",
                 field="external_task_id",
             )
-    task = await http.submit(service, key, parsed, NAME, notify_on=NOTIFY_CHANGE)
+    task = await http.submit(service, key, parsed)
     return JSONResponse(
         envelope(task_data(http.view(task, service, request)), http.current_request_id())
     )

@@ -18,12 +18,13 @@ from fastapi.responses import JSONResponse, Response
 
 from canvasfill.api.dialects import http
 from canvasfill.api.dialects.fields import FieldReader
-from canvasfill.api.dialects.view import ParsedRequest, TaskView, require_image
+from canvasfill.api.dialects.view import TaskView, require_image
 from canvasfill.api.errors import ErrorInfo
 from canvasfill.api.ratelimit import RateLimiter
 from canvasfill.api.service import Service, get_service, wait_for_finish
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
+from canvasfill.jobs.accept import Submission
 from canvasfill.jobs.models import ApiKey
 from canvasfill.jobs.spec import Box, BoxRemoval, CanvasMask, JobSpec, MaskRemoval, RatioExpansion
 
@@ -83,7 +84,7 @@ def _inputs(
     return image_url, mask_url
 
 
-def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -> ParsedRequest:
+def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -> Submission:
     image_url, mask_url = _inputs(fields, image, mask)
     canvas_mode = mask is not None or mask_url is not None
     geometry: CanvasMask | RatioExpansion
@@ -106,17 +107,10 @@ def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -
         steps=fields.integer("steps", 30, minimum=1),
         limits=NAME,
     )
-    return ParsedRequest(
-        spec=spec,
-        image=image,
-        image_url=image_url,
-        mask=mask,
-        mask_url=mask_url,
-        meta=_common(fields),
-    )
+    return _submission(spec, fields, image, image_url, mask, mask_url)
 
 
-def parse_inpaint(fields: FieldReader, image: bytes | None, mask: bytes | None) -> ParsedRequest:
+def parse_inpaint(fields: FieldReader, image: bytes | None, mask: bytes | None) -> Submission:
     image_url, mask_url = _inputs(fields, image, mask)
     has_mask = mask is not None or mask_url is not None
     geometry: MaskRemoval | BoxRemoval
@@ -136,12 +130,24 @@ def parse_inpaint(fields: FieldReader, image: bytes | None, mask: bytes | None) 
         seed=resolve_seed(fields.integer("seed", -1, minimum=-1), SEED_RANDOM),
         limits=NAME,
     )
-    return ParsedRequest(
+    return _submission(spec, fields, image, image_url, mask, mask_url)
+
+
+def _submission(
+    spec: JobSpec,
+    fields: FieldReader,
+    image: bytes | None,
+    image_url: str | None,
+    mask: bytes | None,
+    mask_url: str | None,
+) -> Submission:
+    return Submission(
         spec=spec,
         image=image,
         image_url=image_url,
         mask=mask,
         mask_url=mask_url,
+        dialect=NAME,
         meta=_common(fields),
     )
 
@@ -248,7 +254,7 @@ def render_exception(error: CanvasfillError) -> tuple[int, dict[str, Any]]:
 
 router = APIRouter(tags=["picwish"])
 ServiceDep = Annotated[Service, Depends(get_service)]
-Parser = Callable[[FieldReader, bytes | None, bytes | None], ParsedRequest]
+Parser = Callable[[FieldReader, bytes | None, bytes | None], Submission]
 
 
 def _key(request: Request, service: Service) -> ApiKey:
@@ -261,7 +267,7 @@ async def _create(request: Request, service: Service, parser: Parser) -> Respons
     key = _key(request, service)
     fields, files = await http.read_form(request)
     parsed = parser(fields, files.get("image_file"), files.get("mask_file"))
-    task = await http.submit(service, key, parsed, NAME)
+    task = await http.submit(service, key, parsed)
     if not parsed.meta["sync"]:
         return JSONResponse(render_created(task.id))
     task = await wait_for_finish(service, task, http.sync_timeout(service))

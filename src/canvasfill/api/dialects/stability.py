@@ -17,13 +17,14 @@ from fastapi.responses import JSONResponse, Response
 
 from canvasfill.api.dialects import http
 from canvasfill.api.dialects.fields import FieldReader
-from canvasfill.api.dialects.view import ParsedRequest, TaskView, require_image
+from canvasfill.api.dialects.view import TaskView, require_image
 from canvasfill.api.errors import ErrorInfo
 from canvasfill.api.service import Service, get_service, wait_for_finish
 from canvasfill.engines.base import SEED_MAX, Operation, resolve_seed
 from canvasfill.engines.diffusion import strength_from_creativity
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
+from canvasfill.jobs.accept import Submission
 from canvasfill.jobs.spec import JobSpec, OutputOptions, PixelExpansion
 
 NAME = "stability"
@@ -47,7 +48,7 @@ _STATUS_BY_CODE: dict[str, int] = {
 }
 
 
-def parse(fields: FieldReader, image: bytes | None) -> ParsedRequest:
+def parse(fields: FieldReader, image: bytes | None) -> Submission:
     require_image(image, None, names="image")
     pixels = {
         side: fields.integer(side, 0, minimum=0, maximum=MAX_PIXELS_PER_SIDE) for side in SIDES
@@ -73,7 +74,7 @@ def parse(fields: FieldReader, image: bytes | None) -> ParsedRequest:
         output=OutputOptions(format=OutputFormat(output_format)),
         limits=NAME,
     )
-    return ParsedRequest(spec=spec, image=image)
+    return Submission(spec=spec, image=image, dialect=NAME, price_per_image=CREDITS_PER_IMAGE)
 
 
 def render_task(task: TaskView) -> tuple[int, dict[str, Any]]:
@@ -110,7 +111,7 @@ async def outpaint(request: Request, service: ServiceDep) -> Response:
     key = http.caller(service, token_of(request.headers.get(AUTH_HEADER)), AUTH_HEADER)
     fields, files = await http.read_form(request)
     parsed = parse(fields, files.get("image"))
-    task = await http.submit(service, key, parsed, NAME, price_per_image=CREDITS_PER_IMAGE)
+    task = await http.submit(service, key, parsed)
     task = await wait_for_finish(service, task, http.sync_timeout(service))
     if task.status in ("queued", "running"):
         status, body = render_error("timeout", "the task did not finish in time")

@@ -7,22 +7,11 @@ load result bytes for the dialects that answer with base64); dialects only read 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
-from canvasfill.jobs.spec import JobSpec
-
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = (
-    "queued",
-    "running",
-    "succeeded",
-    "failed",
-    "canceled",
-)
-
 
 @dataclass(frozen=True)
 class ResultView:
@@ -51,21 +40,6 @@ class TaskView:
     error_message: str | None = None
     results: tuple[ResultView, ...] = ()
     external_id: str | None = None
-
-
-@dataclass(frozen=True)
-class ParsedRequest:
-    """A dialect request in canvasfill terms: the spec and where its inputs come from."""
-
-    spec: JobSpec
-    image: bytes | None = None
-    image_url: str | None = None
-    mask: bytes | None = None
-    mask_url: str | None = None
-    external_id: str | None = None
-    callback_url: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    """The dialect's own rendering options (return_type, sync, watermark...), kept on the task."""
 
 
 def require_image(image: bytes | None, image_url: str | None, *, names: str) -> None:
