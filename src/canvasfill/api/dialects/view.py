@@ -13,6 +13,7 @@ from datetime import datetime
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
 
+
 @dataclass(frozen=True)
 class ResultView:
     url: str
