@@ -106,7 +106,9 @@ def test_remove_with_boxes(photo_jpeg: Path, tmp_path: Path) -> None:
     result = decode_pixels(out.read_bytes())
     assert np.array_equal(result[140:], original[140:])  # below both boxes
     assert np.array_equal(result[:, :100], original[:, :100])  # left of both boxes
-    assert not np.array_equal(result[100:140, 100:150], original[100:140, 100:150])
+    # the box lies in the smooth sky: any engine's fill must come out close to what was there
+    box_error = np.abs(result[100:140, 100:150].astype(int) - original[100:140, 100:150]).mean()
+    assert box_error < 12
 
 
 def test_remove_with_a_mask_file(photo_jpeg: Path, tmp_path: Path) -> None:
