@@ -14,7 +14,13 @@ from canvasfill.engines.base import (
     Param,
     resolve_seed,
 )
-from canvasfill.engines.registry import choose_engine, engine_names, get_engine, register
+from canvasfill.engines.registry import (
+    choose_engine,
+    engine_names,
+    get_engine,
+    register,
+    warm_up_all,
+)
 from canvasfill.errors import EngineError, ErrorCode, InputError
 
 
@@ -102,3 +108,24 @@ def test_seed_out_of_range_is_refused() -> None:
     with pytest.raises(InputError) as caught:
         resolve_seed(SEED_MAX + 1)
     assert caught.value.field == "seed"
+
+
+def test_warm_up_all_skips_unavailable_engines_and_survives_failures(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[str] = []
+
+    @register
+    class _WarmEngine(_UnavailableEngine):
+        name = "test-warm"
+
+        def availability(self) -> Availability:
+            return Availability(True)
+
+        def warm_up(self) -> None:
+            calls.append(self.name)
+            raise RuntimeError("compiler crashed")
+
+    warm_up_all()
+    assert calls == ["test-warm"]  # test-unavailable was skipped
+    assert "test-warm" in caplog.text

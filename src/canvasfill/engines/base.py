@@ -104,6 +104,14 @@ class Engine(ABC):
         """Rank for automatic choice (higher wins); None when unsuited to this request."""
         return None
 
+    def warm_up(self) -> None:
+        """Pay one-time costs (JIT compiles) now, so no caller's first request pays them.
+
+        Worker processes call it at start for every available engine; the default does
+        nothing. Loading weights is not a warm-up: that stays lazy, on first use.
+        """
+        return None
+
     @abstractmethod
     def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
         """Return ``params.n`` images of ``image``'s shape with the masked pixels filled."""

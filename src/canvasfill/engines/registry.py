@@ -107,3 +107,14 @@ def choose_engine(name: str | None, operation: Operation, params: FillParams) ->
             ErrorCode.ENGINE_UNAVAILABLE, f"no engine available on this host can {operation}"
         )
     return max(ranked, key=lambda item: (item[0], item[1]))[2]
+
+
+def warm_up_all() -> None:
+    """Warm every engine that can run here (see ``Engine.warm_up``); failures are logged."""
+    for engine in all_engines():
+        if not engine.availability().available:
+            continue
+        try:
+            engine.warm_up()
+        except Exception:  # a warm-up is an optimisation: the first request retries for real
+            log.exception("warming up engine %s failed", engine.name)

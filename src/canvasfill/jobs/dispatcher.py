@@ -25,6 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from typing import Any, Protocol
 
+from canvasfill.engines.registry import warm_up_all
 from canvasfill.jobs.execute import execute
 from canvasfill.jobs.logs import configure_logging
 from canvasfill.jobs.models import TaskStatus
@@ -59,6 +60,7 @@ def _init_worker(settings: dict[str, Any]) -> None:
     parsed = Settings(**settings)
     configure_logging(parsed.log_level, parsed.log_json)
     _worker_runtime = build_runtime(parsed)
+    warm_up_all()
 
 
 def _work(task_id: str) -> None:
