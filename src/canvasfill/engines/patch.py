@@ -48,7 +48,7 @@ class PatchEngine(Engine):
     name = "patch"
     summary = "multi-scale PatchMatch completion (Wexler et al.): sharp fills, no weights, CPU"
     honours: ClassVar[frozenset[Param]] = frozenset({Param.SEED, Param.N, Param.STEPS})
-    feather: ClassVar[int] = 1
+    feather: ClassVar[int] = 2
 
     def preference(self, operation: Operation, params: FillParams) -> int | None:
         return _RANK

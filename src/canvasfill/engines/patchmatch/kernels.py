@@ -95,10 +95,11 @@ def _try(
     cy: int,
     cx: int,
     r: int,
+    reach: int,
     best_cost: float,
 ) -> tuple[bool, float, float]:
     """Whether source ``(cy, cx)`` beats ``best_cost``; returns (better, cost, distance)."""
-    if not valid[cy, cx]:
+    if not valid[cy, cx] or abs(cy - y) > reach or abs(cx - x) > reach:
         return False, best_cost, 0.0
     extra = penalty * usage[cy, cx]
     if extra >= best_cost:
@@ -126,6 +127,7 @@ def patchmatch(
     usage: NDArray[np.int32],
     penalty: float,
     r: int,
+    reach: int,
     iterations: int,
     max_radius: int,
     seed: int,
@@ -160,13 +162,17 @@ def patchmatch(
                 bx = nnf_x[k]
                 bd = nnf_d[k]
                 best = bd + penalty * usage[by, bx]
+                if abs(by - y) > reach or abs(bx - x) > reach:
+                    best = np.inf  # a start from beyond the reach must be replaced
                 # propagation from the left/right neighbour (same row, same band)
                 n = tidx[y, x - step]
                 if n >= 0:
                     cy = nnf_y[n]
                     cx = nnf_x[n] + step
                     if 0 <= cx < width and (cy != by or cx != bx):
-                        ok, best_new, d = _try(feat, valid, usage, penalty, y, x, cy, cx, r, best)
+                        ok, best_new, d = _try(
+                            feat, valid, usage, penalty, y, x, cy, cx, r, reach, best
+                        )
                         if ok:
                             best, bd, by, bx = best_new, d, cy, cx
                 # propagation from the row above/below, if it is in this band
@@ -178,7 +184,7 @@ def patchmatch(
                         cx = nnf_x[n]
                         if 0 <= cy < height and (cy != by or cx != bx):
                             ok, best_new, d = _try(
-                                feat, valid, usage, penalty, y, x, cy, cx, r, best
+                                feat, valid, usage, penalty, y, x, cy, cx, r, reach, best
                             )
                             if ok:
                                 best, bd, by, bx = best_new, d, cy, cx
@@ -190,17 +196,21 @@ def patchmatch(
                     state = _xorshift(state)
                     cx = min(max(bx + _below(state, 2 * radius + 1) - radius, 0), width - 1)
                     if cy != by or cx != bx:
-                        ok, best_new, d = _try(feat, valid, usage, penalty, y, x, cy, cx, r, best)
+                        ok, best_new, d = _try(
+                            feat, valid, usage, penalty, y, x, cy, cx, r, reach, best
+                        )
                         if ok:
                             best, bd, by, bx = best_new, d, cy, cx
                     radius //= 2
-                # one jump anywhere in the source, to escape a poor basin
+                # one jump anywhere within reach, to escape a poor basin
                 if sources > 0:
                     state = _xorshift(state)
-                    s = _below(state, sources)
-                    cy = src_y[s]
-                    cx = src_x[s]
-                    ok, best_new, d = _try(feat, valid, usage, penalty, y, x, cy, cx, r, best)
+                    cy = min(max(y + _below(state, 2 * reach + 1) - reach, 0), height - 1)
+                    state = _xorshift(state)
+                    cx = min(max(x + _below(state, 2 * reach + 1) - reach, 0), width - 1)
+                    ok, best_new, d = _try(
+                        feat, valid, usage, penalty, y, x, cy, cx, r, reach, best
+                    )
                     if ok:
                         best, bd, by, bx = best_new, d, cy, cx
                 nnf_y[k] = by
@@ -321,74 +331,3 @@ def upsample_nnf(
             s = _below(state, sources)
             out_y[k] = src_y[s]
             out_x[k] = src_x[s]
-
-
-@njit(cache=True, nogil=True)
-def onion_peel(
-    colour: NDArray[np.float32],
-    hole: NDArray[np.bool_],
-    src_y: NDArray[np.int32],
-    src_x: NDArray[np.int32],
-    r: int,
-) -> None:
-    """Fill ``colour``'s hole in place, one boundary layer at a time (Efros-Leung style).
-
-    Each pixel of the layer takes the centre pixel of the source patch that best
-    matches its already-filled neighbourhood (exhaustive search; mean squared
-    difference over the filled pixels only). It is meant for the small coarsest level,
-    where it gives the EM a textured, border-consistent start instead of a smooth one.
-    """
-    height, width = hole.shape
-    filled = ~hole
-    layer_y = np.empty(height * width, dtype=np.int32)
-    layer_x = np.empty(height * width, dtype=np.int32)
-    remaining = int(hole.sum())
-    while remaining > 0:
-        count = 0
-        for y in range(height):
-            for x in range(width):
-                if filled[y, x]:
-                    continue
-                touching = False
-                for dy in range(-1, 2):
-                    for dx in range(-1, 2):
-                        qy = y + dy
-                        qx = x + dx
-                        if 0 <= qy < height and 0 <= qx < width and filled[qy, qx]:
-                            touching = True
-                if touching:
-                    layer_y[count] = y
-                    layer_x[count] = x
-                    count += 1
-        if count == 0:
-            break
-        for i in range(count):
-            y = layer_y[i]
-            x = layer_x[i]
-            best = np.inf
-            best_s = 0
-            for s in range(src_y.shape[0]):
-                sy = src_y[s]
-                sx = src_x[s]
-                total = 0.0
-                used = 0
-                for dy in range(-r, r + 1):
-                    qy = y + dy
-                    if qy < 0 or qy >= height:
-                        continue
-                    for dx in range(-r, r + 1):
-                        qx = x + dx
-                        if qx < 0 or qx >= width or not filled[qy, qx]:
-                            continue
-                        for c in range(3):
-                            diff = colour[qy, qx, c] - colour[sy + dy, sx + dx, c]
-                            total += diff * diff
-                        used += 1
-                if used > 0 and total / used < best:
-                    best = total / used
-                    best_s = s
-            for c in range(3):
-                colour[y, x, c] = colour[src_y[best_s], src_x[best_s], c]
-        for i in range(count):
-            filled[layer_y[i], layer_x[i]] = True
-        remaining -= count

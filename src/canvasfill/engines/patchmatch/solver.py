@@ -45,18 +45,21 @@ class Settings:
     """PatchMatch sweeps per EM iteration."""
     work_side: int = 640
     """Levels whose longer side exceeds this only refine the level below (one short pass)."""
-    min_side: int = 24
-    """Coarsest level's shorter side is at least this."""
+    min_side: int = 80
+    """Coarsest level's shorter side is at least this: coarser levels leave too few whole
+    source patches, and the fill drifts to whatever large flat region remains."""
     gradient_weight: float = 1.0
     """Weight of the luminance-gradient channels in the patch distance."""
     reuse_penalty: float = 0.02
     """Cost per target already copying a source, as a fraction of the median distance."""
-    confidence_base: float = 1.3
+    confidence_base: float = 2.0
     """Vote confidence is ``base ** -(distance to the known region)``."""
     refine_radius: int = 4
     """Random-search radius for the refine-only levels above ``work_side``."""
-    onion_start: bool = True
-    """Start the coarsest level by onion-peel synthesis instead of a diffusion fill."""
+    reach: float = 1.0
+    """Sources lie within this fraction of the level's longer side from their target
+    (at least ``min_reach`` pixels): nearby content is the likelier continuation."""
+    min_reach: int = 16
 
 
 @dataclass
@@ -152,7 +155,8 @@ def _pyramid(image: RGB, hole: Mask, settings: Settings) -> list[_Level]:
         if int(_sources(smaller, r).sum()) < 4 * (2 * r + 1) ** 2:
             break
         size = (smaller.shape[1], smaller.shape[0])
-        levels.append(_Level(cv2.resize(top.image, size, interpolation=cv2.INTER_AREA), smaller))
+        shrunk = cv2.resize(top.image, size, interpolation=cv2.INTER_AREA)
+        levels.append(_Level(np.asarray(shrunk, dtype=np.uint8), smaller))
     return levels
 
 
@@ -225,13 +229,9 @@ def _solve_level(
     nnf_d = np.empty(ty.size, dtype=np.float32)
     usage = np.zeros(hole.shape, dtype=np.int32)
     confidence = _confidence(hole, settings.confidence_base)[ty, tx]
-    max_radius = settings.refine_radius if refine_only else max(hole.shape)
+    reach = max(settings.min_reach, round(settings.reach * max(hole.shape)))
+    max_radius = settings.refine_radius if refine_only else reach
     sweeps = 1 if refine_only else settings.search_iterations
-    if previous is None and settings.onion_start:
-        # start the coarsest level with texture grown inward from the border, not a
-        # smooth diffusion, which would draw the search to the image's flattest patches
-        colour = np.ascontiguousarray(colour)
-        kernels.onion_peel(colour, hole, src_y, src_x, r)
     if previous is not None:
         # vote once with the upsampled field before searching: it puts sharp source
         # pixels where the enlarged coarse solution is blurred, and a search on the
@@ -245,7 +245,7 @@ def _solve_level(
         penalty = settings.reuse_penalty * float(np.median(nnf_d)) if nnf_d.size else 0.0
         kernels.patchmatch(
             feat, valid, tidx, ty, tx, band_start, src_y, src_x, nnf_y, nnf_x, nnf_d, usage,
-            penalty, r, sweeps, max_radius, int(rng.integers(0, 2**31)),
+            penalty, r, reach, sweeps, max_radius, int(rng.integers(0, 2**31)),
         )  # fmt: skip
         sigma2 = max(float(np.percentile(nnf_d, 75)), 1e-6)
         weight = (np.exp(-nnf_d / (2.0 * sigma2)) * confidence).astype(np.float32)
