@@ -1,0 +1,1 @@
+"""Quality and speed benchmarks against peers; run as ``python -m benchmarks.quality``."""

@@ -1,0 +1,333 @@
+"""The compiled inner loops of the ``patch`` engine: PatchMatch search, voting, NNF upsampling.
+
+Everything here is a plain numba function over flat arrays, so the solver
+(``solver.py``) stays readable numpy. Conventions shared by every kernel:
+
+- ``feat`` is the float32 HxWxC feature image (colour first, then gradient channels);
+  patches are ``(2r+1)^2`` squares around a centre pixel.
+- Targets are the patch centres that touch the hole, listed in raster order
+  (``ty``, ``tx``); ``tidx`` maps a pixel to its target index or -1. Every target
+  centre lies at least ``r`` pixels inside the image, so no kernel checks bounds.
+- The nearest-neighbour field (NNF) stores, per target, the centre of its source
+  patch (``nnf_y``, ``nnf_x``) and the patch distance ``nnf_d``. ``valid`` marks the
+  centres whose whole patch is known: the only allowed sources.
+
+Randomness comes from a xorshift generator seeded from the caller's seed, the band
+and the iteration, never from thread-local state, so results do not depend on how
+many threads numba runs. The search runs in horizontal bands in parallel; a band
+propagates only within itself and reads the reuse counts as they stood when the
+iteration began, which keeps it deterministic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+from numpy.typing import NDArray
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _xorshift(state: np.uint64) -> np.uint64:
+    state ^= state << np.uint64(13)
+    state ^= state >> np.uint64(7)
+    state ^= state << np.uint64(17)
+    return state
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _below(state: np.uint64, n: int) -> int:
+    """An integer in [0, n) from a generator state (n is small; modulo bias is negligible)."""
+    return int(state % np.uint64(n))
+
+
+@njit(cache=True, nogil=True)
+def patch_distance(
+    feat: NDArray[np.float32], y0: int, x0: int, y1: int, x1: int, r: int, cutoff: float
+) -> float:
+    """Sum of squared feature differences between two patches; stops early past ``cutoff``."""
+    channels = feat.shape[2]
+    total = 0.0
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            for c in range(channels):
+                diff = feat[y0 + dy, x0 + dx, c] - feat[y1 + dy, x1 + dx, c]
+                total += diff * diff
+        if total > cutoff:
+            return total
+    return total
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def compute_distances(
+    feat: NDArray[np.float32],
+    ty: NDArray[np.int32],
+    tx: NDArray[np.int32],
+    nnf_y: NDArray[np.int32],
+    nnf_x: NDArray[np.int32],
+    r: int,
+    out: NDArray[np.float32],
+) -> None:
+    """Refresh every target's distance to its current source (after the image changed)."""
+    for k in prange(ty.shape[0]):
+        out[k] = patch_distance(feat, ty[k], tx[k], nnf_y[k], nnf_x[k], r, np.inf)
+
+
+@njit(cache=True, nogil=True)
+def count_usage(
+    nnf_y: NDArray[np.int32], nnf_x: NDArray[np.int32], usage: NDArray[np.int32]
+) -> None:
+    """How many targets copy from each source centre: the reuse penalty's input."""
+    usage[:, :] = 0
+    for k in range(nnf_y.shape[0]):
+        usage[nnf_y[k], nnf_x[k]] += 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _try(
+    feat: NDArray[np.float32],
+    valid: NDArray[np.bool_],
+    usage: NDArray[np.int32],
+    penalty: float,
+    y: int,
+    x: int,
+    cy: int,
+    cx: int,
+    r: int,
+    reach: int,
+    best_cost: float,
+) -> tuple[bool, float, float]:
+    """Whether source ``(cy, cx)`` beats ``best_cost``; returns (better, cost, distance)."""
+    if not valid[cy, cx] or abs(cy - y) > reach or abs(cx - x) > reach:
+        return False, best_cost, 0.0
+    extra = penalty * usage[cy, cx]
+    if extra >= best_cost:
+        return False, best_cost, 0.0
+    d = patch_distance(feat, y, x, cy, cx, r, best_cost - extra)
+    cost = d + extra
+    if cost < best_cost:
+        return True, cost, d
+    return False, best_cost, 0.0
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def patchmatch(
+    feat: NDArray[np.float32],
+    valid: NDArray[np.bool_],
+    tidx: NDArray[np.int32],
+    ty: NDArray[np.int32],
+    tx: NDArray[np.int32],
+    band_start: NDArray[np.int64],
+    src_y: NDArray[np.int32],
+    src_x: NDArray[np.int32],
+    nnf_y: NDArray[np.int32],
+    nnf_x: NDArray[np.int32],
+    nnf_d: NDArray[np.float32],
+    usage: NDArray[np.int32],
+    penalty: float,
+    r: int,
+    reach: int,
+    iterations: int,
+    max_radius: int,
+    seed: int,
+) -> None:
+    """Improve the NNF in place: PatchMatch propagation, random search, one global jump.
+
+    Odd iterations scan backwards (propagating from below and from the right), as in
+    Barnes et al. Cost is patch distance plus ``penalty`` times the number of
+    targets already copying the candidate source, so one source patch is not stamped
+    over a whole region.
+    """
+    height, width = valid.shape
+    bands = band_start.shape[0] - 1
+    sources = src_y.shape[0]
+    for it in range(iterations):
+        for b in prange(bands):
+            start = band_start[b]
+            stop = band_start[b + 1]
+            if start == stop:
+                continue
+            state = (np.uint64(seed) + np.uint64(1)) * _GOLDEN
+            state ^= np.uint64(b * 2654435761 + it * 40503 + 12345)
+            state = _xorshift(_xorshift(state | np.uint64(1)))
+            row_lo = ty[start]
+            row_hi = ty[stop - 1]
+            step = 1 if it % 2 == 0 else -1
+            for j in range(stop - start):
+                k = start + j if step == 1 else stop - 1 - j
+                y = ty[k]
+                x = tx[k]
+                by = nnf_y[k]
+                bx = nnf_x[k]
+                bd = nnf_d[k]
+                best = bd + penalty * usage[by, bx]
+                if abs(by - y) > reach or abs(bx - x) > reach:
+                    best = np.inf  # a start from beyond the reach must be replaced
+                # propagation from the left/right neighbour (same row, same band)
+                n = tidx[y, x - step]
+                if n >= 0:
+                    cy = nnf_y[n]
+                    cx = nnf_x[n] + step
+                    if 0 <= cx < width and (cy != by or cx != bx):
+                        ok, best_new, d = _try(
+                            feat, valid, usage, penalty, y, x, cy, cx, r, reach, best
+                        )
+                        if ok:
+                            best, bd, by, bx = best_new, d, cy, cx
+                # propagation from the row above/below, if it is in this band
+                ny = y - step
+                if row_lo <= ny <= row_hi:
+                    n = tidx[ny, x]
+                    if n >= 0:
+                        cy = nnf_y[n] + step
+                        cx = nnf_x[n]
+                        if 0 <= cy < height and (cy != by or cx != bx):
+                            ok, best_new, d = _try(
+                                feat, valid, usage, penalty, y, x, cy, cx, r, reach, best
+                            )
+                            if ok:
+                                best, bd, by, bx = best_new, d, cy, cx
+                # random search in windows halving around the current best
+                radius = max_radius
+                while radius >= 1:
+                    state = _xorshift(state)
+                    cy = min(max(by + _below(state, 2 * radius + 1) - radius, 0), height - 1)
+                    state = _xorshift(state)
+                    cx = min(max(bx + _below(state, 2 * radius + 1) - radius, 0), width - 1)
+                    if cy != by or cx != bx:
+                        ok, best_new, d = _try(
+                            feat, valid, usage, penalty, y, x, cy, cx, r, reach, best
+                        )
+                        if ok:
+                            best, bd, by, bx = best_new, d, cy, cx
+                    radius //= 2
+                # one jump anywhere within reach, to escape a poor basin
+                if sources > 0:
+                    state = _xorshift(state)
+                    cy = min(max(y + _below(state, 2 * reach + 1) - reach, 0), height - 1)
+                    state = _xorshift(state)
+                    cx = min(max(x + _below(state, 2 * reach + 1) - reach, 0), width - 1)
+                    ok, best_new, d = _try(
+                        feat, valid, usage, penalty, y, x, cy, cx, r, reach, best
+                    )
+                    if ok:
+                        best, bd, by, bx = best_new, d, cy, cx
+                nnf_y[k] = by
+                nnf_x[k] = bx
+                nnf_d[k] = bd
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def vote(
+    feat: NDArray[np.float32],
+    hole: NDArray[np.bool_],
+    tidx: NDArray[np.int32],
+    nnf_y: NDArray[np.int32],
+    nnf_x: NDArray[np.int32],
+    weight: NDArray[np.float32],
+    r: int,
+    out: NDArray[np.float32],
+) -> None:
+    """Each hole pixel becomes the weighted mean of what every overlapping patch copies there.
+
+    ``out`` holds the colour channels (HxWx3); only hole pixels are written.
+    """
+    height, width = hole.shape
+    for y in prange(height):
+        for x in range(width):
+            if not hole[y, x]:
+                continue
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            total = 0.0
+            for dy in range(-r, r + 1):
+                cy = y - dy
+                if cy < 0 or cy >= height:
+                    continue
+                for dx in range(-r, r + 1):
+                    cx = x - dx
+                    if cx < 0 or cx >= width:
+                        continue
+                    k = tidx[cy, cx]
+                    if k < 0:
+                        continue
+                    w = weight[k]
+                    sy = nnf_y[k] + dy
+                    sx = nnf_x[k] + dx
+                    a0 += w * feat[sy, sx, 0]
+                    a1 += w * feat[sy, sx, 1]
+                    a2 += w * feat[sy, sx, 2]
+                    total += w
+            if total > 0.0:
+                out[y, x, 0] = a0 / total
+                out[y, x, 1] = a1 / total
+                out[y, x, 2] = a2 / total
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def upsample_nnf(
+    ty: NDArray[np.int32],
+    tx: NDArray[np.int32],
+    coarse_tidx: NDArray[np.int32],
+    coarse_nnf_y: NDArray[np.int32],
+    coarse_nnf_x: NDArray[np.int32],
+    valid: NDArray[np.bool_],
+    src_y: NDArray[np.int32],
+    src_x: NDArray[np.int32],
+    seed: int,
+    out_y: NDArray[np.int32],
+    out_x: NDArray[np.int32],
+) -> None:
+    """Carry a coarse level's NNF up one level by doubling its offsets.
+
+    A fine target takes the offset (source minus target) of the nearest coarse target
+    around its coarse pixel, doubled; if that lands off the valid source, the nearest
+    valid centre in a small window is used, and failing that a random source.
+    """
+    height, width = valid.shape
+    coarse_h, coarse_w = coarse_tidx.shape
+    sources = src_y.shape[0]
+    for k in prange(ty.shape[0]):
+        y = ty[k]
+        x = tx[k]
+        cy0 = min(y // 2, coarse_h - 1)
+        cx0 = min(x // 2, coarse_w - 1)
+        found = -1
+        fy = 0
+        fx = 0
+        for ring in range(3):
+            for dy in range(-ring, ring + 1):
+                for dx in range(-ring, ring + 1):
+                    if found >= 0 or max(abs(dy), abs(dx)) != ring:
+                        continue
+                    qy = cy0 + dy
+                    qx = cx0 + dx
+                    if 0 <= qy < coarse_h and 0 <= qx < coarse_w and coarse_tidx[qy, qx] >= 0:
+                        found = coarse_tidx[qy, qx]
+                        fy = qy
+                        fx = qx
+        done = False
+        if found >= 0:
+            sy = y + 2 * (coarse_nnf_y[found] - fy)
+            sx = x + 2 * (coarse_nnf_x[found] - fx)
+            sy = min(max(sy, 0), height - 1)
+            sx = min(max(sx, 0), width - 1)
+            for ring in range(3):
+                for dy in range(-ring, ring + 1):
+                    for dx in range(-ring, ring + 1):
+                        if done or max(abs(dy), abs(dx)) != ring:
+                            continue
+                        qy = sy + dy
+                        qx = sx + dx
+                        if 0 <= qy < height and 0 <= qx < width and valid[qy, qx]:
+                            out_y[k] = qy
+                            out_x[k] = qx
+                            done = True
+        if not done:
+            state = _xorshift((np.uint64(seed) + np.uint64(k) + np.uint64(1)) * _GOLDEN)
+            state = _xorshift(state | np.uint64(1))
+            s = _below(state, sources)
+            out_y[k] = src_y[s]
+            out_x[k] = src_x[s]
