@@ -122,6 +122,9 @@ def test_warm_up_all_skips_unavailable_engines_and_survives_failures(
         def availability(self) -> Availability:
             return Availability(True)
 
+        def preference(self, operation: Operation, params: FillParams) -> int | None:
+            return None  # registered for the whole session: never chosen by auto
+
         def warm_up(self) -> None:
             calls.append(self.name)
             raise RuntimeError("compiler crashed")

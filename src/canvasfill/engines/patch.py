@@ -61,6 +61,9 @@ class PatchEngine(Engine):
         hole = np.ascontiguousarray(mask, dtype=bool)
         return [complete(pixels, hole, settings, params.seed_for(i)) for i in range(params.n)]
 
+    def warm_up(self) -> None:
+        warm_up()
+
 
 def warm_up() -> None:
     """Compile (or load from numba's disk cache) every kernel, on a tiny image."""
