@@ -23,13 +23,12 @@ from starlette.datastructures import UploadFile
 from canvasfill.api.auth import require_key
 from canvasfill.api.errors import ApiCode, ApiError
 from canvasfill.api.render import native_task
-from canvasfill.api.service import Service, get_service, wait_for_finish
+from canvasfill.api.service import Service, get_service, own_task, wait_for_finish
 from canvasfill.engines.base import SEED_MAX, Operation, resolve_seed
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
 from canvasfill.imaging.limits import NATIVE
 from canvasfill.jobs.accept import Submission, accept, fingerprint
-from canvasfill.jobs.fetch import check_url
 from canvasfill.jobs.keys import InsufficientCreditsError
 from canvasfill.jobs.models import ApiKey, Task, TaskStatus
 from canvasfill.jobs.spec import (
@@ -53,7 +52,6 @@ from canvasfill.jobs.store import (
 
 MAX_WAIT_S = 60
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
-CALLBACK_URL_MAX = 2048
 MAX_BODY_BYTES = 2 * NATIVE.max_bytes + 2**20
 """Two images (image and mask), base64 overhead included, plus room for the fields."""
 
@@ -163,7 +161,7 @@ async def remove(request: Request, key: Caller, service: ServiceDep) -> JSONResp
 def get_task(task_id: str, request: Request, key: Caller, service: ServiceDep) -> dict[str, Any]:
     """One of the caller's tasks."""
     return native_task(
-        _own_task(service, key, task_id), service.runtime, service.public_base(request)
+        own_task(service, key, task_id), service.runtime, service.public_base(request)
     )
 
 
@@ -189,7 +187,7 @@ def list_tasks(
 @router.delete("/tasks/{task_id}")
 def cancel_task(task_id: str, request: Request, key: Caller, service: ServiceDep) -> dict[str, Any]:
     """Cancel a task that has not started yet (409 once it has)."""
-    task = _own_task(service, key, task_id)
+    task = own_task(service, key, task_id)
     if not service.runtime.tasks.cancel(task.id):
         current = service.runtime.tasks.get(task.id) or task
         raise ApiError(
@@ -341,12 +339,6 @@ def _submission(
         raise _invalid("send exactly one of image (file or base64) and image_url", "image")
     if mask is not None and body.mask_url is not None:
         raise _invalid("send at most one of mask and mask_url", "mask")
-    for field in ("image_url", "mask_url"):
-        url = getattr(body, field)
-        if url is not None:
-            check_url(url, settings.url_max_length, field)
-    if body.callback_url is not None:
-        check_url(body.callback_url, CALLBACK_URL_MAX, "callback_url")
     has_mask = mask is not None or body.mask_url is not None
     spec = JobSpec(
         operation=operation,
@@ -429,13 +421,6 @@ def _idempotency(
 def _prefer_wait(request: Request) -> int:
     match = _PREFER_WAIT.search(request.headers.get("prefer", ""))
     return min(int(match.group(1)), MAX_WAIT_S) if match else 0
-
-
-def _own_task(service: Service, key: ApiKey, task_id: str) -> Task:
-    task = service.runtime.tasks.get(task_id)
-    if task is None or task.key_id != key.id:
-        raise ApiError(404, ApiCode.NOT_FOUND, f"there is no task {task_id!r} for this key")
-    return task
 
 
 def _encode_cursor(seq: int) -> str:

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
+from canvasfill.api.errors import ApiCode, ApiError
 from canvasfill.api.metrics import Metrics
 from canvasfill.api.ratelimit import RateLimiter
 from canvasfill.jobs.callbacks import CallbackSender
 from canvasfill.jobs.dispatcher import Dispatcher
-from canvasfill.jobs.models import Task, TaskStatus
+from canvasfill.jobs.models import ApiKey, Task, TaskStatus
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.storage.sweeper import Sweeper
 
@@ -58,4 +59,24 @@ async def wait_for_finish(service: Service, task: Task, seconds: float) -> Task:
         delay = min(delay * 1.5, 0.5)
         fresh = await run_in_threadpool(service.runtime.tasks.get, task.id)
         task = fresh or task
+    return task
+
+
+def find_own_task(
+    service: Service, key: ApiKey, task_id: str, dialect: str | None = None
+) -> Task | None:
+    """Task ``task_id`` if it is ``key``'s (and came in by ``dialect``, when given)."""
+    task = service.runtime.tasks.get(task_id)
+    if task is None or task.key_id != key.id:
+        return None
+    if dialect is not None and task.dialect != dialect:
+        return None
+    return task
+
+
+def own_task(service: Service, key: ApiKey, task_id: str, dialect: str | None = None) -> Task:
+    """As :func:`find_own_task`, answering 404 when there is no such task for the caller."""
+    task = find_own_task(service, key, task_id, dialect)
+    if task is None:
+        raise ApiError(404, ApiCode.NOT_FOUND, f"there is no task {task_id!r} for this key")
     return task

@@ -16,12 +16,15 @@ from datetime import timedelta
 from typing import Any
 
 from canvasfill.engines.registry import choose_engine
+from canvasfill.jobs.fetch import check_url
 from canvasfill.jobs.models import ApiKey, Task
 from canvasfill.jobs.pipeline import prepare
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.spec import JobSpec
 from canvasfill.jobs.store import NOTIFY_FINISH, Idempotency, NewTask, new_task_id
 from canvasfill.storage.base import input_key, task_prefixes
+
+CALLBACK_URL_MAX = 2048
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ def accept(
     Raises ``InputError`` for bad inputs, ``keys.InsufficientCreditsError`` when the key
     cannot pay and ``store.IdempotencyConflictError`` for a reused key with another body.
     """
+    _check_urls(runtime, submission)
     ttl = timedelta(seconds=runtime.settings.idempotency_ttl_s)
     if idempotency is not None:
         existing = runtime.tasks.find_idempotent(key.id, idempotency, ttl)
@@ -108,6 +112,15 @@ def accept(
     if not created:
         _drop_inputs(runtime, task_id)
     return task, created
+
+
+def _check_urls(runtime: Runtime, submission: Submission) -> None:
+    """URL checks that need no network (length, http(s), a host), for every door alike."""
+    for field_name, url in (("image_url", submission.image_url), ("mask_url", submission.mask_url)):
+        if url is not None:
+            check_url(url, runtime.settings.url_max_length, field_name)
+    if submission.callback_url is not None:
+        check_url(submission.callback_url, CALLBACK_URL_MAX, "callback_url")
 
 
 def _price(runtime: Runtime, submission: Submission) -> int:

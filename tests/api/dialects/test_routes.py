@@ -437,3 +437,23 @@ def test_unknown_fields_are_ignored_as_the_hosted_apis_do(live: Live) -> None:
     )
     assert kling.status_code == 200
     assert kling.json()["code"] == 0
+
+
+def test_url_inputs_are_checked_at_acceptance_by_every_door(live: Live) -> None:
+    key, _ = live.new_key()
+    response = live.client.post(
+        PICWISH, headers={"X-API-KEY": key}, data={"image_url": "ftp://example.test/a.png"}
+    )
+    assert response.status_code == 400
+    assert "image_url" in response.json()["message"]
+    kling = live.client.post(
+        KLING,
+        headers=_kling_headers(live),
+        json={
+            "image": base64.b64encode(PHOTO_PNG).decode(),
+            "left_expansion_ratio": 0.1,
+            "callback_url": "not a url",
+        },
+    )
+    assert kling.status_code == 400
+    assert kling.json()["code"] == 1201

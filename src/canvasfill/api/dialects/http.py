@@ -86,13 +86,6 @@ def sync_timeout(service: Service) -> float:
     return float(service.runtime.settings.task_timeout_s) + 5.0
 
 
-def own_task(service: Service, key: ApiKey, task_id: str, dialect: str) -> Task:
-    task = service.runtime.tasks.get(task_id)
-    if task is None or task.key_id != key.id or task.dialect != dialect:
-        raise ApiError(404, ApiCode.NOT_FOUND, f"there is no task {task_id!r} for this key")
-    return task
-
-
 def view(task: Task, service: Service, request: Request | None) -> TaskView:
     """The dialect-neutral view of ``task``, with signed absolute result URLs."""
     return view_for(task, service.runtime, service.public_base(request))

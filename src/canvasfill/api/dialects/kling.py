@@ -25,7 +25,7 @@ from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.api.dialects.view import TaskView
 from canvasfill.api.errors import ApiCode, ApiError, ErrorInfo
 from canvasfill.api.render import register_callback_renderer
-from canvasfill.api.service import Service, get_service
+from canvasfill.api.service import Service, find_own_task, get_service
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
 from canvasfill.jobs.accept import Submission
@@ -290,9 +290,9 @@ async def create(request: Request, service: ServiceDep) -> Response:
 )
 def query(task_id: str, request: Request, service: ServiceDep) -> Response:
     key = caller(request, service)
-    task = service.runtime.tasks.get(task_id)
-    if task is None or task.key_id != key.id or task.dialect != NAME:
-        task = service.runtime.tasks.find_external(key.id, NAME, task_id)
+    task = find_own_task(service, key, task_id, NAME) or service.runtime.tasks.find_external(
+        key.id, NAME, task_id
+    )
     if task is None:
         raise ApiError(404, ApiCode.NOT_FOUND, f"there is no task {task_id!r} for this account")
     return JSONResponse(

@@ -21,7 +21,7 @@ from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.api.dialects.view import TaskView, require_image
 from canvasfill.api.errors import ErrorInfo
 from canvasfill.api.ratelimit import RateLimiter
-from canvasfill.api.service import Service, get_service, wait_for_finish
+from canvasfill.api.service import Service, get_service, own_task, wait_for_finish
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
 from canvasfill.jobs.accept import Submission
@@ -276,7 +276,7 @@ async def _create(request: Request, service: Service, parser: Parser) -> Respons
 
 def _query(request: Request, service: Service, task_id: str) -> Response:
     key = _key(request, service)
-    task = http.own_task(service, key, task_id, NAME)
+    task = own_task(service, key, task_id, NAME)
     return_type = int(task.meta.get("return_type", RETURN_URL))
     return JSONResponse(render_task(http.view(task, service, request), return_type))
 
