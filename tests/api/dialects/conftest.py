@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from canvasfill.api.dialects.view import ResultView, TaskView
+from canvasfill.api.dialects.view import DialectResult, TaskView
 from tests.conftest import encode
 
 PNG_BYTES = encode(np.zeros((4, 4, 3), dtype=np.uint8))
@@ -29,7 +29,7 @@ def task(status: str = "succeeded", **changes: object) -> TaskView:
         "engine": "telea",
         "seed": 1234,
         "results": (
-            ResultView(
+            DialectResult(
                 url="http://h/files/r1?sig=x",
                 width=4,
                 height=4,

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 
 from canvasfill.api.auth import authorize
 from canvasfill.api.dialects.fields import FieldReader
-from canvasfill.api.dialects.view import ResultView, TaskView
+from canvasfill.api.dialects.view import DialectResult, TaskView
 from canvasfill.api.errors import ApiCode, ApiError, ErrorInfo, register_error_renderer
 from canvasfill.api.ratelimit import RateLimiter
 from canvasfill.api.render import result_views
@@ -102,11 +102,8 @@ def view_for(task: Task, runtime: Runtime, base: str) -> TaskView:
         if watermark_key and task.results_expire_at is not None:
             watermark_url = blobs.url(watermark_key, task.results_expire_at, base)
         results.append(
-            ResultView(
-                url=signed.url,
-                width=signed.width,
-                height=signed.height,
-                format=signed.format,
+            DialectResult(
+                **vars(signed),
                 load=_loader(blobs, str(stored["key"])),
                 watermark_url=watermark_url,
             )

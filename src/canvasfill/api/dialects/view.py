@@ -10,16 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from canvasfill.api.render import ResultView
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
 
 
 @dataclass(frozen=True)
-class ResultView:
-    url: str
-    width: int
-    height: int
-    format: str
+class DialectResult(ResultView):
+    """A signed result link (as the native API shows it) plus what dialects also need."""
+
     load: Callable[[], bytes]
     """Reads the encoded image (for answers that carry base64 instead of a URL)."""
     watermark_url: str | None = None
@@ -39,7 +38,7 @@ class TaskView:
     seed: int
     error_code: str | None = None
     error_message: str | None = None
-    results: tuple[ResultView, ...] = ()
+    results: tuple[DialectResult, ...] = ()
     external_id: str | None = None
 
 
