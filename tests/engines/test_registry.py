@@ -129,6 +129,13 @@ def test_warm_up_all_skips_unavailable_engines_and_survives_failures(
             calls.append(self.name)
             raise RuntimeError("compiler crashed")
 
+    @register
+    class _ColdEngine(_UnavailableEngine):
+        name = "test-cold"
+
+        def warm_up(self) -> None:
+            calls.append(self.name)
+
     warm_up_all()
-    assert calls == ["test-warm"]  # test-unavailable was skipped
+    assert calls == ["test-warm"]  # test-cold has a warm-up but cannot run here
     assert "test-warm" in caplog.text

@@ -110,9 +110,13 @@ def choose_engine(name: str | None, operation: Operation, params: FillParams) ->
 
 
 def warm_up_all() -> None:
-    """Warm every engine that can run here (see ``Engine.warm_up``); failures are logged."""
+    """Warm every engine that has a warm-up and can run here; failures are logged.
+
+    Engines without their own ``warm_up`` are skipped before ``availability()`` is asked,
+    so a worker's start-up does no probing (extras, weights, devices) it does not need.
+    """
     for engine in all_engines():
-        if not engine.availability().available:
+        if type(engine).warm_up is Engine.warm_up or not engine.availability().available:
             continue
         try:
             engine.warm_up()
