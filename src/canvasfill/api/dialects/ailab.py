@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -20,11 +21,10 @@ from canvasfill.api.dialects import http
 from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.api.dialects.view import TaskView, output_format_of, require_image
 from canvasfill.api.errors import ErrorInfo
-from canvasfill.api.service import Service, get_service, wait_for_finish
+from canvasfill.api.service import Service, get_service
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
 from canvasfill.jobs.accept import Submission
-from canvasfill.jobs.models import ApiKey
 from canvasfill.jobs.spec import CanvasMask, JobSpec, MaskRemoval, OutputOptions, RatioExpansion
 
 NAME = "ailab"
@@ -177,27 +177,24 @@ def render_task(task: TaskView, request_id: str) -> tuple[int, dict[str, Any]]:
 
 router = APIRouter(tags=["ailab"])
 ServiceDep = Annotated[Service, Depends(get_service)]
+Parser = Callable[[FieldReader, bytes | None, bytes | None], Submission]
 
 
 @router.post(EXPAND_PATH, summary="AILabTools AI Image Extender (synchronous)")
 async def image_extender(request: Request, service: ServiceDep) -> Response:
-    key = http.caller(service, request.headers.get(API_KEY_HEADER), API_KEY_HEADER)
-    fields, files = await http.read_form(request)
-    parsed = parse_expand(fields, files.get("image"), files.get("mask"))
-    return await _run(request, service, key, parsed)
+    return await _run(request, service, parse_expand)
 
 
 @router.post(REMOVE_PATH, summary="AILabTools Remove Objects Advanced (synchronous)")
 async def remove_objects(request: Request, service: ServiceDep) -> Response:
+    return await _run(request, service, parse_remove)
+
+
+async def _run(request: Request, service: Service, parser: Parser) -> Response:
     key = http.caller(service, request.headers.get(API_KEY_HEADER), API_KEY_HEADER)
     fields, files = await http.read_form(request)
-    parsed = parse_remove(fields, files.get("image"), files.get("mask"))
-    return await _run(request, service, key, parsed)
-
-
-async def _run(request: Request, service: Service, key: ApiKey, submission: Submission) -> Response:
-    task = await http.submit(service, key, submission)
-    task = await wait_for_finish(service, task, http.sync_timeout(service))
+    submission = parser(fields, files.get("image"), files.get("mask"))
+    task = await http.wait_sync(service, await http.submit(service, key, submission))
     if task.status in ("queued", "running"):
         status, body = render_error(
             "timeout", "the task did not finish in time", http.current_request_id()

@@ -23,7 +23,7 @@ from canvasfill.api.dialects.view import DialectResult, TaskView
 from canvasfill.api.errors import ApiCode, ApiError, ErrorInfo, register_error_renderer
 from canvasfill.api.ratelimit import RateLimiter
 from canvasfill.api.render import result_views
-from canvasfill.api.service import Service
+from canvasfill.api.service import Service, wait_for_finish
 from canvasfill.jobs.accept import Submission, accept
 from canvasfill.jobs.keys import InsufficientCreditsError
 from canvasfill.jobs.logs import request_id
@@ -81,9 +81,9 @@ def current_request_id() -> str:
     return request_id.get() or uuid.uuid4().hex
 
 
-def sync_timeout(service: Service) -> float:
-    """How long a synchronous door waits: the task timeout plus a little slack."""
-    return float(service.runtime.settings.task_timeout_s) + 5.0
+async def wait_sync(service: Service, task: Task) -> Task:
+    """Wait as a synchronous door does: up to the task timeout plus a little slack."""
+    return await wait_for_finish(service, task, service.runtime.settings.task_timeout_s + 5.0)
 
 
 def view(task: Task, service: Service, request: Request | None) -> TaskView:

@@ -21,7 +21,7 @@ from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.api.dialects.view import TaskView, require_image
 from canvasfill.api.errors import ErrorInfo
 from canvasfill.api.ratelimit import RateLimiter
-from canvasfill.api.service import Service, get_service, own_task, wait_for_finish
+from canvasfill.api.service import Service, get_service, own_task
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
 from canvasfill.jobs.accept import Submission
@@ -270,7 +270,7 @@ async def _create(request: Request, service: Service, parser: Parser) -> Respons
     task = await http.submit(service, key, parsed)
     if not parsed.meta["sync"]:
         return JSONResponse(render_created(task.id))
-    task = await wait_for_finish(service, task, http.sync_timeout(service))
+    task = await http.wait_sync(service, task)
     return JSONResponse(render_task(http.view(task, service, request), parsed.meta["return_type"]))
 
 

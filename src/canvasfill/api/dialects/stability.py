@@ -19,7 +19,7 @@ from canvasfill.api.dialects import http
 from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.api.dialects.view import TaskView, require_image
 from canvasfill.api.errors import ErrorInfo
-from canvasfill.api.service import Service, get_service, wait_for_finish
+from canvasfill.api.service import Service, get_service
 from canvasfill.engines.base import SEED_MAX, Operation, resolve_seed
 from canvasfill.engines.diffusion import strength_from_creativity
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
@@ -112,7 +112,7 @@ async def outpaint(request: Request, service: ServiceDep) -> Response:
     fields, files = await http.read_form(request)
     parsed = parse(fields, files.get("image"))
     task = await http.submit(service, key, parsed)
-    task = await wait_for_finish(service, task, http.sync_timeout(service))
+    task = await http.wait_sync(service, task)
     if task.status in ("queued", "running"):
         status, body = render_error("timeout", "the task did not finish in time")
     else:
