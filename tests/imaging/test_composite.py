@@ -11,7 +11,6 @@ from canvasfill.imaging.composite import (
     composite,
     place_alpha,
     place_on_canvas,
-    restore_known,
     scale_to,
 )
 from canvasfill.imaging.geometry import Sides, plan_expansion
@@ -90,16 +89,6 @@ def test_nearest_known_colour_is_looked_up_correctly() -> None:
     out = composite(canvas, fill, mask, feather=50)
     # weight 1/51 toward the fill, the rest toward column 5 or 7 (100 or 140)
     assert all(100 <= value <= 145 for value in out[:, 6, 0])
-
-
-def test_restore_known() -> None:
-    original = np.full((4, 4, 3), 50, dtype=np.uint8)
-    result = np.zeros((4, 4, 3), dtype=np.uint8)
-    mask = np.zeros((4, 4), dtype=bool)
-    mask[0, 0] = True
-    restored = restore_known(result, original, mask)
-    assert restored[0, 0, 0] == 0
-    assert (restored[1:, :] == 50).all()
 
 
 def test_scale_to() -> None:

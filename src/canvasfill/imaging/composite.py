@@ -75,14 +75,6 @@ def _distance_to_known(canvas: RGB, fill_mask: Mask) -> tuple[NDArray[np.float32
     return distance.astype(np.float32), nearest.astype(np.uint8)
 
 
-def restore_known(result: RGB, original_canvas: RGB, fill_mask: Mask) -> RGB:
-    """Copy the known pixels back over ``result``: the final guarantee, whatever ran before."""
-    out = result.copy()
-    keep = ~fill_mask
-    out[keep] = original_canvas[keep]
-    return out
-
-
 def scale_to(pixels: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
     """Downscale (area-averaging, no ringing) or upscale (cubic) to (width, height)."""
     width, height = size
