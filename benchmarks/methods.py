@@ -5,6 +5,10 @@ with the engine's own feather (known pixels exact). ``pypatchmatch`` runs as its
 package ships, with ``patch_size=3`` (7x7 patches), the setting its examples use and
 the one behind the issue's "2-4 s at 1024 px"; its default of 15 (31x31 patches) takes
 over ten times longer here.
+
+``patch-raw`` is ``patch`` at strength 1: the example-based fill without the removal
+hedge (``engines/patchmatch/hedge.py``), texture everywhere. It is there so the tables
+show what the hedge trades: sharpness deep in a hole for pixels closer to the truth.
 """
 
 from __future__ import annotations
@@ -23,16 +27,19 @@ Mask = NDArray[np.bool_]
 Fill = Callable[[RGB, Mask], RGB]
 
 PEERS = ("telea", "ns", "pypatchmatch")
-ALL = ("patch", *PEERS)
+RAW = "patch-raw"
+ALL = ("patch", RAW, *PEERS)
 SEED = 7
 PYPATCHMATCH_PATCH_SIZE = 3
 
 
-def engine_fill(name: str, operation: Operation = Operation.REMOVE) -> Fill:
+def engine_fill(
+    name: str, operation: Operation = Operation.REMOVE, strength: float | None = None
+) -> Fill:
     engine = get_engine(name)
 
     def fill(image: RGB, mask: Mask) -> RGB:
-        params = FillParams(seed=SEED, operation=operation)
+        params = FillParams(seed=SEED, operation=operation, strength=strength)
         (result,) = engine.fill(image, mask, params)
         return composite(image, result, mask, engine.feather)
 
@@ -50,6 +57,8 @@ def pypatchmatch_fill(image: RGB, mask: Mask) -> RGB:
 def method(name: str, operation: Operation = Operation.REMOVE) -> Fill:
     if name == "pypatchmatch":
         return pypatchmatch_fill
+    if name == RAW:
+        return engine_fill("patch", operation, strength=1.0)
     return engine_fill(name, operation)
 
 

@@ -69,7 +69,7 @@ def test_same_seed_same_pixels_other_seed_other_pixels() -> None:
 def test_n_images_follow_consecutive_seeds() -> None:
     image = textured()
     hole = centre_hole(80, 80, 25)
-    params = FillParams(seed=40, n=2)
+    params = FillParams(seed=40, n=2, operation=Operation.REMOVE)
     images = PatchEngine().fill(image, hole, params)
     assert len(images) == 2
     assert np.array_equal(images[1], fill(image, hole, seed=41))

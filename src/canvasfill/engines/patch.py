@@ -9,6 +9,12 @@ of the fill is decided, runs ``steps`` more. The default is :data:`DEFAULT_STEPS
 value is clamped to 1..:data:`MAX_STEPS`. More steps cost time roughly in proportion
 and rarely change much past the default.
 
+A removal keeps the fill's texture where the photo predicts it and fades the rest to
+a smooth consensus (``patchmatch/hedge.py``: a guessed texture deep in a large hole
+is further from what was there than none); ``strength`` (0..1, default 0) keeps that
+share of the texture everywhere, and 1 gives the raw example-based fill. Expansion
+always gets the raw fill: past the photo's edge there is nothing to interpolate.
+
 Image ``i`` of ``n`` uses ``params.seed_for(i)``, so a seed reproduces every image and
 different images differ. Prompts and guidance mean nothing to an example-based fill;
 they are accepted, and the pipeline reports them as ignored (see ``honours``).
@@ -35,19 +41,26 @@ MAX_STEPS = 20
 _RANK = 50
 
 
-def settings_for(steps: int | None) -> Settings:
-    """Solver settings for a request's ``steps`` (see the module docstring for the mapping)."""
+def settings_for(
+    steps: int | None, strength: float | None = None, operation: Operation = Operation.REMOVE
+) -> Settings:
+    """Solver settings for a request (see the module docstring for the mapping)."""
+    from canvasfill.engines.patchmatch.hedge import Hedge
     from canvasfill.engines.patchmatch.solver import Settings
 
     effort = DEFAULT_STEPS if steps is None else min(max(steps, 1), MAX_STEPS)
-    return Settings(em_iterations=effort, coarse_extra=effort)
+    texture = 0.0 if strength is None else min(max(strength, 0.0), 1.0)
+    hedge = Hedge(floor=texture) if operation is Operation.REMOVE and texture < 1.0 else None
+    return Settings(em_iterations=effort, coarse_extra=effort, hedge=hedge)
 
 
 @register
 class PatchEngine(Engine):
     name = "patch"
     summary = "multi-scale PatchMatch completion (Wexler et al.): sharp fills, no weights, CPU"
-    honours: ClassVar[frozenset[Param]] = frozenset({Param.SEED, Param.N, Param.STEPS})
+    honours: ClassVar[frozenset[Param]] = frozenset(
+        {Param.SEED, Param.N, Param.STEPS, Param.STRENGTH}
+    )
     feather: ClassVar[int] = 2
 
     def preference(self, operation: Operation, params: FillParams) -> int | None:
@@ -56,7 +69,7 @@ class PatchEngine(Engine):
     def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
         from canvasfill.engines.patchmatch.solver import complete
 
-        settings = settings_for(params.steps)
+        settings = settings_for(params.steps, params.strength, params.operation)
         pixels = np.ascontiguousarray(image, dtype=np.uint8)
         hole = np.ascontiguousarray(mask, dtype=bool)
         return [complete(pixels, hole, settings, params.seed_for(i)) for i in range(params.n)]

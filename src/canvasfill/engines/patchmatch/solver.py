@@ -11,6 +11,9 @@ doubled, starts the next.
 Large canvases: levels wider than ``Settings.work_side`` only refine what the level
 below found (one short search around the upsampled NNF and one vote), so time and
 memory grow with the pixel count, not with the search.
+
+A removal then passes the full-size fill and its NNF through ``hedge.py``, which keeps
+the texture the photo predicts and fades the guessed rest to a smooth consensus.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from canvasfill.engines.patchmatch import kernels
+from canvasfill.engines.patchmatch.hedge import Hedge, Matches, hedge
 
 RGB = NDArray[np.uint8]
 Mask = NDArray[np.bool_]
@@ -60,6 +64,9 @@ class Settings:
     """Sources lie within this fraction of the level's longer side from their target
     (at least ``min_reach`` pixels): nearby content is the likelier continuation."""
     min_reach: int = 16
+    hedge: Hedge | None = None
+    """When set, the texture the photo does not predict fades to a smooth consensus
+    (``hedge.py``); removal sets it, expansion does not."""
 
 
 @dataclass
@@ -105,6 +112,11 @@ def complete(image: RGB, hole: Mask, settings: Settings, seed: int) -> RGB:
             level, colour, previous, settings, iterations, refine_only, rng
         )
     assert filled is not None
+    assert previous is not None
+    if settings.hedge is not None:
+        ty, tx = (a.astype(np.int32) for a in np.nonzero(previous.tidx >= 0))
+        matches = Matches(ty, tx, previous.nnf_y, previous.nnf_x, r)
+        filled = hedge(image, hole, filled, matches, settings.hedge)
     out = image.copy()
     out[hole] = np.clip(filled[hole] + 0.5, 0, 255).astype(np.uint8)
     return out

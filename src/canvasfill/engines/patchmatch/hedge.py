@@ -1,0 +1,174 @@
+"""Texture where the photo predicts it, the smooth consensus where it cannot.
+
+An example-based fill puts real texture in the hole, but only near the known border,
+or in a regular texture, does that texture line up with what the photo hid. Deep in
+a large hole of grass, foliage or gravel any copied texture has the right look and a
+random phase, and a random-phase texture is further from the truth, pixel by pixel
+and window by window (PSNR, SSIM), than no texture at all: its error adds to the
+error of the smooth part instead of replacing it.
+
+So a removal's result is split into structure (a Gaussian blur) and texture (the
+rest) and rebuilt as:
+
+- structure: a mix of the patch fill's own structure and a diffusion fill (the mean
+  of OpenCV's Telea and Navier-Stokes, solved at a reduced size), two estimators
+  whose errors are largely independent, so their mean is closer than either;
+- texture: the patch fill's, kept in full where the photo predicts it and faded over
+  a few pixels from the known border where it does not. How far the photo predicts
+  texture is measured, not assumed: along the border, where the fill's patches
+  overlap real pixels, the copied source explains part of the real pixels' variation.
+  A regular pattern (stripes, bricks, tiles) is explained almost entirely and keeps
+  its texture throughout; a stochastic one is not and fades.
+
+The result is ``keep * fill + (1 - keep) * hedged``, where ``keep`` is the measured
+predictability (relative to ``explained_full``) or ``floor``, whichever is larger.
+``floor`` is the request's ``strength``: 1.0 gives the raw example-based fill, sharp
+everywhere, guessed deep inside.
+
+Expansion does not use this: beyond the photo there is no surrounding evidence for a
+diffusion to interpolate, only a border to smear outward.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+RGB = NDArray[np.uint8]
+Mask = NDArray[np.bool_]
+Floats = NDArray[np.float32]
+
+REFERENCE_SIDE = 512
+"""Pixel scales below are for a photo whose shorter side is this; they scale with it."""
+
+
+@dataclass(frozen=True)
+class Hedge:
+    """How much of an example-based fill's texture to keep, and where."""
+
+    structure_sigma: float = 12.0
+    """Gaussian sigma (px) separating structure from texture."""
+    fill_share: float = 0.45
+    """The patch fill's share of the structure; the diffusion fill has the rest."""
+    reach: float = 3.0
+    """Texture the photo does not predict fades as exp(-distance / reach) into the hole."""
+    floor: float = 0.0
+    """Share of the texture kept everywhere, however deep (the request's strength)."""
+    explained_full: float = 0.8
+    """Share of the border's variation a regular pattern explains, for its texture
+    to be kept throughout the hole."""
+    diffusion_side: int = 640
+    """The diffusion fill is solved with the longer side at most this, then enlarged."""
+
+
+@dataclass(frozen=True)
+class Matches:
+    """The finest level's nearest-neighbour field: patch centres and their sources."""
+
+    ty: NDArray[np.int32]
+    tx: NDArray[np.int32]
+    sy: NDArray[np.int32]
+    sx: NDArray[np.int32]
+    radius: int
+
+
+def hedge(image: RGB, hole: Mask, filled: Floats, matches: Matches, settings: Hedge) -> Floats:
+    """``filled`` (changed in place) with its texture kept where predictable and the
+    structure a consensus. Only the hole's surroundings are worked on."""
+    keep = max(settings.floor, predictability(image, hole, matches) / settings.explained_full)
+    if keep >= 1.0:
+        return filled
+    scale = max(min(hole.shape) / REFERENCE_SIDE, 0.5)
+    sigma = settings.structure_sigma * scale
+    box = _surroundings(hole, margin=math.ceil(3 * sigma))
+    inside, fill = hole[box], filled[box]
+    structure = _gaussian(fill, sigma)
+    smooth = diffusion(image[box], inside, settings.diffusion_side)
+    base = settings.fill_share * structure + (1 - settings.fill_share) * smooth
+    depth = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)
+    fade = np.exp(-depth / (settings.reach * scale))[..., None]
+    hedged = base + fade * (fill - structure)
+    fill[inside] = (keep * fill + (1 - keep) * hedged)[inside]
+    return filled
+
+
+def _surroundings(hole: Mask, margin: int) -> tuple[slice, slice]:
+    """The hole's bounding box grown by ``margin`` on every side, inside the image."""
+    rows = np.flatnonzero(hole.any(axis=1))
+    cols = np.flatnonzero(hole.any(axis=0))
+    height, width = hole.shape
+    return (
+        slice(max(int(rows[0]) - margin, 0), min(int(rows[-1]) + margin + 1, height)),
+        slice(max(int(cols[0]) - margin, 0), min(int(cols[-1]) + margin + 1, width)),
+    )
+
+
+def _gaussian(image: Floats, sigma: float) -> Floats:
+    """Gaussian blur; a wide one runs on a reduced copy, which loses nothing it keeps."""
+    factor = int(sigma // 4)
+    if factor < 2:
+        return np.asarray(cv2.GaussianBlur(image, (0, 0), sigma), dtype=np.float32)
+    height, width = image.shape[:2]
+    small_size = (max(1, width // factor), max(1, height // factor))
+    small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / factor)
+    return np.asarray(cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR))
+
+
+def diffusion(image: RGB, hole: Mask, side: int) -> Floats:
+    """Mean of Telea and Navier-Stokes inpainting, at most ``side`` px, back at full size."""
+    height, width = hole.shape
+    factor = min(1.0, side / max(height, width))
+    small_size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    if factor < 1.0:
+        small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
+        # a pixel is unknown if any of it was: no hole colour leaks into the border
+        area = cv2.resize(hole.astype(np.float32), small_size, interpolation=cv2.INTER_AREA)
+        small_hole = (area > 0).astype(np.uint8)
+    else:
+        small, small_hole = image, hole.astype(np.uint8)
+    if small_hole.all():
+        return np.full((height, width, 3), 128, dtype=np.float32)
+    telea = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA).astype(np.float32)
+    navier = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_NS).astype(np.float32)
+    mean = (telea + navier) / 2
+    if factor < 1.0:
+        return np.asarray(cv2.resize(mean, (width, height)), dtype=np.float32)  # bilinear
+    return np.asarray(mean, dtype=np.float32)
+
+
+def predictability(image: RGB, hole: Mask, matches: Matches) -> float:
+    """Share of the border's variation that the fill's sources explain (0..1).
+
+    For every patch straddling the border, compare its known pixels with the same
+    pixels of its source patch, relative to their spread around their own mean: 1 is a
+    perfect prediction, 0 no better than a flat colour. The median over the border.
+    """
+    r = matches.radius
+    offsets = np.arange(-r, r + 1)
+    dy, dx = (a.ravel() for a in np.meshgrid(offsets, offsets, indexing="ij"))
+    ty = matches.ty[:, None] + dy
+    tx = matches.tx[:, None] + dx
+    known = ~hole[ty, tx]
+    count = known.sum(axis=1)
+    border = (count >= known.shape[1] // 3) & (count < known.shape[1])
+    if not border.any():
+        return 0.0
+    ty, tx, known = ty[border], tx[border], known[border]
+    sy = matches.sy[border, None] + dy
+    sx = matches.sx[border, None] + dx
+    target = image[ty, tx].astype(np.float32)
+    source = image[sy, sx].astype(np.float32)
+    weights = known[..., None].astype(np.float32)
+    mean = (target * weights).sum(axis=1, keepdims=True) / weights.sum(axis=1, keepdims=True)
+    spread = (((target - mean) ** 2) * weights).sum(axis=(1, 2))
+    error = (((target - source) ** 2) * weights).sum(axis=(1, 2))
+    textured = spread > 4.0 * float(weights.sum() / border.sum())  # > 2 grey levels rms
+    if not textured.any():
+        return 1.0  # flat border: nothing to fade
+    explained = 1.0 - error[textured] / spread[textured]
+    return float(np.clip(np.median(explained), 0.0, 1.0))

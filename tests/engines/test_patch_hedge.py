@@ -1,0 +1,91 @@
+"""The removal hedge: texture kept where the photo predicts it, faded where it cannot."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from canvasfill.engines.base import FillParams, Operation
+from canvasfill.engines.patch import PatchEngine, settings_for
+from canvasfill.engines.patchmatch.hedge import Hedge, Matches, diffusion, hedge, predictability
+from tests.engines.test_patch import centre_hole, stripes
+
+RGB = NDArray[np.uint8]
+
+
+def noisy_ramp(side: int = 96, seed: int = 3) -> RGB:
+    """A smooth ramp under strong white noise: a texture with no predictable phase."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:side, :side].astype(np.float32)
+    ramp = np.stack([60 + xx, 90 + yy, 140 - xx / 2], axis=-1)
+    return np.clip(ramp + rng.normal(0, 30, size=ramp.shape), 0, 255).astype(np.uint8)
+
+
+def shifted_matches(hole: NDArray[np.bool_], shift: tuple[int, int], r: int = 3) -> Matches:
+    """Every patch touching the hole matched to the patch ``shift`` away (all known)."""
+    size = 2 * r + 1
+    touching = cv2.dilate(hole.astype(np.uint8), np.ones((size, size), np.uint8))
+    ty, tx = np.nonzero(touching)
+    keep = (ty >= r) & (tx >= r) & (ty < hole.shape[0] - r) & (tx < hole.shape[1] - r)
+    ty, tx = ty[keep].astype(np.int32), tx[keep].astype(np.int32)
+    return Matches(ty, tx, ty + np.int32(shift[0]), tx + np.int32(shift[1]), r)
+
+
+def fill(image: RGB, hole: NDArray[np.bool_], strength: float | None) -> RGB:
+    params = FillParams(seed=4, operation=Operation.REMOVE, strength=strength)
+    (result,) = PatchEngine().fill(image, hole, params)
+    return result
+
+
+def test_a_regular_pattern_is_predictable_and_noise_is_not() -> None:
+    hole = np.zeros((64, 64), dtype=bool)
+    hole[20:30, 20:44] = True  # a source 24 rows below lies wholly outside the hole
+    matches = shifted_matches(hole, (24, 0))
+    assert predictability(stripes(64, 64), hole, matches) > 0.95
+    assert predictability(noisy_ramp(64), hole, matches) < 0.2
+
+
+def test_diffusion_continues_a_flat_colour_at_reduced_size() -> None:
+    image = np.full((300, 500, 3), (20, 200, 90), dtype=np.uint8)
+    hole = centre_hole(300, 500, 80)
+    smooth = diffusion(image, hole, side=128)
+    assert smooth.shape == (300, 500, 3)
+    assert float(np.abs(smooth[hole] - image[hole]).max()) <= 3.0  # Navier-Stokes drifts ~2
+
+
+def test_full_strength_returns_the_fill_unchanged() -> None:
+    image = noisy_ramp(64)
+    hole = centre_hole(64, 64, 20)
+    filled = np.random.default_rng(0).uniform(0, 255, (64, 64, 3)).astype(np.float32)
+    matches = shifted_matches(hole, (0, 0))
+    assert np.array_equal(hedge(image, hole, filled, matches, Hedge(floor=1.0)), filled)
+
+
+def test_unpredictable_texture_fades_and_lands_closer_to_the_truth() -> None:
+    truth = noisy_ramp()
+    hole = centre_hole(96, 96, 24)
+    given = truth.copy()
+    given[hole] = 0
+    hedged = fill(given, hole, strength=None).astype(np.float32)
+    raw = fill(given, hole, strength=1.0).astype(np.float32)
+    centre = (slice(40, 56), slice(40, 56))  # 16 px from the border: the noise is a guess
+
+    def grain(result: NDArray[np.float32]) -> float:
+        """Mean step between horizontal neighbours in the centre: the texture's strength."""
+        return float(np.abs(np.diff(result[centre], axis=1)).mean())
+
+    assert grain(hedged) < 0.3 * grain(raw)
+
+    def error(result: NDArray[np.float32]) -> float:
+        return float(np.mean((result[hole] - truth[hole].astype(np.float32)) ** 2))
+
+    assert error(hedged) < 0.8 * error(raw)
+    assert np.array_equal(hedged[~hole], truth[~hole].astype(np.float32))
+
+
+def test_strength_sets_the_floor_and_expansion_is_never_hedged() -> None:
+    assert settings_for(None).hedge == Hedge(floor=0.0)
+    assert settings_for(None, 0.3).hedge == Hedge(floor=0.3)
+    assert settings_for(None, 1.0).hedge is None
+    assert settings_for(None, None, Operation.EXPAND).hedge is None
