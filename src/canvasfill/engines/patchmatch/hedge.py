@@ -44,6 +44,8 @@ Floats = NDArray[np.float32]
 
 REFERENCE_SIDE = 512
 """Pixel scales below are for a photo whose shorter side is this; they scale with it."""
+BORDER_SAMPLE = 50_000
+"""At most this many border patches (evenly spaced) measure the predictability."""
 
 
 @dataclass(frozen=True)
@@ -86,13 +88,21 @@ def hedge(image: RGB, hole: Mask, filled: Floats, matches: Matches, settings: He
     sigma = settings.structure_sigma * scale
     box = _surroundings(hole, margin=math.ceil(3 * sigma))
     inside, fill = hole[box], filled[box]
+    # in place where it can be: on a 4096 px canvas each of these is hundreds of MB
     structure = _gaussian(fill, sigma)
-    smooth = diffusion(image[box], inside, settings.diffusion_side)
-    base = settings.fill_share * structure + (1 - settings.fill_share) * smooth
+    texture = fill - structure
+    structure *= settings.fill_share
+    hedged = diffusion(image[box], inside, settings.diffusion_side)
+    hedged *= 1 - settings.fill_share
+    hedged += structure  # the structure: a consensus of the fill and the diffusion
+    del structure
     depth = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)
-    fade = np.exp(-depth / (settings.reach * scale))[..., None]
-    hedged = base + fade * (fill - structure)
-    fill[inside] = (keep * fill + (1 - keep) * hedged)[inside]
+    texture *= np.exp(-depth / (settings.reach * scale))[..., None]
+    hedged += texture  # plus the texture, fading with the distance from the border
+    if keep > 0.0:
+        hedged *= 1 - keep
+        hedged += keep * fill
+    fill[inside] = hedged[inside]
     return filled
 
 
@@ -149,25 +159,30 @@ def predictability(image: RGB, hole: Mask, matches: Matches) -> float:
     perfect prediction, 0 no better than a flat colour. The median over the border.
     """
     r = matches.radius
-    offsets = np.arange(-r, r + 1)
+    size = 2 * r + 1
+    near_known = cv2.dilate((~hole).astype(np.uint8), np.ones((size, size), np.uint8))
+    straddling = np.flatnonzero(near_known[matches.ty, matches.tx])  # all touch the hole
+    if straddling.size > BORDER_SAMPLE:  # a median needs no more; bounds memory on big holes
+        straddling = straddling[np.linspace(0, straddling.size - 1, BORDER_SAMPLE).astype(int)]
+    offsets = np.arange(-r, r + 1, dtype=np.int32)
     dy, dx = (a.ravel() for a in np.meshgrid(offsets, offsets, indexing="ij"))
-    ty = matches.ty[:, None] + dy
-    tx = matches.tx[:, None] + dx
+    ty = matches.ty[straddling, None] + dy
+    tx = matches.tx[straddling, None] + dx
     known = ~hole[ty, tx]
     count = known.sum(axis=1)
-    border = (count >= known.shape[1] // 3) & (count < known.shape[1])
+    border = count >= size * size // 3  # enough real pixels to judge the prediction by
     if not border.any():
         return 0.0
-    ty, tx, known = ty[border], tx[border], known[border]
-    sy = matches.sy[border, None] + dy
-    sx = matches.sx[border, None] + dx
+    ty, tx, known, count = ty[border], tx[border], known[border], count[border]
+    sy = matches.sy[straddling[border], None] + dy
+    sx = matches.sx[straddling[border], None] + dx
     target = image[ty, tx].astype(np.float32)
     source = image[sy, sx].astype(np.float32)
     weights = known[..., None].astype(np.float32)
     mean = (target * weights).sum(axis=1, keepdims=True) / weights.sum(axis=1, keepdims=True)
     spread = (((target - mean) ** 2) * weights).sum(axis=(1, 2))
     error = (((target - source) ** 2) * weights).sum(axis=(1, 2))
-    textured = spread > 4.0 * float(weights.sum() / border.sum())  # > 2 grey levels rms
+    textured = spread > 4.0 * count  # about 1 grey level rms or more: a pattern to predict
     if not textured.any():
         return 1.0  # flat border: nothing to fade
     explained = 1.0 - error[textured] / spread[textured]
