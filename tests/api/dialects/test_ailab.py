@@ -21,7 +21,7 @@ def _expand(**form: object) -> object:
 def test_extender_defaults() -> None:
     spec = ailab.parse_expand(FieldReader({}), PNG_BYTES, None).spec
     assert spec.geometry == RatioExpansion(left=0.1, right=0.1, top=0.1, bottom=0.1)
-    assert (spec.steps, spec.strength, spec.guidance_scale) == (30, 0.8, 7.0)
+    assert (spec.steps, spec.strength, spec.guidance_scale) == (None, 0.8, 7.0)
     assert spec.seed == 0  # the default 0 is a fixed seed here
     assert (spec.output.max_width, spec.output.max_height) == (1920, 1920)
     assert spec.limits == "ailab"

@@ -18,7 +18,7 @@ def test_defaults() -> None:
     parsed = picwish.parse_expand(FieldReader({}), PNG_BYTES, None)
     spec = parsed.spec
     assert spec.geometry == RatioExpansion(left=0.1, right=0.1, top=0.1, bottom=0.1)
-    assert (spec.guidance_scale, spec.steps, spec.strength) == (7.0, 30, None)
+    assert (spec.guidance_scale, spec.steps, spec.strength) == (7.0, None, None)
     assert spec.seed >= 1  # -1 default: random
     assert parsed.meta == {"return_type": 1, "sync": 0}
     assert spec.limits == "picwish"

@@ -75,6 +75,14 @@ class FieldReader:
             return None
         return self.number(name, None, minimum=minimum, maximum=maximum)
 
+    def optional_integer(
+        self, name: str, *, minimum: int | None = None, maximum: int | None = None
+    ) -> int | None:
+        """A ranged integer, or None when the caller left it out (engine default applies)."""
+        if not self.present(name):
+            return None
+        return self.integer(name, None, minimum=minimum, maximum=maximum)
+
     def integer(
         self,
         name: str,

@@ -104,7 +104,7 @@ def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -
         prompt=fields.text("prompt"),
         strength=fields.optional_number("strength", minimum=0.0, maximum=1.0),
         guidance_scale=fields.number("scale", 7.0, minimum=1.0, maximum=20.0),
-        steps=fields.integer("steps", 30, minimum=1),
+        steps=fields.optional_integer("steps", minimum=1),  # left out: the engine's default
         limits=NAME,
     )
     return _submission(spec, fields, image, image_url, mask, mask_url)
