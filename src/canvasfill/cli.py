@@ -68,7 +68,15 @@ PromptOpt = Annotated[
 NegativeOpt = Annotated[str, typer.Option(help="What not to see (engines that use it).")]
 SeedOpt = Annotated[int, typer.Option(help="Seed; -1 draws a random one (reported).")]
 StepsOpt = Annotated[int | None, typer.Option(min=1, help="Amount of work; engine-specific.")]
-StrengthOpt = Annotated[float | None, typer.Option(min=0.0, max=1.0, help="0..1.")]
+StrengthOpt = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        max=1.0,
+        help="0..1. Diffusion: how far to depart from the input. patch removal: the share of "
+        "copied texture kept deep in the hole (1: sharp everywhere; default: soft there).",
+    ),
+]
 GuidanceOpt = Annotated[float | None, typer.Option(min=0.0, help="Prompt guidance scale.")]
 CountOpt = Annotated[int, typer.Option("-n", "--n", min=1, max=9, help="Images to make (1..9).")]
 EngineOpt = Annotated[str, typer.Option(help="Engine name, or auto for the best available.")]
