@@ -150,6 +150,21 @@ def test_it_is_the_default_and_reports_prompts_as_ignored() -> None:
     assert (output.images[0].width, output.images[0].height) == (60, 48)
 
 
+def test_strength_is_honoured_by_a_removal_and_reported_ignored_by_an_expansion() -> None:
+    image = textured(48)
+    hole = np.zeros((48, 48), dtype=bool)
+    hole[16:32, 16:32] = True
+    removal = JobSpec(
+        operation=Operation.REMOVE, geometry=MaskRemoval(), seed=2, strength=0.5, engine="patch"
+    )
+    removed = run_job(removal, png(image), png((hole * 255).astype(np.uint8)))
+    assert removed.ignored == frozenset()
+    expansion = JobSpec(
+        operation=Operation.EXPAND, geometry=PixelExpansion(left=8), seed=2, strength=0.5
+    )
+    assert run_job(expansion, png(image)).ignored == frozenset({Param.STRENGTH})
+
+
 def test_steps_set_the_em_work() -> None:
     assert settings_for(None) == settings_for(DEFAULT_STEPS)
     assert settings_for(1).em_iterations < settings_for(8).em_iterations

@@ -104,6 +104,14 @@ class Engine(ABC):
         """Rank for automatic choice (higher wins); None when unsuited to this request."""
         return None
 
+    def honoured(self, operation: Operation) -> frozenset[Param]:
+        """The parameters that change this operation's result; the rest are reported ignored.
+
+        ``honours`` by default; an engine that reads a parameter for one operation only
+        narrows it here, so a task never claims a parameter did something it did not.
+        """
+        return self.honours
+
     def warm_up(self) -> None:
         """Pay one-time costs (JIT compiles) now, so no caller's first request pays them.
 

@@ -66,6 +66,12 @@ class PatchEngine(Engine):
     def preference(self, operation: Operation, params: FillParams) -> int | None:
         return _RANK
 
+    def honoured(self, operation: Operation) -> frozenset[Param]:
+        """``strength`` only shapes a removal's hedge: an expansion is never hedged."""
+        if operation is Operation.EXPAND:
+            return self.honours - {Param.STRENGTH}
+        return self.honours
+
     def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
         from canvasfill.engines.patchmatch.solver import complete
 

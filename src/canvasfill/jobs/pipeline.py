@@ -144,7 +144,7 @@ def run(
         images=images,
         engine=engine.name,
         seed=spec.seed,
-        ignored=params.given() - engine.honours,
+        ignored=params.given() - engine.honoured(spec.operation),
         seconds=time.perf_counter() - started,
     )
 
