@@ -41,6 +41,11 @@ MAX_STEPS = 20
 _RANK = 50
 
 
+def hedges(operation: Operation) -> bool:
+    """Whether ``strength`` shapes this operation: a removal is hedged, an expansion never."""
+    return operation is Operation.REMOVE
+
+
 def settings_for(
     steps: int | None, strength: float | None = None, operation: Operation = Operation.REMOVE
 ) -> Settings:
@@ -50,7 +55,7 @@ def settings_for(
 
     effort = DEFAULT_STEPS if steps is None else min(max(steps, 1), MAX_STEPS)
     texture = 0.0 if strength is None else min(max(strength, 0.0), 1.0)
-    hedge = Hedge(floor=texture) if operation is Operation.REMOVE and texture < 1.0 else None
+    hedge = Hedge(floor=texture) if hedges(operation) and texture < 1.0 else None
     return Settings(em_iterations=effort, coarse_extra=effort, hedge=hedge)
 
 
@@ -67,10 +72,7 @@ class PatchEngine(Engine):
         return _RANK
 
     def honoured(self, operation: Operation) -> frozenset[Param]:
-        """``strength`` only shapes a removal's hedge: an expansion is never hedged."""
-        if operation is Operation.EXPAND:
-            return self.honours - {Param.STRENGTH}
-        return self.honours
+        return self.honours if hedges(operation) else self.honours - {Param.STRENGTH}
 
     def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
         from canvasfill.engines.patchmatch.solver import complete
