@@ -1,7 +1,7 @@
 """The ``canvasfill`` command: expand and remove on files or folders, list engines, run a demo.
 
 Every command builds a :class:`~canvasfill.jobs.spec.JobSpec` and runs it through
-:mod:`canvasfill.jobs.pipeline`, the same path the server takes. Bad input exits
+:mod:`canvasfill.jobs.processing`, the same path the server takes. Bad input exits
 non-zero with one line on stderr, never a traceback.
 """
 
@@ -24,7 +24,7 @@ from canvasfill.engines.models_cli import models_app
 from canvasfill.engines.registry import all_engines
 from canvasfill.errors import CanvasfillError, ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
-from canvasfill.jobs.pipeline import JobOutput, run_job
+from canvasfill.jobs.processing import JobOutput, run_job
 from canvasfill.jobs.spec import (
     Box,
     BoxRemoval,

@@ -1,7 +1,9 @@
-"""Errors that carry a machine code, so every door can render them in its own dialect.
+"""One error vocabulary: every refusal and every task failure carries one ``ErrorCode``.
 
-A dialect never inspects message text: it maps ``code`` (and ``field``) to its own
-status and error body. The message is for people and says what to change.
+A door never inspects message text: it maps ``code`` (and ``field``) to its own status
+and error body, in a table keyed on this enum, so a misspelt code fails at import
+instead of falling silently to a default row. The message is for people and says what
+to change. Codes are stored on failed tasks as their string values.
 """
 
 from __future__ import annotations
@@ -35,6 +37,38 @@ class ErrorCode(StrEnum):
     ENGINE_NOT_FOUND = "engine_not_found"
     ENGINE_UNAVAILABLE = "engine_unavailable"
     ENGINE_FAILED = "engine_failed"
+    # the request as a whole, and who sent it
+    INVALID_REQUEST = "invalid_request"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNAUTHORIZED = "unauthorized"
+    RATE_LIMITED = "rate_limited"
+    INSUFFICIENT_CREDITS = "insufficient_credits"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    TASK_NOT_CANCELABLE = "task_not_cancelable"
+    # signed result links
+    INVALID_SIGNATURE = "invalid_signature"
+    URL_EXPIRED = "url_expired"
+    # URL inputs, fetched by the task
+    URL_NOT_ALLOWED = "url_not_allowed"
+    DOWNLOAD_FAILED = "download_failed"
+    DOWNLOAD_TOO_LARGE = "download_too_large"
+    DOWNLOAD_TIMEOUT = "download_timeout"
+    DOWNLOAD_TOO_MANY_REDIRECTS = "download_too_many_redirects"
+    # a task that could not finish
+    TIMEOUT = "timeout"
+    WORKER_CRASHED = "worker_crashed"
+    INPUT_MISSING = "input_missing"
+    INTERNAL_ERROR = "internal_error"
+
+    @classmethod
+    def of(cls, stored: str | None) -> ErrorCode:
+        """The code a task record holds (as text); an unknown one is an internal error."""
+        try:
+            return cls(stored or cls.INTERNAL_ERROR)
+        except ValueError:
+            return cls.INTERNAL_ERROR
 
 
 class CanvasfillError(Exception):
@@ -58,3 +92,10 @@ class InputError(CanvasfillError):
 
 class EngineError(CanvasfillError):
     """An engine is missing, unusable on this host, or failed while filling."""
+
+
+class FetchError(CanvasfillError):
+    """A URL input could not be downloaded (or may not be): the task fails with its code."""
+
+    def __init__(self, code: ErrorCode, message: str, field: str) -> None:
+        super().__init__(code, message, field=field)

@@ -17,7 +17,7 @@ from PIL import Image
 
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.imaging.encode import OutputFormat
-from canvasfill.jobs.pipeline import JobOutput, run_job
+from canvasfill.jobs.processing import JobOutput, run_job
 from canvasfill.jobs.spec import (
     Box,
     BoxRemoval,

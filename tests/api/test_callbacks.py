@@ -97,7 +97,7 @@ def test_retries_stop_after_the_limit(live: LiveService, receiver: Loopback) -> 
         return task is not None and task.callback_state == "failed"
 
     wait_until(gave_up, timeout=60)
-    [delivery] = live.runtime.tasks.deliveries_for(task_id)
+    [delivery] = live.runtime.deliveries.for_task(task_id)
     assert delivery.attempts == live.runtime.settings.callback_max_attempts == 8
     assert delivery.last_status == 503
 
@@ -105,15 +105,15 @@ def test_retries_stop_after_the_limit(live: LiveService, receiver: Loopback) -> 
 def test_a_4xx_answer_is_not_retried(live: LiveService, receiver: Loopback) -> None:
     task_id = create(live, live.new_key(), receiver.url("/gone"))
     wait_until(lambda: (t := live.runtime.tasks.get(task_id)) and t.callback_state == "failed")
-    [delivery] = live.runtime.tasks.deliveries_for(task_id)
+    [delivery] = live.runtime.deliveries.for_task(task_id)
     assert (delivery.attempts, delivery.last_status) == (1, 410)
 
 
 def test_every_state_change_can_be_reported(live: LiveService, receiver: Loopback) -> None:
     task_id = create(live, live.new_key(), receiver.url("/ok"), callback_events="change")
-    wait_until(lambda: len(live.runtime.tasks.deliveries_for(task_id)) == 2)
+    wait_until(lambda: len(live.runtime.deliveries.for_task(task_id)) == 2)
     wait_until(
-        lambda: all(d.state == "delivered" for d in live.runtime.tasks.deliveries_for(task_id))
+        lambda: all(d.state == "delivered" for d in live.runtime.deliveries.for_task(task_id))
     )
     events = [
         json.loads(r.body)["type"]

@@ -11,8 +11,8 @@ import httpx
 from service_testkit import LiveService, png
 from sqlalchemy import update
 
-from canvasfill.jobs.models import Task
-from canvasfill.storage.sweeper import sweep
+from canvasfill.jobs.sweeper import sweep
+from canvasfill.jobs.tables import Task
 
 
 def finished_task(live: LiveService, key: str) -> dict[str, object]:

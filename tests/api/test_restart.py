@@ -17,7 +17,7 @@ import pytest
 from service_testkit import SUPPORT_DIR, TEST_ENGINES, free_port, image_size, png, wait_until
 
 from canvasfill.jobs.database import make_engine, make_sessions
-from canvasfill.jobs.store import TaskStore
+from canvasfill.jobs.tasks import TaskStore
 
 SERVE = "from canvasfill.api.commands import serve; serve('127.0.0.1', {port}, 1)"
 

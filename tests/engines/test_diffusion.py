@@ -27,7 +27,7 @@ from canvasfill.engines.diffusion import (
 from canvasfill.engines.registry import choose_engine, get_engine
 from canvasfill.engines.settings import Precision
 from canvasfill.errors import EngineError, InputError
-from canvasfill.jobs.pipeline import run_job
+from canvasfill.jobs.processing import run_job
 from canvasfill.jobs.spec import JobSpec, PixelExpansion
 from tests.engines.tiny_diffusion import (
     build_tiny_flux_fill,

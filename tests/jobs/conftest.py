@@ -13,6 +13,10 @@ import pytest
 from service_testkit import fresh_postgres_database, service_settings
 
 from canvasfill.jobs.runtime import Runtime, build_runtime
+from canvasfill.jobs.spec import JobSpec
+from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.tables import Task
+from canvasfill.jobs.tasks import new_task_id
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +45,9 @@ def sqlite_runtime(tmp_path: Path) -> Iterator[Runtime]:
         yield runtime
     finally:
         runtime.close()
+
+
+def create(runtime: Runtime, key_id: str, spec: JobSpec, cost: int = 0) -> tuple[Task, bool]:
+    """Store a task straight in the task store (no acceptance checks), its input a URL."""
+    submission = Submission(spec=spec, image_url="https://example.com/photo.png")
+    return runtime.tasks.create(new_task_id(), key_id, submission, cost)

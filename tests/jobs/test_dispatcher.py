@@ -9,11 +9,12 @@ from pathlib import Path
 from service_testkit import png, service_settings, wait_until
 
 from canvasfill.engines.base import Operation
-from canvasfill.jobs.accept import Submission, accept
+from canvasfill.jobs.accept import accept
 from canvasfill.jobs.dispatcher import EmbeddedDispatcher
-from canvasfill.jobs.models import Task
 from canvasfill.jobs.runtime import Runtime, build_runtime
 from canvasfill.jobs.spec import JobSpec, PixelExpansion
+from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.tables import Task
 
 
 def submit(runtime: Runtime, engine: str, prompt: str = "") -> Task:

@@ -8,10 +8,11 @@ from PIL import Image
 from service_testkit import png
 
 from canvasfill.engines.base import Operation
-from canvasfill.jobs.accept import Submission, accept
+from canvasfill.jobs.accept import accept
 from canvasfill.jobs.execute import execute
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.spec import Box, BoxRemoval, JobSpec
+from canvasfill.jobs.submission import Submission
 
 
 def removal(runtime: Runtime, image: bytes, n: int = 1) -> str:

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 from service_testkit import Loopback, loopback
 
-from canvasfill.errors import InputError
-from canvasfill.jobs.fetch import AddressPolicy, FetchCode, FetchError, check_url, fetch_url
+from canvasfill.errors import ErrorCode, FetchError, InputError
+from canvasfill.jobs.fetch import AddressPolicy, check_url, fetch_url
 
 LOOPBACK_ONLY = AddressPolicy(["127.0.0.1/32"])
 
@@ -68,21 +68,21 @@ def test_a_small_file_arrives_whole(origin: Loopback) -> None:
 def test_the_size_cap_holds_while_streaming(origin: Loopback) -> None:
     with pytest.raises(FetchError) as caught:
         fetch(origin.url("/chunked"))
-    assert caught.value.code == FetchCode.TOO_LARGE
+    assert caught.value.code == ErrorCode.DOWNLOAD_TOO_LARGE
 
 
 def test_one_deadline_covers_a_trickling_download(origin: Loopback) -> None:
     started = time.monotonic()
     with pytest.raises(FetchError) as caught:
         fetch(origin.url("/trickle"), timeout=0.5)
-    assert caught.value.code == FetchCode.TIMEOUT
+    assert caught.value.code == ErrorCode.DOWNLOAD_TIMEOUT
     assert time.monotonic() - started < 3
 
 
 def test_loopback_is_refused_unless_allow_listed(origin: Loopback) -> None:
     with pytest.raises(FetchError) as caught:
         fetch(origin.url("/small"), policy=AddressPolicy([]))
-    assert caught.value.code == FetchCode.NOT_ALLOWED
+    assert caught.value.code == ErrorCode.URL_NOT_ALLOWED
     assert fetch(origin.url("/small"), policy=AddressPolicy(["127.0.0.0/8"])) == b"y" * 100
 
 
@@ -101,7 +101,7 @@ def test_loopback_is_refused_unless_allow_listed(origin: Loopback) -> None:
 def test_private_and_special_addresses_are_refused(url: str) -> None:
     with pytest.raises(FetchError) as caught:
         AddressPolicy([]).check(url, "image_url")
-    assert caught.value.code == FetchCode.NOT_ALLOWED
+    assert caught.value.code == ErrorCode.URL_NOT_ALLOWED
 
 
 def test_public_addresses_pass_the_policy() -> None:

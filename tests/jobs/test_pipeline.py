@@ -11,7 +11,7 @@ from canvasfill.engines.base import Engine, FillParams, Operation, Param, rng_fo
 from canvasfill.engines.registry import register
 from canvasfill.errors import EngineError, ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
-from canvasfill.jobs.pipeline import prepare, run, run_job
+from canvasfill.jobs.processing import prepare, run, run_job
 from canvasfill.jobs.spec import (
     Box,
     BoxRemoval,

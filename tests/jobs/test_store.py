@@ -9,16 +9,15 @@ import pytest
 from service_testkit import png
 
 from canvasfill.engines.base import SEED_MAX, Operation
-from canvasfill.jobs.accept import Submission, accept
+from canvasfill.errors import ErrorCode
+from canvasfill.jobs.accept import accept
+from canvasfill.jobs.idempotency import Idempotency, IdempotencyConflictError
 from canvasfill.jobs.keys import InsufficientCreditsError
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.spec import JobSpec, RatioExpansion
-from canvasfill.jobs.store import (
-    Idempotency,
-    IdempotencyConflictError,
-    NewTask,
-    ResultBlob,
-)
+from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.tasks import ResultBlob
+from tests.jobs.conftest import create
 
 TTL = timedelta(hours=1)
 
@@ -41,7 +40,7 @@ def credits_of(runtime: Runtime, key_id: str) -> int | None:
 
 def test_a_task_goes_queued_running_succeeded(runtime: Runtime) -> None:
     key = runtime.keys.create(credits=5).record
-    task, created = runtime.tasks.create(NewTask(key_id=key.id, spec=spec(2), cost=2))
+    task, created = create(runtime, key.id, spec(2), cost=2)
     assert created
     assert task.status == "queued"
     assert task.seq > 0
@@ -61,22 +60,22 @@ def test_a_task_goes_queued_running_succeeded(runtime: Runtime) -> None:
     assert done.results_expire_at is not None
     assert done.finished_at is not None
     assert runtime.tasks.claim(task.id, "host:3", max_attempts=3) is None  # finished: no-op
-    assert not runtime.tasks.fail(task.id, "x", "late", TTL)
+    assert not runtime.tasks.fail(task.id, ErrorCode.ENGINE_FAILED, "late", TTL)
     assert credits_of(runtime, key.id) == 3
 
 
 def test_failure_and_cancel_give_the_credits_back_once(runtime: Runtime) -> None:
     key = runtime.keys.create(credits=4).record
-    failing, _ = runtime.tasks.create(NewTask(key_id=key.id, spec=spec(2), cost=2))
-    canceled, _ = runtime.tasks.create(NewTask(key_id=key.id, spec=spec(2), cost=2))
+    failing, _ = create(runtime, key.id, spec(2), cost=2)
+    canceled, _ = create(runtime, key.id, spec(2), cost=2)
     assert credits_of(runtime, key.id) == 0
     with pytest.raises(InsufficientCreditsError):
-        runtime.tasks.create(NewTask(key_id=key.id, spec=spec(), cost=1))
+        create(runtime, key.id, spec(), cost=1)
 
     claim = runtime.tasks.claim(failing.id, "host:1", 3)
     assert claim is not None
-    assert runtime.tasks.fail(failing.id, "engine_failed", "boom", TTL, attempt=1)
-    assert not runtime.tasks.fail(failing.id, "engine_failed", "again", TTL)
+    assert runtime.tasks.fail(failing.id, ErrorCode.ENGINE_FAILED, "boom", TTL, attempt=1)
+    assert not runtime.tasks.fail(failing.id, ErrorCode.ENGINE_FAILED, "again", TTL)
     assert runtime.tasks.cancel(canceled.id)
     assert not runtime.tasks.cancel(canceled.id)
     assert credits_of(runtime, key.id) == 4
@@ -90,7 +89,7 @@ def test_failure_and_cancel_give_the_credits_back_once(runtime: Runtime) -> None
 
 def test_a_task_that_keeps_killing_workers_fails(runtime: Runtime) -> None:
     key = runtime.keys.create().record
-    task, _ = runtime.tasks.create(NewTask(key_id=key.id, spec=spec()))
+    task, _ = create(runtime, key.id, spec())
     for attempt in (1, 2):
         claim = runtime.tasks.claim(task.id, "host:1", max_attempts=2)
         assert claim is not None
@@ -103,7 +102,7 @@ def test_a_task_that_keeps_killing_workers_fails(runtime: Runtime) -> None:
 
 def test_requeue_and_overdue(runtime: Runtime) -> None:
     key = runtime.keys.create().record
-    left, _ = runtime.tasks.create(NewTask(key_id=key.id, spec=spec()))
+    left, _ = create(runtime, key.id, spec())
     runtime.tasks.claim(left.id, "dead:1", 3)
     assert runtime.tasks.requeue_running() == 1
     assert runtime.tasks.ids_with_status("queued") == [left.id]
@@ -122,7 +121,7 @@ def test_concurrent_reservations_never_overdraw(runtime: Runtime) -> None:
 
     def reserve(_: int) -> bool:
         try:
-            runtime.tasks.create(NewTask(key_id=key.id, spec=spec(), cost=1))
+            create(runtime, key.id, spec(), cost=1)
         except InsufficientCreditsError:
             return False
         return True
@@ -135,8 +134,8 @@ def test_concurrent_reservations_never_overdraw(runtime: Runtime) -> None:
 
 def test_listing_pages_newest_first_per_key(runtime: Runtime) -> None:
     mine, theirs = runtime.keys.create().record, runtime.keys.create().record
-    ids = [runtime.tasks.create(NewTask(key_id=mine.id, spec=spec()))[0].id for _ in range(5)]
-    runtime.tasks.create(NewTask(key_id=theirs.id, spec=spec()))
+    ids = [create(runtime, mine.id, spec())[0].id for _ in range(5)]
+    create(runtime, theirs.id, spec())
     first = runtime.tasks.list_for_key(mine.id, 3)
     rest = runtime.tasks.list_for_key(mine.id, 3, before_seq=first[-1].seq)
     assert [t.id for t in first + rest] == ids[::-1]
@@ -176,7 +175,7 @@ def test_a_door_can_set_its_own_price(runtime: Runtime) -> None:
 
 def test_the_largest_seed_is_stored(runtime: Runtime) -> None:
     key = runtime.keys.create().record
-    task, _ = runtime.tasks.create(NewTask(key_id=key.id, spec=spec(seed=SEED_MAX)))
+    task, _ = create(runtime, key.id, spec(seed=SEED_MAX))
     stored = runtime.tasks.get(task.id)
     assert stored is not None
     assert stored.seed == SEED_MAX

@@ -20,19 +20,21 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
-from canvasfill.api import dialects, files, health, native
+from canvasfill.api import dialects, files, health
 from canvasfill.api.errors import install_error_handlers
 from canvasfill.api.metrics import Metrics
+from canvasfill.api.native import routes as native
+from canvasfill.api.native.schema import REQUEST_SCHEMAS
 from canvasfill.api.ratelimit import RateLimiter
 from canvasfill.api.render import render_callback
 from canvasfill.api.service import Service
 from canvasfill.jobs.callbacks import CallbackSender
 from canvasfill.jobs.dispatcher import EmbeddedDispatcher
 from canvasfill.jobs.logs import request_id
-from canvasfill.jobs.models import Task, TaskStatus
 from canvasfill.jobs.runtime import build_runtime
+from canvasfill.jobs.sweeper import Sweeper
+from canvasfill.jobs.tables import Task, TaskStatus
 from canvasfill.settings import Settings
-from canvasfill.storage.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +150,7 @@ def _extend_openapi(app: FastAPI) -> None:
             schema = get_openapi(
                 title=app.title, version=app.version, summary=app.summary, routes=app.routes
             )
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(
-                native.REQUEST_SCHEMAS
-            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(REQUEST_SCHEMAS)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -80,9 +80,9 @@ def create_key(
     console.print(f"id: {record.id}", highlight=False)
     console.print(f"webhook secret: {record.webhook_secret}", soft_wrap=True, highlight=False)
     if kling:
-        from canvasfill.api.dialects.kling import secret_key_for
+        from canvasfill.api.auth import kling_secret_key
 
-        secret = secret_key_for(settings.secret(), record.id)
+        secret = kling_secret_key(settings.secret(), record.id)
         console.print(f"kling access key: {record.id}", highlight=False)
         console.print(f"kling secret key: {secret}", soft_wrap=True, highlight=False)
     console.print("Keep the key now: it cannot be shown again.", style="dim")

@@ -1,7 +1,7 @@
 """Errors as (status, code, message, field), rendered by the door the request came in by.
 
 Every failure a caller can see goes through ``error_info``: canvasfill's own errors
-carry a machine code, which maps to one HTTP status here. The native body is
+carry an ``ErrorCode``, which maps to one HTTP status here. The native body is
 ``{"error": {"code", "message", "field"}}``; a dialect registers a renderer for its
 path prefix and gets the same ``ErrorInfo`` to shape its way.
 """
@@ -20,33 +20,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from canvasfill.errors import CanvasfillError, ErrorCode
 
 
-class ApiCode:
-    """Codes for what the service itself refuses (beside ``errors.ErrorCode``)."""
-
-    INVALID_REQUEST = "invalid_request"
-    UNAUTHORIZED = "unauthorized"
-    INSUFFICIENT_CREDITS = "insufficient_credits"
-    NOT_FOUND = "not_found"
-    METHOD_NOT_ALLOWED = "method_not_allowed"
-    TASK_NOT_CANCELABLE = "task_not_cancelable"
-    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
-    RATE_LIMITED = "rate_limited"
-    INVALID_SIGNATURE = "invalid_signature"
-    URL_EXPIRED = "url_expired"
-    PAYLOAD_TOO_LARGE = "payload_too_large"
-    INTERNAL = "internal_error"
-    NOT_READY = "not_ready"
-
-
 class ApiError(Exception):
+    """A refusal by the service itself, with the HTTP status the native API answers.
+
+    ``vendor_code`` carries a dialect's own code where the hosted API distinguishes
+    cases canvasfill's vocabulary folds together (Kling's five auth failures).
+    """
+
     def __init__(
         self,
         status: int,
-        code: str,
+        code: ErrorCode,
         message: str,
         *,
         field: str | None = None,
         headers: dict[str, str] | None = None,
+        vendor_code: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -54,6 +43,7 @@ class ApiError(Exception):
         self.message = message
         self.field = field
         self.headers = headers or {}
+        self.vendor_code = vendor_code
 
 
 _UNPROCESSABLE = {
@@ -89,38 +79,37 @@ def status_for(code: ErrorCode) -> int:
 @dataclass(frozen=True)
 class ErrorInfo:
     status: int
-    code: str
+    code: ErrorCode
     message: str
     field: str | None = None
     headers: dict[str, str] = dataclass_field(default_factory=dict)
+    vendor_code: int | None = None
 
 
 def error_info(exc: Exception) -> ErrorInfo:
     if isinstance(exc, ApiError):
-        return ErrorInfo(exc.status, exc.code, exc.message, exc.field, exc.headers)
+        return ErrorInfo(exc.status, exc.code, exc.message, exc.field, exc.headers, exc.vendor_code)
     if isinstance(exc, CanvasfillError):
-        return ErrorInfo(status_for(exc.code), exc.code.value, exc.message, exc.field)
+        return ErrorInfo(status_for(exc.code), exc.code, exc.message, exc.field)
     if isinstance(exc, RequestValidationError):
         problem = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
         message = problem.get("msg", "the request is not valid")
-        return ErrorInfo(
-            400, ErrorCode.INVALID_PARAMETER.value, f"{where}: {message}", where or None
-        )
+        return ErrorInfo(400, ErrorCode.INVALID_PARAMETER, f"{where}: {message}", where or None)
     if isinstance(exc, StarletteHTTPException):
-        code = {404: ApiCode.NOT_FOUND, 405: ApiCode.METHOD_NOT_ALLOWED}.get(
-            exc.status_code, ApiCode.INVALID_REQUEST
+        code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(
+            exc.status_code, ErrorCode.INVALID_REQUEST
         )
         headers = dict(exc.headers or {})
         return ErrorInfo(exc.status_code, code, str(exc.detail), None, headers)
-    return ErrorInfo(500, ApiCode.INTERNAL, "the server failed; the error was logged")
+    return ErrorInfo(500, ErrorCode.INTERNAL_ERROR, "the server failed; the error was logged")
 
 
 ErrorRenderer = Callable[[ErrorInfo], Response]
 
 
 def native_error(info: ErrorInfo) -> Response:
-    body = {"error": {"code": info.code, "message": info.message, "field": info.field}}
+    body = {"error": {"code": info.code.value, "message": info.message, "field": info.field}}
     return JSONResponse(body, status_code=info.status, headers=info.headers)
 
 

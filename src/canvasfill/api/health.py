@@ -34,10 +34,10 @@ def _checks(service: Service) -> dict[str, Any]:
     runtime = service.runtime
     checks: dict[str, Any] = {}
     try:
-        with runtime.engine.connect() as connection:
+        with runtime.db.connect() as connection:
             connection.execute(text("SELECT 1"))
         checks["database"] = True
-        checks["migrations"] = is_current(runtime.engine)
+        checks["migrations"] = is_current(runtime.db)
     except Exception:
         checks["database"] = checks["migrations"] = False
     checks["blobs"] = runtime.blobs.ready()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from canvasfill.jobs.models import Task
+from canvasfill.jobs.tables import Task
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 

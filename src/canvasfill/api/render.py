@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from canvasfill.jobs.models import Task
 from canvasfill.jobs.runtime import Runtime
+from canvasfill.jobs.tables import Task
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""Accepting work: what every door does once it has parsed a request into a ``JobSpec``.
+"""Accepting work: what every door does once it has parsed a request into a ``Submission``.
+
+Everything a task's terms depend on is decided here, once, for every door: the engine
+(a request that names none, or ``auto``, gets the operator's ``default_engine``), the
+price (credits held now, kept only for successful images) and idempotency (a retried
+request gets its first attempt's task).
 
 Order matters for "no accepted task is ever lost": the inputs are checked (bad input is
 refused at once), written to the blob store, and only then is the task stored, in the
@@ -9,77 +14,41 @@ next start finds the task queued and runs it.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
-from canvasfill.engines.registry import choose_engine
+from canvasfill.engines.registry import AUTO, choose_engine
 from canvasfill.jobs.fetch import check_url
-from canvasfill.jobs.models import ApiKey, Task
-from canvasfill.jobs.pipeline import prepare
+from canvasfill.jobs.idempotency import Idempotency
+from canvasfill.jobs.processing import prepare
 from canvasfill.jobs.runtime import Runtime
-from canvasfill.jobs.spec import JobSpec
-from canvasfill.jobs.store import NOTIFY_FINISH, Idempotency, NewTask, new_task_id
+from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.tables import ApiKey, Task
+from canvasfill.jobs.tasks import new_task_id
 from canvasfill.storage.base import input_key, task_prefixes
 
 CALLBACK_URL_MAX = 2048
-
-
-@dataclass(frozen=True)
-class Submission:
-    """A parsed request: the spec plus its inputs (bytes, or URLs fetched by the task)."""
-
-    spec: JobSpec
-    image: bytes | None = None
-    image_url: str | None = None
-    mask: bytes | None = None
-    mask_url: str | None = None
-    callback_url: str | None = None
-    notify_on: str = NOTIFY_FINISH
-    dialect: str = "native"
-    external_id: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    price_per_image: int | None = None
-    """Credits per result image; None: the ``price_per_image`` setting for the operation."""
-
-    def __post_init__(self) -> None:
-        if (self.image is None) == (self.image_url is None):
-            raise ValueError("a submission has exactly one of image and image_url")
-        if self.mask is not None and self.mask_url is not None:
-            raise ValueError("a submission has at most one of mask and mask_url")
-
-
-def fingerprint(request: dict[str, Any], *blobs: bytes | None) -> str:
-    """A hash of what a request asks for, for Idempotency-Key checks.
-
-    Built from the parsed fields and the input bytes, not the raw body, so the same
-    upload sent twice (with a new multipart boundary) still matches.
-    """
-    digest = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode())
-    for blob in blobs:
-        digest.update(b"\0" if blob is None else hashlib.sha256(blob).digest())
-    return digest.hexdigest()
 
 
 def accept(
     runtime: Runtime,
     key: ApiKey,
     submission: Submission,
-    idempotency: Idempotency | None = None,
+    idem: Idempotency | None = None,
 ) -> tuple[Task, bool]:
     """Store a task for ``submission``; returns (task, created).
 
-    Raises ``InputError`` for bad inputs, ``keys.InsufficientCreditsError`` when the key
-    cannot pay and ``store.IdempotencyConflictError`` for a reused key with another body.
+    Raises ``InputError`` for bad inputs (``tasks.ExternalIdTakenError`` for a reused
+    external id), ``keys.InsufficientCreditsError`` when the key cannot pay and
+    ``idempotency.IdempotencyConflictError`` for a reused key with another body.
     """
     _check_urls(runtime, submission)
     ttl = timedelta(seconds=runtime.settings.idempotency_ttl_s)
-    if idempotency is not None:
-        existing = runtime.tasks.find_idempotent(key.id, idempotency, ttl)
+    if idem is not None:
+        existing = runtime.idempotency.find(key.id, idem, ttl)
         if existing is not None:
             return existing, False
+    submission = with_default_engine(submission, runtime.settings.default_engine)
     spec = submission.spec
     # an unknown or unusable engine is the caller's to fix: refuse now, not in the task
     choose_engine(spec.engine, spec.operation, spec.fill_params())
@@ -90,28 +59,22 @@ def accept(
         runtime.blobs.put(input_key(task_id, "image"), submission.image)
     if submission.mask is not None:
         runtime.blobs.put(input_key(task_id, "mask"), submission.mask)
-    new = NewTask(
-        key_id=key.id,
-        spec=spec,
-        has_mask=submission.mask is not None or submission.mask_url is not None,
-        image_url=submission.image_url,
-        mask_url=submission.mask_url,
-        callback_url=submission.callback_url,
-        notify_on=submission.notify_on,
-        dialect=submission.dialect,
-        external_id=submission.external_id,
-        meta=submission.meta,
-        cost=_price(runtime, submission) * spec.n,
-        task_id=task_id,
-    )
+    cost = _price(runtime, submission) * spec.n
     try:
-        task, created = runtime.tasks.create(new, idempotency, ttl)
+        task, created = runtime.tasks.create(task_id, key.id, submission, cost, idem, ttl)
     except BaseException:
         _drop_inputs(runtime, task_id)
         raise
     if not created:
         _drop_inputs(runtime, task_id)
     return task, created
+
+
+def with_default_engine(submission: Submission, default: str) -> Submission:
+    """The submission with ``default`` in place of an engine it left to the server."""
+    if submission.spec.engine not in ("", AUTO) or default == AUTO:
+        return submission
+    return replace(submission, spec=submission.spec.model_copy(update={"engine": default}))
 
 
 def _check_urls(runtime: Runtime, submission: Submission) -> None:

@@ -24,9 +24,10 @@ from typing import Any
 
 import httpx
 
-from canvasfill.jobs.fetch import AddressPolicy, FetchError
-from canvasfill.jobs.models import CallbackDelivery, DeliveryState, Task, utcnow
+from canvasfill.errors import FetchError
+from canvasfill.jobs.fetch import AddressPolicy
 from canvasfill.jobs.runtime import Runtime
+from canvasfill.jobs.tables import CallbackDelivery, DeliveryState, Task, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class CallbackSender:
                 self._wake.wait(self._poll_s)
                 self._wake.clear()
                 try:
-                    for delivery in self._runtime.tasks.due_deliveries():
+                    for delivery in self._runtime.deliveries.due():
                         if self._stop.is_set():
                             return
                         self.deliver(client, delivery)
@@ -143,7 +144,7 @@ class CallbackSender:
         error: str | None,
         retry_at: Any = None,
     ) -> DeliveryState:
-        self._runtime.tasks.record_delivery(
+        self._runtime.deliveries.record(
             delivery.id, state, status=status, error=error, retry_at=retry_at
         )
         log.info(

@@ -8,14 +8,13 @@ Alembic migrations ship inside the package and are applied at start.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:  # alembic is loaded only by the processes that migrate or check
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -52,7 +51,15 @@ def make_sessions(engine: Engine) -> SessionFactory:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (how conditional updates tell who won)."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
 def _alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -61,11 +68,16 @@ def _alembic_config(engine: Engine) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Apply every migration not yet applied (a no-op on an up-to-date database)."""
+    from alembic import command
+
     command.upgrade(_alembic_config(engine), "head")
 
 
 def is_current(engine: Engine) -> bool:
     """Whether the database's schema is at the newest migration (for ``/readyz``)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision() == head

@@ -28,8 +28,8 @@ from typing import Any, Protocol
 from canvasfill.engines.registry import warm_up_all
 from canvasfill.jobs.execute import execute
 from canvasfill.jobs.logs import configure_logging
-from canvasfill.jobs.models import TaskStatus
 from canvasfill.jobs.runtime import Runtime, build_runtime
+from canvasfill.jobs.tables import TaskStatus
 from canvasfill.settings import Settings
 
 log = logging.getLogger(__name__)

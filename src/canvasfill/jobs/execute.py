@@ -15,21 +15,18 @@ import logging
 import os
 import socket
 
-from canvasfill.errors import CanvasfillError
+from canvasfill.errors import CanvasfillError, ErrorCode
 from canvasfill.imaging.limits import BY_NAME, NATIVE
-from canvasfill.jobs.fetch import AddressPolicy, FetchError, fetch_url
+from canvasfill.jobs.fetch import AddressPolicy, fetch_url
 from canvasfill.jobs.logs import task_context
-from canvasfill.jobs.models import Task
-from canvasfill.jobs.pipeline import prepare, run
+from canvasfill.jobs.processing import prepare, run
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.spec import JobSpec
-from canvasfill.jobs.store import ResultBlob
+from canvasfill.jobs.tables import Task
+from canvasfill.jobs.tasks import ResultBlob
 from canvasfill.storage.base import BlobNotFoundError, input_key, result_key
 
 log = logging.getLogger(__name__)
-
-INTERNAL_ERROR = "internal_error"
-INPUT_MISSING = "input_missing"
 
 
 def worker_name() -> str:
@@ -79,22 +76,22 @@ def _attempt(runtime: Runtime, task: Task, attempt: int) -> None:
         else:
             log.info("task outcome dropped: another attempt owns it", extra={"event": "stale"})
     except CanvasfillError as exc:
-        _fail(runtime, task, attempt, exc.code.value, exc.message, exc.field)
-    except FetchError as exc:
         _fail(runtime, task, attempt, exc.code, exc.message, exc.field)
     except BlobNotFoundError as exc:
-        _fail(runtime, task, attempt, INPUT_MISSING, f"the stored input {exc} is gone", None)
+        _fail(
+            runtime, task, attempt, ErrorCode.INPUT_MISSING, f"the stored input {exc} is gone", None
+        )
     except Exception as exc:
         log.exception("task crashed", extra={"event": "task_crashed"})
         message = f"the server failed while running the task ({type(exc).__name__}); try again"
-        _fail(runtime, task, attempt, INTERNAL_ERROR, message, None)
+        _fail(runtime, task, attempt, ErrorCode.INTERNAL_ERROR, message, None)
 
 
 def _fail(
-    runtime: Runtime, task: Task, attempt: int, code: str, message: str, field: str | None
+    runtime: Runtime, task: Task, attempt: int, code: ErrorCode, message: str, field: str | None
 ) -> None:
     runtime.tasks.fail(task.id, code, message, runtime.result_ttl, field=field, attempt=attempt)
-    log.info("task failed", extra={"event": "task_failed", "code": code})
+    log.info("task failed", extra={"event": "task_failed", "code": code.value})
 
 
 def _inputs(runtime: Runtime, task: Task, spec: JobSpec) -> tuple[bytes, bytes | None]:

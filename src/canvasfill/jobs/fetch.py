@@ -17,27 +17,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from canvasfill.errors import ErrorCode, InputError
+from canvasfill.errors import ErrorCode, FetchError, InputError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-class FetchCode:
-    """Task error codes of a failed download (all start with ``download``/``url``)."""
-
-    FAILED = "download_failed"
-    TOO_LARGE = "download_too_large"
-    TIMEOUT = "download_timeout"
-    TOO_MANY_REDIRECTS = "download_too_many_redirects"
-    NOT_ALLOWED = "url_not_allowed"
-
-
-class FetchError(Exception):
-    def __init__(self, code: str, message: str, field: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
 
 
 def check_url(url: str, max_length: int, field: str) -> str:
@@ -75,7 +57,7 @@ class AddressPolicy:
         host = (parts.hostname or "").lower()
         if parts.scheme not in ("http", "https") or not host:
             raise FetchError(
-                FetchCode.NOT_ALLOWED, f"{field} led to {url!r}, which is not http(s)", field
+                ErrorCode.URL_NOT_ALLOWED, f"{field} led to {url!r}, which is not http(s)", field
             )
         if host in self._hosts:
             return
@@ -84,7 +66,7 @@ class AddressPolicy:
             if _public(address) or any(address in net for net in self._networks):
                 continue
             raise FetchError(
-                FetchCode.NOT_ALLOWED,
+                ErrorCode.URL_NOT_ALLOWED,
                 f"{field} points at {host} ({address}), a private, loopback or link-local "
                 "address; only public addresses are fetched",
                 field,
@@ -100,7 +82,7 @@ def _addresses(host: str, port: int, field: str) -> list[IPAddress]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise FetchError(
-            FetchCode.FAILED, f"the host {host!r} could not be resolved ({exc})", field
+            ErrorCode.DOWNLOAD_FAILED, f"the host {host!r} could not be resolved ({exc})", field
         ) from None
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
@@ -135,7 +117,7 @@ def fetch_url(
                         continue
                     if response.status_code != 200:
                         raise FetchError(
-                            FetchCode.FAILED,
+                            ErrorCode.DOWNLOAD_FAILED,
                             f"downloading {field} failed: the server answered HTTP "
                             f"{response.status_code}",
                             field,
@@ -145,10 +127,10 @@ def fetch_url(
                 raise _timeout(field, timeout) from None
             except httpx.HTTPError as exc:
                 raise FetchError(
-                    FetchCode.FAILED, f"downloading {field} failed: {exc}", field
+                    ErrorCode.DOWNLOAD_FAILED, f"downloading {field} failed: {exc}", field
                 ) from None
     raise FetchError(
-        FetchCode.TOO_MANY_REDIRECTS,
+        ErrorCode.DOWNLOAD_TOO_MANY_REDIRECTS,
         f"{field} redirected more than {max_redirects} times; give the final URL",
         field,
     )
@@ -156,7 +138,7 @@ def fetch_url(
 
 def _read_capped(response: httpx.Response, field: str, max_bytes: int, deadline: float) -> bytes:
     too_large = FetchError(
-        FetchCode.TOO_LARGE,
+        ErrorCode.DOWNLOAD_TOO_LARGE,
         f"the file at {field} is larger than {max_bytes:,} bytes; send a smaller image",
         field,
     )
@@ -178,5 +160,7 @@ def _read_capped(response: httpx.Response, field: str, max_bytes: int, deadline:
 def _timeout(field: str, seconds: float | None) -> FetchError:
     limit = f" within {seconds:g} s" if seconds else " in time"
     return FetchError(
-        FetchCode.TIMEOUT, f"the file at {field} did not arrive{limit}; try a faster host", field
+        ErrorCode.DOWNLOAD_TIMEOUT,
+        f"the file at {field} did not arrive{limit}; try a faster host",
+        field,
     )

@@ -13,13 +13,12 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import CursorResult, Result, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from canvasfill.jobs.database import SessionFactory
-from canvasfill.jobs.models import ApiKey, utcnow
+from canvasfill.jobs.database import SessionFactory, rowcount
+from canvasfill.jobs.tables import ApiKey, utcnow
 
 KEY_PREFIX = "cf_"
 
@@ -106,12 +105,6 @@ class KeyStore:
                 .where(ApiKey.id == key_id, ApiKey.credits.is_not(None))
                 .values(credits=ApiKey.credits + amount)
             )
-
-
-def rowcount(result: Result[Any]) -> int:
-    """Rows an UPDATE or DELETE touched (how conditional updates tell who won)."""
-    assert isinstance(result, CursorResult)
-    return result.rowcount
 
 
 def reserve(session: Session, key_id: str, cost: int) -> None:

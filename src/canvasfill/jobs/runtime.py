@@ -13,8 +13,10 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from canvasfill.jobs.database import SessionFactory, make_engine, make_sessions, migrate
+from canvasfill.jobs.deliveries import DeliveryStore
+from canvasfill.jobs.idempotency import IdempotencyStore
 from canvasfill.jobs.keys import KeyStore
-from canvasfill.jobs.store import TaskStore
+from canvasfill.jobs.tasks import TaskStore
 from canvasfill.settings import Settings
 from canvasfill.storage.base import BlobStore
 from canvasfill.storage.local import LocalBlobStore
@@ -24,10 +26,13 @@ from canvasfill.storage.signing import UrlSigner
 @dataclass
 class Runtime:
     settings: Settings
-    engine: Engine
+    db: Engine
+    """The SQLAlchemy engine (connection pool) of the task database."""
     sessions: SessionFactory
     tasks: TaskStore
     keys: KeyStore
+    idempotency: IdempotencyStore
+    deliveries: DeliveryStore
     blobs: BlobStore
     """Local folder by default; anything implementing ``storage.base.BlobStore``."""
     signer: UrlSigner
@@ -37,7 +42,7 @@ class Runtime:
         return timedelta(seconds=self.settings.result_ttl_s)
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.db.dispose()
 
 
 def import_engine_modules(settings: Settings) -> None:
@@ -49,17 +54,19 @@ def import_engine_modules(settings: Settings) -> None:
 def build_runtime(settings: Settings, *, apply_migrations: bool = False) -> Runtime:
     settings.ensure_data_dir()
     import_engine_modules(settings)
-    engine = make_engine(settings.resolved_database_url)
+    db = make_engine(settings.resolved_database_url)
     if apply_migrations:
-        migrate(engine)
-    sessions = make_sessions(engine)
+        migrate(db)
+    sessions = make_sessions(db)
     signer = UrlSigner(settings.secret())
     return Runtime(
         settings=settings,
-        engine=engine,
+        db=db,
         sessions=sessions,
         tasks=TaskStore(sessions),
         keys=KeyStore(sessions),
+        idempotency=IdempotencyStore(sessions),
+        deliveries=DeliveryStore(sessions),
         blobs=LocalBlobStore(settings.resolved_blob_dir, signer),
         signer=signer,
     )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from canvasfill.api.dialects.view import DialectResult, TaskView
+from canvasfill.api.view import DialectResult, TaskView
 from tests.conftest import encode
 
 PNG_BYTES = encode(np.zeros((4, 4, 3), dtype=np.uint8))
@@ -34,7 +34,7 @@ def task(status: str = "succeeded", **changes: object) -> TaskView:
                 width=4,
                 height=4,
                 format="png",
-                load=lambda: PNG_BYTES,
+                data=PNG_BYTES,
                 watermark_url="http://h/files/w1?sig=y",
             ),
         )

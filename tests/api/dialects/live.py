@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from service_testkit import service_settings
 
 from canvasfill.api.app import create_app
-from canvasfill.api.dialects.kling import secret_key_for
+from canvasfill.api.auth import kling_secret_key
 from canvasfill.settings import Settings
 
 
@@ -36,7 +36,7 @@ class Live:
         now = int(time.time())
         payload: dict[str, object] = {"iss": access_key, "exp": now + 1800, "nbf": now - 5}
         payload.update(claims)
-        secret = secret_key_for(self.settings.secret(), access_key)
+        secret = kling_secret_key(self.settings.secret(), access_key)
         return jwt.encode(payload, secret, algorithm="HS256")
 
 

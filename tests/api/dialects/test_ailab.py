@@ -8,7 +8,7 @@ import pytest
 
 from canvasfill.api.dialects import ailab
 from canvasfill.api.dialects.fields import FieldReader
-from canvasfill.errors import CanvasfillError, ErrorCode, InputError
+from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
 from canvasfill.jobs.spec import CanvasMask, MaskRemoval, RatioExpansion
 from tests.api.dialects.conftest import JPEG_BYTES, PNG_BYTES, task
@@ -90,7 +90,7 @@ def test_out_of_range_fields_are_refused_by_name(field: str, value: str) -> None
         ailab.parse_expand(FieldReader({field: value}), PNG_BYTES, None)
     assert caught.value.field == field
     assert caught.value.code is ErrorCode.INVALID_PARAMETER
-    status, body = ailab.render_exception(caught.value, "rid")
+    status, body = ailab.render_error(caught.value.code, caught.value.message, "rid")
     assert status == 400
     assert body["error_code"] == 400
     assert body["error_detail"] == {
@@ -128,7 +128,7 @@ def test_all_sides_zero_is_refused() -> None:
 def test_missing_image() -> None:
     with pytest.raises(InputError) as caught:
         ailab.parse_expand(FieldReader({}), None, None)
-    status, body = ailab.render_exception(caught.value, "rid")
+    status, body = ailab.render_error(caught.value.code, caught.value.message, "rid")
     assert (status, body["error_detail"]["code"]) == (400, "MISSING_PARAMETERS")
 
 
@@ -198,6 +198,6 @@ def test_failed_task_renders_its_error() -> None:
     assert "data" not in body
 
 
-def test_render_exception_keeps_the_message() -> None:
-    error = CanvasfillError(ErrorCode.CANVAS_TOO_LARGE, "too big")
-    assert ailab.render_exception(error, "r")[1]["error_detail"]["message"] == "too big"
+def test_render_error_keeps_the_message() -> None:
+    status, body = ailab.render_error(ErrorCode.CANVAS_TOO_LARGE, "too big", "r")
+    assert (status, body["error_detail"]["message"]) == (422, "too big")

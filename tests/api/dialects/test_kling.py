@@ -6,6 +6,7 @@ import base64
 
 import pytest
 
+from canvasfill.api.auth import KLING_TOKEN_EXPIRED
 from canvasfill.api.dialects import kling
 from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.errors import ErrorCode, InputError
@@ -67,7 +68,7 @@ def test_invalid_bodies(body: dict[str, object], field: str) -> None:
     with pytest.raises(InputError) as caught:
         kling.parse(body)
     assert caught.value.field == field
-    status, rendered = kling.render_exception(caught.value, "rid")
+    status, rendered = kling.render_error(caught.value.code, caught.value.message, "rid")
     expected = (400, 1200) if caught.value.code is ErrorCode.MISSING_PARAMETER else (400, 1201)
     assert (status, rendered["code"]) == expected
     assert rendered["request_id"] == "rid"
@@ -102,19 +103,21 @@ def test_task_data() -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "status", "kling_code"),
+    ("code", "vendor_code", "status", "kling_code"),
     [
-        ("unauthorized", 401, 1000),
-        (kling.TOKEN_EXPIRED, 401, 1004),
-        ("insufficient_credits", 429, 1102),
-        ("not_found", 404, 1203),
-        ("rate_limited", 429, 1302),
-        ("internal_error", 500, 5000),
-        (ErrorCode.IMAGE_TOO_SMALL, 400, 1201),
+        (ErrorCode.UNAUTHORIZED, None, 401, 1000),
+        (ErrorCode.UNAUTHORIZED, KLING_TOKEN_EXPIRED, 401, 1004),
+        (ErrorCode.INSUFFICIENT_CREDITS, None, 429, 1102),
+        (ErrorCode.NOT_FOUND, None, 404, 1203),
+        (ErrorCode.RATE_LIMITED, None, 429, 1302),
+        (ErrorCode.INTERNAL_ERROR, None, 500, 5000),
+        (ErrorCode.IMAGE_TOO_SMALL, None, 400, 1201),
     ],
 )
-def test_error_codes(code: str | int, status: int, kling_code: int) -> None:
-    rendered_status, body = kling.render_error(code, "m", "rid")
+def test_error_codes(
+    code: ErrorCode, vendor_code: int | None, status: int, kling_code: int
+) -> None:
+    rendered_status, body = kling.render_error(code, "m", "rid", vendor_code)
     assert (rendered_status, body["code"]) == (status, kling_code)
     assert body == {"code": kling_code, "message": "m", "request_id": "rid", "data": None}
 

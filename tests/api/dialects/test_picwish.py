@@ -51,7 +51,7 @@ def test_invalid_fields(field: str, value: str) -> None:
     with pytest.raises(InputError) as caught:
         picwish.parse_expand(FieldReader({field: value}), PNG_BYTES, None)
     assert caught.value.field == field
-    status, body = picwish.render_exception(caught.value)
+    status, body = picwish.render_error(caught.value.code, caught.value.message)
     assert status == 400
     assert body == {"status": 400, "message": caught.value.message}
 

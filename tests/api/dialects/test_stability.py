@@ -66,7 +66,7 @@ def test_invalid_fields(field: str, value: str) -> None:
     with pytest.raises(InputError) as caught:
         stability.parse(FieldReader(form), PNG_BYTES)
     assert caught.value.field == field
-    status, body = stability.render_exception(caught.value)
+    status, body = stability.render_error(caught.value.code, caught.value.message)
     assert status == 400
     assert body == {"code": -1, "message": caught.value.message, "data": None}
 

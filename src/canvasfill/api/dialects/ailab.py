@@ -17,15 +17,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from canvasfill.api.dialects import http
+from canvasfill.api import doors
+from canvasfill.api.auth import authorize
 from canvasfill.api.dialects.fields import FieldReader
-from canvasfill.api.dialects.view import TaskView, output_format_of, require_image
 from canvasfill.api.errors import ErrorInfo
 from canvasfill.api.service import Service, get_service
+from canvasfill.api.view import TaskView, output_format_of, require_image
 from canvasfill.engines.base import Operation, resolve_seed
-from canvasfill.errors import CanvasfillError, ErrorCode, InputError
-from canvasfill.jobs.accept import Submission
+from canvasfill.errors import ErrorCode, InputError
+from canvasfill.imaging.limits import AILAB
 from canvasfill.jobs.spec import CanvasMask, JobSpec, MaskRemoval, OutputOptions, RatioExpansion
+from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.tables import TaskStatus
 
 NAME = "ailab"
 API_KEY_HEADER = "ailabapi-api-key"
@@ -40,7 +43,7 @@ DEFAULT_MAX_SIDE = 1920
 _IMAGE_SIZE = (422, "ERROR_IMAGE_SIZE", "The image size does not meet the requirements.")
 _IMAGE_FORMAT = (422, "ERROR_IMAGE_FORMAT", "The image format does not meet the requirements.")
 _INVALID = (400, "ERROR_INVALID_PARAMETER", "Invalid parameter.")
-_BY_CODE: dict[str, tuple[int, str, str]] = {
+_BY_CODE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.MISSING_PARAMETER: (400, "MISSING_PARAMETERS", "Missing parameters."),
     ErrorCode.INVALID_PARAMETER: _INVALID,
     ErrorCode.INVALID_MASK: _INVALID,
@@ -57,10 +60,15 @@ _BY_CODE: dict[str, tuple[int, str, str]] = {
     ErrorCode.TRUNCATED_IMAGE: _IMAGE_FORMAT,
     ErrorCode.UNSUPPORTED_FORMAT: _IMAGE_FORMAT,
     ErrorCode.ANIMATED_IMAGE: _IMAGE_FORMAT,
-    "unauthorized": (401, "ERROR_APPLICATIONS_NOT_EXISTS", "The application does not exist."),
-    "insufficient_credits": (429, "ERROR_NOT_ENOUGH_CREDITS", "Insufficient credits."),
-    "rate_limited": (429, "ERROR_TOO_MANY_REQUESTS", "Too many requests."),
-    "not_found": (404, "ERROR_AI_NOT_EXISTS", "AI does not exist or has been deactivated."),
+    ErrorCode.PAYLOAD_TOO_LARGE: _IMAGE_SIZE,
+    ErrorCode.UNAUTHORIZED: (
+        401,
+        "ERROR_APPLICATIONS_NOT_EXISTS",
+        "The application does not exist.",
+    ),
+    ErrorCode.INSUFFICIENT_CREDITS: (429, "ERROR_NOT_ENOUGH_CREDITS", "Insufficient credits."),
+    ErrorCode.RATE_LIMITED: (429, "ERROR_TOO_MANY_REQUESTS", "Too many requests."),
+    ErrorCode.NOT_FOUND: (404, "ERROR_AI_NOT_EXISTS", "AI does not exist or has been deactivated."),
 }
 _PROCESSING_FAILURE = (400, "PROCESSING_FAILURE", "Processing failed.")
 
@@ -151,28 +159,23 @@ def _envelope(
 
 def render_success(task: TaskView, request_id: str) -> dict[str, Any]:
     body = _envelope(request_id, 200, "", "", "")
-    images = [base64.b64encode(result.load()).decode("ascii") for result in task.results[:1]]
+    images = [base64.b64encode(data).decode("ascii") for data in task.result_data()[:1]]
     body["data"] = {"binary_data_base64": images}
     return body
 
 
-def render_error(
-    code: str, message: str, request_id: str, field: str | None = None
-) -> tuple[int, dict[str, Any]]:
+def render_error(code: ErrorCode, message: str, request_id: str) -> tuple[int, dict[str, Any]]:
     """(HTTP status, body) for a canvasfill error code."""
     status, detail_code, code_message = _BY_CODE.get(code, _PROCESSING_FAILURE)
     return status, _envelope(request_id, status, detail_code, code_message, message)
-
-
-def render_exception(error: CanvasfillError, request_id: str) -> tuple[int, dict[str, Any]]:
-    return render_error(error.code, error.message, request_id, error.field)
 
 
 def render_task(task: TaskView, request_id: str) -> tuple[int, dict[str, Any]]:
     """A finished task as AILabTools answers it: the image, or the failure's error body."""
     if task.status == "succeeded":
         return 200, render_success(task, request_id)
-    return render_error(task.error_code or "engine_failed", task.error_message or "", request_id)
+    code = task.error_code or ErrorCode.ENGINE_FAILED
+    return render_error(code, task.error_message or "", request_id)
 
 
 # --- routes ------------------------------------------------------------------------------
@@ -193,23 +196,22 @@ async def remove_objects(request: Request, service: ServiceDep) -> Response:
 
 
 async def _run(request: Request, service: Service, parser: Parser) -> Response:
-    key = http.caller(service, request.headers.get(API_KEY_HEADER), API_KEY_HEADER)
-    fields, files = await http.read_form(request)
-    submission = parser(fields, files.get("image"), files.get("mask"))
-    task = await http.wait_sync(service, await http.submit(service, key, submission))
-    if task.status in ("queued", "running"):
-        status, body = render_error(
-            "timeout", "the task did not finish in time", http.current_request_id()
-        )
-    else:
-        status, body = render_task(http.view(task, service, request), http.current_request_id())
+    token = request.headers.get(API_KEY_HEADER)
+    key = authorize(service, token, header_hint=f"{API_KEY_HEADER}: <key>")
+    form = await doors.form_body(request, doors.body_cap(AILAB))
+    submission = parser(FieldReader(form.fields), form.files.get("image"), form.files.get("mask"))
+    task = await doors.wait_sync(service, await doors.submit(service, key, submission))
+    if not TaskStatus(task.status).finished:
+        raise doors.timed_out(task)
+    view = doors.view(task, service, request, with_data=True)
+    status, body = render_task(view, doors.current_request_id())
     return JSONResponse(body, status_code=status)
 
 
 def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
-    return render_error(info.code, info.message, http.current_request_id(), info.field)
+    return render_error(info.code, info.message, doors.current_request_id())
 
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
-    http.install_error_renderer(app, (EXPAND_PATH, REMOVE_PATH), _render_info)
+    doors.install_error_renderer(app, (EXPAND_PATH, REMOVE_PATH), _render_info)

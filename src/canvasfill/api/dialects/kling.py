@@ -8,37 +8,34 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
-import json
 from dataclasses import replace
 from typing import Annotated, Any
 
-import jwt
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from canvasfill.api.auth import throttle
-from canvasfill.api.dialects import http
+from canvasfill.api import doors
+from canvasfill.api.auth import authorize_kling_jwt
 from canvasfill.api.dialects.fields import FieldReader
-from canvasfill.api.dialects.view import TaskView
-from canvasfill.api.errors import ApiCode, ApiError, ErrorInfo
+from canvasfill.api.errors import ErrorInfo
 from canvasfill.api.render import register_callback_renderer
-from canvasfill.api.service import Service, find_own_task, get_service
+from canvasfill.api.service import Service, get_service
+from canvasfill.api.view import TaskView
 from canvasfill.engines.base import Operation, resolve_seed
-from canvasfill.errors import CanvasfillError, ErrorCode, InputError
-from canvasfill.jobs.accept import Submission
-from canvasfill.jobs.models import ApiKey, Task
+from canvasfill.errors import ErrorCode, InputError
+from canvasfill.imaging.limits import KLING
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.spec import MAX_IMAGES, JobSpec, OutputOptions, RatioExpansion
-from canvasfill.jobs.store import NOTIFY_CHANGE
+from canvasfill.jobs.submission import Notify, Submission
+from canvasfill.jobs.tables import Task
 
 NAME = "kling"
 PATH = "/v1/images/editing/expand"
 MAX_PROMPT = 2500
 MAX_RATIO = 2.0
 MAX_PAGE_NUM, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 500, 30
+BODY_CAP = doors.body_cap(KLING, images=1)
+"""One base64 image (or a URL) and a few short fields."""
 _RATIO_FIELDS = {
     "top": "up_expansion_ratio",
     "bottom": "down_expansion_ratio",
@@ -46,27 +43,18 @@ _RATIO_FIELDS = {
     "right": "right_expansion_ratio",
 }
 
-# Kling's codes: (code, HTTP status)
-AUTH_FAILED, AUTH_EMPTY, AUTH_INVALID, TOKEN_NOT_YET_VALID, TOKEN_EXPIRED = (
-    1000,
-    1001,
-    1002,
-    1003,
-    1004,
-)
-_BY_CODE: dict[str, tuple[int, int]] = {
-    "unauthorized": (AUTH_FAILED, 401),
-    "insufficient_credits": (1102, 429),
-    "forbidden": (1103, 403),
+# Kling's codes: (code, HTTP status); auth refusals carry their own code (api/auth.py)
+_BY_CODE: dict[ErrorCode, tuple[int, int]] = {
+    ErrorCode.UNAUTHORIZED: (1000, 401),
+    ErrorCode.INSUFFICIENT_CREDITS: (1102, 429),
     ErrorCode.MISSING_PARAMETER: (1200, 400),
-    "invalid_request": (1200, 400),
-    "not_found": (1203, 404),
-    "method_not_allowed": (1202, 404),
-    "rate_limited": (1302, 429),
+    ErrorCode.INVALID_REQUEST: (1200, 400),
+    ErrorCode.NOT_FOUND: (1203, 404),
+    ErrorCode.METHOD_NOT_ALLOWED: (1202, 404),
+    ErrorCode.RATE_LIMITED: (1302, 429),
     ErrorCode.ENGINE_FAILED: (5000, 500),
-    "internal_error": (5000, 500),
-    "not_ready": (5001, 503),
-    "timeout": (5002, 504),
+    ErrorCode.INTERNAL_ERROR: (5000, 500),
+    ErrorCode.TIMEOUT: (5002, 504),
 }
 _PARAMETER_VALUE = (1201, 400)
 
@@ -115,7 +103,7 @@ def parse(body: Any) -> Submission:
     external_id = fields.text("external_task_id", max_length=200) or None
     return Submission(
         dialect=NAME,
-        notify_on=NOTIFY_CHANGE,
+        notify_on=Notify.CHANGE,
         spec=spec,
         image=image_bytes,
         image_url=image_url,
@@ -183,73 +171,19 @@ def envelope(data: Any, request_id: str) -> dict[str, Any]:
     return {"code": 0, "message": "SUCCEED", "request_id": request_id, "data": data}
 
 
-def render_error(code: str | int, message: str, request_id: str) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, body) for a canvasfill code, or for one of Kling's own auth codes."""
-    if isinstance(code, int):
-        kling_code, status = code, 401
-    else:
-        kling_code, status = _BY_CODE.get(code, _PARAMETER_VALUE)
-    return status, {"code": kling_code, "message": message, "request_id": request_id, "data": None}
-
-
-def render_exception(error: CanvasfillError, request_id: str) -> tuple[int, dict[str, Any]]:
-    return render_error(error.code, error.message, request_id)
-
-
-# --- auth: Kling's JWT ---------------------------------------------------------------------
-
-
-def secret_key_for(signing_secret: bytes, access_key: str) -> str:
-    """The secret key paired with ``access_key``, derived rather than stored.
-
-    JWTs are HMAC-signed, so the server needs the secret itself, not a hash; deriving it
-    from the server's signing secret keeps the database free of usable secrets. Rotating
-    the signing secret therefore re-keys every Kling pair.
-    """
-    return hmac.new(
-        signing_secret, b"kling-secret-key:" + access_key.encode(), hashlib.sha256
-    ).hexdigest()
-
-
-class KlingAuthError(ApiError):
-    """A refusal carrying one of Kling's own auth codes (1000..1004)."""
-
-    def __init__(self, kling_code: int, message: str) -> None:
-        super().__init__(401, f"kling_{kling_code}", message)
-
-
-def caller(request: Request, service: Service) -> ApiKey:
-    """Check ``Authorization: Bearer <JWT>`` (HS256, iss = access key, exp and nbf)."""
-    header = request.headers.get("authorization", "").strip()
-    if not header:
-        raise KlingAuthError(
-            AUTH_EMPTY, "Authorization is empty: send 'Authorization: Bearer <JWT>'"
-        )
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise KlingAuthError(AUTH_INVALID, "Authorization must be 'Bearer <JWT>'")
-    token = token.strip()
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.InvalidTokenError:
-        raise KlingAuthError(AUTH_INVALID, "the Authorization token is not a valid JWT") from None
-    access_key = claims.get("iss")
-    key = service.runtime.keys.get(access_key) if isinstance(access_key, str) else None
-    if key is None or key.revoked_at is not None:
-        raise KlingAuthError(
-            AUTH_FAILED, "authentication failed: unknown or revoked access key (iss)"
-        )
-    secret = secret_key_for(service.runtime.settings.secret(), key.id)
-    try:
-        jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "iss"]})
-    except jwt.ImmatureSignatureError:
-        raise KlingAuthError(TOKEN_NOT_YET_VALID, "the token is not yet valid (nbf)") from None
-    except jwt.ExpiredSignatureError:
-        raise KlingAuthError(TOKEN_EXPIRED, "the token has expired (exp)") from None
-    except jwt.InvalidTokenError as exc:
-        raise KlingAuthError(AUTH_INVALID, f"the token is invalid: {exc}") from None
-    throttle(service, key)
-    return key
+def render_error(
+    code: ErrorCode, message: str, request_id: str, kling_code: int | None = None
+) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, body) for a canvasfill code; ``kling_code`` overrides Kling's code
+    where the refusal already names one (its five auth failures)."""
+    mapped, status = _BY_CODE.get(code, _PARAMETER_VALUE)
+    body = {
+        "code": kling_code if kling_code is not None else mapped,
+        "message": message,
+        "request_id": request_id,
+        "data": None,
+    }
+    return status, body
 
 
 # --- routes ------------------------------------------------------------------------------
@@ -260,28 +194,10 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 
 @router.post(PATH, summary="Kling image expansion: create a task")
 async def create(request: Request, service: ServiceDep) -> Response:
-    key = caller(request, service)
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InputError(
-            ErrorCode.INVALID_PARAMETER, "the body is not valid JSON", field="body"
-        ) from None
-    parsed = parse(body)
-    if parsed.external_id is not None:
-        existing = await run_in_threadpool(
-            service.runtime.tasks.find_external, key.id, NAME, parsed.external_id
-        )
-        if existing is not None:
-            raise InputError(
-                ErrorCode.INVALID_PARAMETER,
-                f"external_task_id {parsed.external_id!r} is already used by task {existing.id}",
-                field="external_task_id",
-            )
-    task = await http.submit(service, key, parsed)
-    return JSONResponse(
-        envelope(task_data(http.view(task, service, request)), http.current_request_id())
-    )
+    key = authorize_kling_jwt(service, request.headers.get("authorization"))
+    parsed = parse(await doors.read_json(request, BODY_CAP))
+    task = await doors.submit(service, key, parsed)
+    return _answer(task_data(doors.view(task, service, request)))
 
 
 @router.get(
@@ -289,26 +205,23 @@ async def create(request: Request, service: ServiceDep) -> Response:
     summary="Kling image expansion: query one task (task_id or external_task_id)",
 )
 def query(task_id: str, request: Request, service: ServiceDep) -> Response:
-    key = caller(request, service)
-    task = find_own_task(service, key, task_id, NAME) or service.runtime.tasks.find_external(
-        key.id, NAME, task_id
-    )
+    key = authorize_kling_jwt(service, request.headers.get("authorization"))
+    task = doors.find_task(service, key, task_id, NAME, by_external_id=True)
     if task is None:
-        raise ApiError(404, ApiCode.NOT_FOUND, f"there is no task {task_id!r} for this account")
-    return JSONResponse(
-        envelope(task_data(http.view(task, service, request)), http.current_request_id())
-    )
+        raise doors.not_found(task_id)
+    return _answer(task_data(doors.view(task, service, request)))
 
 
 @router.get(PATH, summary="Kling image expansion: list tasks, newest first")
 def list_tasks(request: Request, service: ServiceDep) -> Response:
-    key = caller(request, service)
+    key = authorize_kling_jwt(service, request.headers.get("authorization"))
     number, size = page(FieldReader(dict(request.query_params)))
-    tasks = service.runtime.tasks.list_for_key(
-        key.id, size, offset=(number - 1) * size, dialect=NAME
-    )
-    data = [task_data(http.view(task, service, request)) for task in tasks]
-    return JSONResponse(envelope(data, http.current_request_id()))
+    tasks = doors.list_tasks(service, key, size, offset=(number - 1) * size, dialect=NAME)
+    return _answer([task_data(doors.view(task, service, request)) for task in tasks])
+
+
+def _answer(data: Any) -> Response:
+    return JSONResponse(envelope(data, doors.current_request_id()))
 
 
 def _callback(task: Task, event: str, runtime: Runtime, base_url: str) -> dict[str, Any]:
@@ -317,7 +230,7 @@ def _callback(task: Task, event: str, runtime: Runtime, base_url: str) -> dict[s
     Deliveries are sent after the fact (and retried), so a ``task.running`` event may go
     out when the task has already finished: it still reports ``processing``, no results.
     """
-    current = http.view_for(task, runtime, base_url)
+    current = doors.view_for(task, runtime, base_url)
     status = event.removeprefix("task.")
     if status != current.status and status in STATUS_NAMES:
         current = replace(current, status=status, results=(), error_message=None)
@@ -325,14 +238,10 @@ def _callback(task: Task, event: str, runtime: Runtime, base_url: str) -> dict[s
 
 
 def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
-    if info.code.startswith("kling_"):
-        return render_error(
-            int(info.code.removeprefix("kling_")), info.message, http.current_request_id()
-        )
-    return render_error(info.code, info.message, http.current_request_id())
+    return render_error(info.code, info.message, doors.current_request_id(), info.vendor_code)
 
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
-    http.install_error_renderer(app, (PATH,), _render_info)
+    doors.install_error_renderer(app, (PATH,), _render_info)
     register_callback_renderer(NAME, _callback)

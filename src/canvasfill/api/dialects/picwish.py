@@ -16,17 +16,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from canvasfill.api.dialects import http
+from canvasfill.api import doors
+from canvasfill.api.auth import authorize
 from canvasfill.api.dialects.fields import FieldReader
-from canvasfill.api.dialects.view import TaskView, require_image
 from canvasfill.api.errors import ErrorInfo
 from canvasfill.api.ratelimit import RateLimiter
-from canvasfill.api.service import Service, get_service, own_task
+from canvasfill.api.service import Service, get_service
+from canvasfill.api.view import TaskView, require_image
 from canvasfill.engines.base import Operation, resolve_seed
-from canvasfill.errors import CanvasfillError, ErrorCode, InputError
-from canvasfill.jobs.accept import Submission
-from canvasfill.jobs.models import ApiKey
+from canvasfill.errors import ErrorCode, InputError
+from canvasfill.imaging.limits import PICWISH
 from canvasfill.jobs.spec import Box, BoxRemoval, CanvasMask, JobSpec, MaskRemoval, RatioExpansion
+from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.tables import ApiKey, Task
 
 NAME = "picwish"
 API_KEY_HEADER = "X-API-KEY"
@@ -38,8 +40,9 @@ MAX_RECTANGLES = 50
 RETURN_URL, RETURN_BASE64 = 1, 2
 
 STATE_DONE, STATE_QUEUED, STATE_PROCESSING = 1, 0, 4
-_FAILURE_STATES: dict[str, tuple[int, str]] = {
-    "download_failed": (-3, "source image download failed"),
+_DOWNLOAD_FAILED = (-3, "source image download failed")
+_FAILURE_STATES: dict[ErrorCode, tuple[int, str]] = {
+    ErrorCode.DOWNLOAD_FAILED: _DOWNLOAD_FAILED,
     ErrorCode.FILE_TOO_LARGE: (-5, "image too large"),
     ErrorCode.IMAGE_TOO_LARGE: (-5, "image too large"),
     ErrorCode.DECOMPRESSION_BOMB: (-5, "image too large"),
@@ -51,19 +54,19 @@ _FAILURE_STATES: dict[str, tuple[int, str]] = {
     ErrorCode.IMAGE_TOO_SMALL: (-7, "invalid image file"),
     ErrorCode.INVALID_MASK: (-7, "invalid image file"),
     ErrorCode.MASK_SIZE_MISMATCH: (-7, "invalid image file"),
-    "timeout": (-8, "processing timeout"),
-    "result_upload_failed": (-2, "result upload failed"),
+    ErrorCode.TIMEOUT: (-8, "processing timeout"),
 }
 _CANCELED = (-13, "canceled")
 _INTERNAL = (-9, "internal failure")
 
-_HTTP_BY_CODE: dict[str, int] = {
+_HTTP_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.FILE_TOO_LARGE: 413,
-    "unauthorized": 401,
-    "not_found": 404,
-    "rate_limited": 429,
-    "insufficient_credits": 429,
-    "internal_error": 500,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.INSUFFICIENT_CREDITS: 429,
+    ErrorCode.INTERNAL_ERROR: 500,
 }
 
 
@@ -201,7 +204,9 @@ def state_of(task: TaskView) -> tuple[int, str]:
         return STATE_PROCESSING, "processing"
     if task.status == "canceled":
         return _CANCELED
-    state, detail = _FAILURE_STATES.get(task.error_code or "", _INTERNAL)
+    state, detail = (
+        _FAILURE_STATES.get(task.error_code, _INTERNAL) if task.error_code else _INTERNAL
+    )
     return state, f"{detail}: {task.error_message}" if task.error_message else detail
 
 
@@ -225,12 +230,10 @@ def render_task(task: TaskView, return_type: int) -> dict[str, Any]:
         elapsed = (task.finished_at - task.started_at).total_seconds()
         data["time_elapsed"] = f"{elapsed:.3f}"
     if state == STATE_DONE and task.results:
-        images = [
-            result.url
-            if return_type == RETURN_URL
-            else base64.b64encode(result.load()).decode("ascii")
-            for result in task.results
-        ]
+        if return_type == RETURN_URL:
+            images = [result.url for result in task.results]
+        else:
+            images = [base64.b64encode(data).decode("ascii") for data in task.result_data()]
         data["image"] = images[0]
         if len(images) > 1:
             data.update({f"image_{index}": image for index, image in enumerate(images, 1)})
@@ -241,13 +244,9 @@ def render_created(task_id: str) -> dict[str, Any]:
     return {"status": 200, "message": "success", "data": {"task_id": task_id}}
 
 
-def render_error(code: str, message: str) -> tuple[int, dict[str, Any]]:
+def render_error(code: ErrorCode, message: str) -> tuple[int, dict[str, Any]]:
     status = _HTTP_BY_CODE.get(code, 400)
     return status, {"status": status, "message": message}
-
-
-def render_exception(error: CanvasfillError) -> tuple[int, dict[str, Any]]:
-    return render_error(error.code, error.message)
 
 
 # --- routes ------------------------------------------------------------------------------
@@ -257,28 +256,35 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 Parser = Callable[[FieldReader, bytes | None, bytes | None], Submission]
 
 
+BODY_CAP = doors.body_cap(PICWISH)
+
+
 def _key(request: Request, service: Service) -> ApiKey:
     limiter: RateLimiter = request.app.state.picwish_limiter
     token = request.headers.get(API_KEY_HEADER)
-    return http.caller(service, token, API_KEY_HEADER, limiter)
+    return authorize(service, token, limiter=limiter, header_hint=f"{API_KEY_HEADER}: <key>")
 
 
 async def _create(request: Request, service: Service, parser: Parser) -> Response:
     key = _key(request, service)
-    fields, files = await http.read_form(request)
-    parsed = parser(fields, files.get("image_file"), files.get("mask_file"))
-    task = await http.submit(service, key, parsed)
+    form = await doors.form_body(request, BODY_CAP)
+    files = form.files
+    parsed = parser(FieldReader(form.fields), files.get("image_file"), files.get("mask_file"))
+    task = await doors.submit(service, key, parsed)
     if not parsed.meta["sync"]:
         return JSONResponse(render_created(task.id))
-    task = await http.wait_sync(service, task)
-    return JSONResponse(render_task(http.view(task, service, request), parsed.meta["return_type"]))
+    return _answer(request, service, await doors.wait_sync(service, task))
 
 
 def _query(request: Request, service: Service, task_id: str) -> Response:
     key = _key(request, service)
-    task = own_task(service, key, task_id, NAME)
+    return _answer(request, service, doors.own_task(service, key, task_id, NAME))
+
+
+def _answer(request: Request, service: Service, task: Task) -> Response:
     return_type = int(task.meta.get("return_type", RETURN_URL))
-    return JSONResponse(render_task(http.view(task, service, request), return_type))
+    view = doors.view(task, service, request, with_data=return_type == RETURN_BASE64)
+    return JSONResponse(render_task(view, return_type))
 
 
 @router.post(EXPAND_PATH, summary="PicWish advanced image expand: create a task")
@@ -308,4 +314,4 @@ def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
 def install(app: FastAPI) -> None:
     app.state.picwish_limiter = RateLimiter(RATE_LIMIT_PER_SECOND)
     app.include_router(router)
-    http.install_error_renderer(app, (EXPAND_PATH, INPAINT_PATH), _render_info)
+    doors.install_error_renderer(app, (EXPAND_PATH, INPAINT_PATH), _render_info)

@@ -2,8 +2,8 @@
 
 Answers ``{code: 0, message: "success", data: {image: <base64>, seed}}`` or
 ``{code: -1, message: <reason>, data: null}``. ``creativity`` (0..1) becomes the
-diffusion strength through ``engines.diffusion.strength_from_creativity`` (0.5 + 0.5c):
-how far the fill may stray from the first guess. Each successful
+diffusion strength through :func:`strength_from_creativity` (0.5 + 0.5c): how far the
+fill may stray from the first guess. Each successful
 result costs 8 credits; a failure costs nothing.
 """
 
@@ -15,17 +15,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from canvasfill.api.dialects import http
+from canvasfill.api import doors
+from canvasfill.api.auth import authorize
 from canvasfill.api.dialects.fields import FieldReader
-from canvasfill.api.dialects.view import TaskView, require_image
 from canvasfill.api.errors import ErrorInfo
 from canvasfill.api.service import Service, get_service
+from canvasfill.api.view import TaskView, require_image
 from canvasfill.engines.base import SEED_MAX, Operation, resolve_seed
-from canvasfill.engines.diffusion import strength_from_creativity
-from canvasfill.errors import CanvasfillError, ErrorCode, InputError
+from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
-from canvasfill.jobs.accept import Submission
+from canvasfill.imaging.limits import STABILITY
 from canvasfill.jobs.spec import JobSpec, OutputOptions, PixelExpansion
+from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.tables import TaskStatus
 
 NAME = "stability"
 AUTH_HEADER = "authorization"
@@ -35,17 +37,29 @@ MAX_PIXELS_PER_SIDE = 2000
 SEED_RANDOM = frozenset({0})
 SIDES = ("left", "right", "up", "down")
 
-_STATUS_BY_CODE: dict[str, int] = {
+_STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.FILE_TOO_LARGE: 413,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.UNSUPPORTED_FORMAT: 415,
-    "unauthorized": 401,
-    "insufficient_credits": 402,
-    "rate_limited": 429,
-    "not_found": 404,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.INSUFFICIENT_CREDITS: 402,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.NOT_FOUND: 404,
     ErrorCode.ENGINE_FAILED: 500,
-    "internal_error": 500,
-    "timeout": 504,
+    ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.TIMEOUT: 504,
 }
+BODY_CAP = doors.body_cap(STABILITY, images=1)
+
+
+def strength_from_creativity(creativity: float) -> float:
+    """Stability's ``creativity`` (0..1, default 0.5) as a diffusion ``strength``.
+
+    Strength is how much of the starting image is noised away. Below about 0.5 an
+    expansion keeps the smooth first guess and looks blurred, so creativity spans
+    0.5..1: the default 0.5 becomes 0.75, and 1 lets the model ignore the guess.
+    """
+    return 0.5 + 0.5 * min(max(creativity, 0.0), 1.0)
 
 
 def parse(fields: FieldReader, image: bytes | None) -> Submission:
@@ -79,17 +93,13 @@ def parse(fields: FieldReader, image: bytes | None) -> Submission:
 
 def render_task(task: TaskView) -> tuple[int, dict[str, Any]]:
     if task.status == "succeeded" and task.results:
-        image = base64.b64encode(task.results[0].load()).decode("ascii")
+        image = base64.b64encode(task.result_data()[0]).decode("ascii")
         return 200, {"code": 0, "message": "success", "data": {"image": image, "seed": task.seed}}
     return render_error(task.error_code or ErrorCode.ENGINE_FAILED, task.error_message or "failed")
 
 
-def render_error(code: str, message: str) -> tuple[int, dict[str, Any]]:
+def render_error(code: ErrorCode, message: str) -> tuple[int, dict[str, Any]]:
     return _STATUS_BY_CODE.get(code, 400), {"code": -1, "message": message, "data": None}
-
-
-def render_exception(error: CanvasfillError) -> tuple[int, dict[str, Any]]:
-    return render_error(error.code, error.message)
 
 
 # --- routes ------------------------------------------------------------------------------
@@ -108,15 +118,14 @@ def token_of(header: str | None) -> str | None:
 
 @router.post(PATH, summary="Stability-style outpaint (synchronous)")
 async def outpaint(request: Request, service: ServiceDep) -> Response:
-    key = http.caller(service, token_of(request.headers.get(AUTH_HEADER)), AUTH_HEADER)
-    fields, files = await http.read_form(request)
-    parsed = parse(fields, files.get("image"))
-    task = await http.submit(service, key, parsed)
-    task = await http.wait_sync(service, task)
-    if task.status in ("queued", "running"):
-        status, body = render_error("timeout", "the task did not finish in time")
-    else:
-        status, body = render_task(http.view(task, service, request))
+    token = token_of(request.headers.get(AUTH_HEADER))
+    key = authorize(service, token, header_hint=f"{AUTH_HEADER}: <key>")
+    form = await doors.form_body(request, BODY_CAP)
+    parsed = parse(FieldReader(form.fields), form.files.get("image"))
+    task = await doors.wait_sync(service, await doors.submit(service, key, parsed))
+    if not TaskStatus(task.status).finished:
+        raise doors.timed_out(task)
+    status, body = render_task(doors.view(task, service, request, with_data=True))
     return JSONResponse(body, status_code=status)
 
 
@@ -126,4 +135,4 @@ def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
-    http.install_error_renderer(app, (PATH,), _render_info)
+    doors.install_error_renderer(app, (PATH,), _render_info)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from canvasfill.jobs.models import Base
+from canvasfill.jobs.tables import Base
 
 engine = context.config.attributes.get("engine")
 if not isinstance(engine, Engine):

@@ -1,14 +1,14 @@
-"""What a dialect renders: a read-only view of a task, free of database and storage types.
+"""What a door renders: a read-only view of a task, free of database and storage types.
 
-The route layer builds it from the task record (signing result URLs, and giving a way to
-load result bytes for the dialects that answer with base64); dialects only read it.
+The glue (``doors.py``) builds it from the task record, signing result URLs and, for the
+doors that answer with base64, loading the result bytes; doors only read it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from canvasfill.api.render import ResultView
 from canvasfill.errors import ErrorCode, InputError
@@ -19,8 +19,8 @@ from canvasfill.imaging.encode import OutputFormat
 class DialectResult(ResultView):
     """A signed result link (as the native API shows it) plus what dialects also need."""
 
-    load: Callable[[], bytes]
-    """Reads the encoded image (for answers that carry base64 instead of a URL)."""
+    data: bytes | None = None
+    """The encoded image, when the door asked for it (answers that carry base64)."""
     watermark_url: str | None = None
 
 
@@ -36,10 +36,19 @@ class TaskView:
     finished_at: datetime | None
     engine: str
     seed: int
-    error_code: str | None = None
+    error_code: ErrorCode | None = None
     error_message: str | None = None
     results: tuple[DialectResult, ...] = ()
     external_id: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    """What the door kept with the task when it accepted it (its own request options)."""
+
+    def result_data(self) -> list[bytes]:
+        """The results' bytes; the door must have asked the glue for them."""
+        missing = [result.url for result in self.results if result.data is None]
+        if missing:
+            raise RuntimeError("the view was built without result data (with_data=False)")
+        return [result.data for result in self.results if result.data is not None]
 
 
 def require_image(image: bytes | None, image_url: str | None, *, names: str) -> None:

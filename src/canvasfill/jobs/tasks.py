@@ -5,70 +5,46 @@ attempt it is running); an update that finds the task elsewhere changes nothing.
 worker that was timed out, a task canceled while queued, or a second copy of a task
 after a crash can never overwrite a newer truth. Credits held for a task are given
 back in the same transaction that fails or cancels it, and a callback delivery is
-queued in the same transaction that changes the state it reports.
+queued (``deliveries.queue``) in the same transaction that changes the state it
+reports. Idempotency records (``idempotency.py``) are written with the task they name.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from canvasfill.jobs import keys
-from canvasfill.jobs.database import SessionFactory
-from canvasfill.jobs.keys import rowcount
-from canvasfill.jobs.models import (
-    CallbackDelivery,
-    DeliveryState,
-    IdempotencyRecord,
-    Task,
-    TaskStatus,
-    utcnow,
-)
-from canvasfill.jobs.spec import JobSpec
+from canvasfill.errors import ErrorCode, InputError
+from canvasfill.jobs import deliveries, idempotency, keys
+from canvasfill.jobs.database import SessionFactory, rowcount
+from canvasfill.jobs.idempotency import Idempotency
+from canvasfill.jobs.submission import Notify, Submission
+from canvasfill.jobs.tables import Task, TaskStatus, utcnow
 
 UNFINISHED = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value)
-NOTIFY_FINISH = "finish"
-NOTIFY_CHANGE = "change"
 
 
 def new_task_id() -> str:
     return str(uuid.uuid4())
 
 
-@dataclass(frozen=True)
-class NewTask:
-    """Everything a door decided about a request, ready to be stored."""
+class ExternalIdTakenError(InputError):
+    """The key already has a task with this ``external_id`` (Kling's ``external_task_id``)."""
 
-    key_id: str
-    spec: JobSpec
-    has_mask: bool = False
-    image_url: str | None = None
-    mask_url: str | None = None
-    callback_url: str | None = None
-    notify_on: str = NOTIFY_FINISH
-    dialect: str = "native"
-    external_id: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    cost: int = 0
-    task_id: str = field(default_factory=new_task_id)
-
-
-@dataclass(frozen=True)
-class Idempotency:
-    key: str
-    fingerprint: str
-    """A hash of what the request asked for: the same key with another body is refused."""
-
-
-class IdempotencyConflictError(Exception):
-    """The Idempotency-Key was used before with a different request."""
+    def __init__(self, external_id: str, task_id: str) -> None:
+        super().__init__(
+            ErrorCode.INVALID_PARAMETER,
+            f"external_task_id {external_id!r} is already used by task {task_id}",
+            field="external_task_id",
+        )
+        self.task_id = task_id
 
 
 @dataclass(frozen=True)
@@ -98,91 +74,68 @@ class TaskStore:
 
     # --- accepting ---------------------------------------------------------------
 
-    def find_idempotent(self, key_id: str, idem: Idempotency, ttl: timedelta) -> Task | None:
-        """The task an earlier request with this key made (within ``ttl``), if any."""
-        with self._sessions() as session:
-            record = session.scalar(
-                select(IdempotencyRecord).where(
-                    IdempotencyRecord.key_id == key_id,
-                    IdempotencyRecord.idempotency_key == idem.key,
-                    IdempotencyRecord.created_at > self._now() - ttl,
-                )
-            )
-            if record is None:
-                return None
-            if record.fingerprint != idem.fingerprint:
-                raise IdempotencyConflictError(idem.key)
-            return session.scalar(select(Task).where(Task.id == record.task_id))
-
     def create(
         self,
-        new: NewTask,
-        idempotency: Idempotency | None = None,
+        task_id: str,
+        key_id: str,
+        submission: Submission,
+        cost: int,
+        idem: Idempotency | None = None,
         idempotency_ttl: timedelta = timedelta(hours=24),
     ) -> tuple[Task, bool]:
         """Store a new task, holding its credits; returns (task, created).
 
         With an idempotency key already used (a concurrent twin of this request won),
-        nothing is stored and the twin's task comes back with ``created`` False.
-        Raises ``keys.InsufficientCreditsError`` when the key cannot pay.
+        nothing is stored and the twin's task comes back with ``created`` False. Raises
+        ``keys.InsufficientCreditsError`` when the key cannot pay and
+        ``ExternalIdTakenError`` when the key already has a task with its external id
+        (a unique constraint decides between concurrent twins).
         """
         now = self._now()
+        spec = submission.spec
         task = Task(
-            id=new.task_id,
-            key_id=new.key_id,
-            dialect=new.dialect,
-            external_id=new.external_id,
-            operation=new.spec.operation.value,
-            spec=new.spec.model_dump(mode="json"),
-            image_url=new.image_url,
-            mask_url=new.mask_url,
-            has_mask=new.has_mask,
+            id=task_id,
+            key_id=key_id,
+            dialect=submission.dialect,
+            external_id=submission.external_id,
+            operation=spec.operation.value,
+            spec=spec.model_dump(mode="json"),
+            image_url=submission.image_url,
+            mask_url=submission.mask_url,
+            has_mask=submission.has_mask,
             status=TaskStatus.QUEUED.value,
             progress=0,
             attempts=0,
-            engine=new.spec.engine,
-            seed=new.spec.seed,
+            engine=spec.engine,
+            seed=spec.seed,
             results=[],
             ignored=[],
             results_expired=False,
-            cost=new.cost,
-            callback_url=new.callback_url,
+            cost=cost,
+            callback_url=submission.callback_url,
             callback_attempts=0,
-            notify_on=new.notify_on,
-            meta=dict(new.meta),
+            notify_on=submission.notify_on.value,
+            meta=dict(submission.meta),
             created_at=now,
             updated_at=now,
         )
         try:
             with self._sessions.begin() as session:
-                if idempotency is not None:
-                    # an expired record would block the unique key: it no longer counts
-                    session.execute(
-                        delete(IdempotencyRecord).where(
-                            IdempotencyRecord.key_id == new.key_id,
-                            IdempotencyRecord.idempotency_key == idempotency.key,
-                            IdempotencyRecord.created_at <= now - idempotency_ttl,
-                        )
-                    )
-                    session.add(
-                        IdempotencyRecord(
-                            key_id=new.key_id,
-                            idempotency_key=idempotency.key,
-                            fingerprint=idempotency.fingerprint,
-                            task_id=task.id,
-                            created_at=now,
-                        )
-                    )
-                    session.flush()
-                keys.reserve(session, new.key_id, new.cost)
+                if idem is not None:
+                    idempotency.remember(session, key_id, idem, task_id, now, idempotency_ttl)
+                keys.reserve(session, key_id, cost)
                 session.add(task)
         except IntegrityError:
-            if idempotency is None:
-                raise
-            existing = self.find_idempotent(new.key_id, idempotency, idempotency_ttl)
-            if existing is None:
-                raise
-            return existing, False
+            with self._sessions() as session:
+                if idem is not None:
+                    twin = idempotency.find(session, key_id, idem, now - idempotency_ttl)
+                    if twin is not None:
+                        return twin, False
+            if submission.external_id is not None:
+                taken = self.find_external(key_id, submission.dialect, submission.external_id)
+                if taken is not None:
+                    raise ExternalIdTakenError(submission.external_id, taken.id) from None
+            raise
         return task, True
 
     # --- reading -----------------------------------------------------------------
@@ -264,7 +217,7 @@ class TaskStore:
                     session,
                     task_id,
                     _failure(
-                        "worker_crashed",
+                        ErrorCode.WORKER_CRASHED,
                         f"the task was started {seen_attempts} times and its worker "
                         "stopped each time; it will not be tried again",
                     ),
@@ -295,8 +248,8 @@ class TaskStore:
             session.expire(task)
             task = session.scalar(select(Task).where(Task.id == task_id))
             assert task is not None
-            if task.notify_on == NOTIFY_CHANGE:
-                self._queue_delivery(session, task, TaskStatus.RUNNING.value)
+            if task.notify_on == Notify.CHANGE:
+                deliveries.queue(session, task, TaskStatus.RUNNING.value, now)
             return Claim(task=task, attempt=seen_attempts + 1)
 
     def set_progress(self, task_id: str, attempt: int, percent: int) -> None:
@@ -342,7 +295,7 @@ class TaskStore:
     def fail(
         self,
         task_id: str,
-        code: str,
+        code: ErrorCode,
         message: str,
         ttl: timedelta,
         *,
@@ -384,15 +337,12 @@ class TaskStore:
                 f"the task ran longer than its {timeout.total_seconds():g} s limit and was "
                 "stopped; try a smaller image, fewer images or a faster engine"
             )
-            if self.fail(task.id, "timeout", message, ttl, attempt=task.attempts):
+            if self.fail(task.id, ErrorCode.TIMEOUT, message, ttl, attempt=task.attempts):
                 failed.append(task)
         return failed
 
-    def expire_due(self, idempotency_ttl: timedelta = timedelta(hours=24)) -> list[str]:
-        """Mark finished tasks whose results are past their expiry; returns their ids.
-
-        Idempotency keys older than ``idempotency_ttl`` are dropped on the way.
-        """
+    def expire_due(self) -> list[str]:
+        """Mark finished tasks whose results are past their expiry; returns their ids."""
         now = self._now()
         with self._sessions.begin() as session:
             ids = list(
@@ -408,11 +358,6 @@ class TaskStore:
                     .where(Task.id.in_(ids))
                     .values(results_expired=True, results=[], updated_at=now)
                 )
-            session.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.created_at <= now - idempotency_ttl
-                )
-            )
         return ids
 
     def _finish(
@@ -443,86 +388,14 @@ class TaskStore:
         assert task is not None
         if refund:
             keys.refund(session, task.key_id, task.cost)
-        self._queue_delivery(session, task, task.status)
+        deliveries.queue(session, task, task.status, now)
         return True
 
-    # --- callback deliveries --------------------------------------------------------
 
-    def _queue_delivery(self, session: Session, task: Task, status: str) -> None:
-        if not task.callback_url:
-            return
-        session.add(
-            CallbackDelivery(
-                id=f"msg_{uuid.uuid4().hex}",
-                task_id=task.id,
-                event=f"task.{status}",
-                url=task.callback_url,
-                state=DeliveryState.PENDING.value,
-                attempts=0,
-                next_attempt_at=self._now(),
-                created_at=self._now(),
-            )
-        )
-        task.callback_state = DeliveryState.PENDING.value
-
-    def due_deliveries(self, limit: int = 20) -> list[CallbackDelivery]:
-        with self._sessions() as session:
-            return list(
-                session.scalars(
-                    select(CallbackDelivery)
-                    .where(
-                        CallbackDelivery.state == DeliveryState.PENDING.value,
-                        CallbackDelivery.next_attempt_at <= self._now(),
-                    )
-                    .order_by(CallbackDelivery.next_attempt_at)
-                    .limit(limit)
-                )
-            )
-
-    def deliveries_for(self, task_id: str) -> list[CallbackDelivery]:
-        with self._sessions() as session:
-            return list(
-                session.scalars(
-                    select(CallbackDelivery)
-                    .where(CallbackDelivery.task_id == task_id)
-                    .order_by(CallbackDelivery.created_at)
-                )
-            )
-
-    def record_delivery(
-        self,
-        delivery_id: str,
-        state: DeliveryState,
-        *,
-        status: int | None,
-        error: str | None,
-        retry_at: datetime | None = None,
-    ) -> None:
-        """Record one attempt's outcome on the delivery and on its task."""
-        now = self._now()
-        with self._sessions.begin() as session:
-            delivery = session.get(CallbackDelivery, delivery_id)
-            if delivery is None:
-                return
-            delivery.attempts += 1
-            delivery.state = state.value
-            delivery.last_status = status
-            delivery.last_error = error
-            if retry_at is not None:
-                delivery.next_attempt_at = retry_at
-            if state is DeliveryState.DELIVERED:
-                delivery.delivered_at = now
-            session.execute(
-                update(Task)
-                .where(Task.id == delivery.task_id)
-                .values(callback_state=state.value, callback_attempts=delivery.attempts)
-            )
-
-
-def _failure(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+def _failure(code: ErrorCode, message: str, field: str | None = None) -> dict[str, Any]:
     return {
         "status": TaskStatus.FAILED.value,
-        "error_code": code,
+        "error_code": code.value,
         "error_message": message,
         "error_field": field,
     }

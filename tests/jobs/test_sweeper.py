@@ -10,8 +10,9 @@ from service_testkit import service_settings
 from canvasfill.engines.base import Operation
 from canvasfill.jobs.runtime import build_runtime
 from canvasfill.jobs.spec import JobSpec, RatioExpansion
-from canvasfill.jobs.store import NewTask, ResultBlob
-from canvasfill.storage.sweeper import sweep
+from canvasfill.jobs.sweeper import sweep
+from canvasfill.jobs.tasks import ResultBlob
+from tests.jobs.conftest import create
 
 
 def test_sweep_deletes_only_expired_tasks_blobs(tmp_path: Path) -> None:
@@ -20,7 +21,7 @@ def test_sweep_deletes_only_expired_tasks_blobs(tmp_path: Path) -> None:
     spec = JobSpec(operation=Operation.EXPAND, geometry=RatioExpansion(left=1), seed=1)
     ids = []
     for ttl in (timedelta(seconds=-1), timedelta(hours=1)):
-        task, _ = runtime.tasks.create(NewTask(key_id=key.id, spec=spec))
+        task, _ = create(runtime, key.id, spec)
         runtime.blobs.put(f"inputs/{task.id}/image", b"in")
         runtime.blobs.put(f"results/{task.id}/0.png", b"out")
         runtime.tasks.claim(task.id, "h:1", 3)

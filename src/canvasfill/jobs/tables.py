@@ -98,7 +98,7 @@ class Task(Base):
         Index("ix_tasks_key_seq", "key_id", "seq"),
         Index("ix_tasks_status", "status"),
         Index("ix_tasks_expires", "results_expire_at"),
-        Index("ix_tasks_external", "key_id", "dialect", "external_id"),
+        Index("ix_tasks_external", "key_id", "dialect", "external_id", unique=True),
     )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

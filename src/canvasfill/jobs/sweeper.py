@@ -2,7 +2,9 @@
 
 A task's record stays (its history is cheap); its inputs and result images go once
 ``result_ttl_s`` has passed since it finished, and its URLs stop working at the same
-moment because they were signed to expire then.
+moment because they were signed to expire then. Idempotency records past their TTL go
+on the same pass. It lives in ``jobs`` because it joins the task store and the blob
+store; ``storage`` knows nothing of tasks.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ log = logging.getLogger(__name__)
 
 def sweep(runtime: Runtime) -> list[str]:
     """One pass: returns the ids of the tasks whose blobs were deleted."""
-    expired = runtime.tasks.expire_due(timedelta(seconds=runtime.settings.idempotency_ttl_s))
+    expired = runtime.tasks.expire_due()
+    runtime.idempotency.forget_expired(timedelta(seconds=runtime.settings.idempotency_ttl_s))
     for task_id in expired:
         for prefix in task_prefixes(task_id):
             runtime.blobs.delete_prefix(prefix)

@@ -1,0 +1,330 @@
+"""The glue every door calls: read the body, accept, dispatch, wait, look up and view tasks.
+
+A door (the native API and each vendor dialect) is a translation: it parses its request
+into a ``Submission`` and renders a ``TaskView`` or an ``ErrorInfo`` in its own shape.
+Everything between is here, once: bodies are read with a size cap while they stream
+in, acceptance errors become the same ``ApiError`` for every door, tasks are looked up
+only as the caller's own, and views carry what a renderer needs (signed result URLs,
+and the result bytes for the doors that answer with base64), so no door touches a
+store or the blob store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile
+
+from canvasfill.api.errors import ApiError, ErrorInfo, register_error_renderer
+from canvasfill.api.render import result_views
+from canvasfill.api.service import Service
+from canvasfill.api.view import DialectResult, TaskView
+from canvasfill.errors import ErrorCode, InputError
+from canvasfill.imaging.limits import ImageLimits
+from canvasfill.jobs.accept import accept
+from canvasfill.jobs.idempotency import Idempotency, IdempotencyConflictError
+from canvasfill.jobs.keys import InsufficientCreditsError
+from canvasfill.jobs.logs import request_id
+from canvasfill.jobs.runtime import Runtime
+from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.tables import ApiKey, Task, TaskStatus
+
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+JSON_TYPE = "application/json"
+
+
+# --- reading bodies ----------------------------------------------------------------------
+
+
+def body_cap(limits: ImageLimits, images: int = 2) -> int:
+    """The largest body a door reads: ``images`` images at its limit, as base64, plus 1 MB."""
+    return math.ceil(images * limits.max_bytes * 4 / 3) + 2**20
+
+
+def content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _too_large(cap: int) -> ApiError:
+    return ApiError(
+        413,
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        f"the request body is larger than {cap / 2**20:.0f} MB; send smaller images",
+    )
+
+
+async def read_capped(request: Request, cap: int) -> bytes:
+    """The whole body, refused with 413 as soon as it passes ``cap`` bytes.
+
+    The declared ``Content-Length`` is checked first; a chunked body is counted as it
+    arrives, so memory stays bounded whatever the client claims.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise _too_large(cap)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise _too_large(cap)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, cap: int) -> Any:
+    """The JSON body (any JSON value), read under ``cap``."""
+    raw = await read_capped(request, cap)
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER, "the body is not valid JSON", field="body"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Form:
+    fields: dict[str, str]
+    """Text fields (the last value of a repeated name), empty values included."""
+    files: dict[str, bytes]
+    """Uploaded files; a file part with no bytes is absent, as if not sent."""
+
+
+async def read_form(request: Request, cap: int) -> Form:
+    """A multipart or url-encoded body, read under ``cap``, then parsed."""
+    raw = await read_capped(request, cap)
+    replay = _replaying(request, raw)
+    form = await replay.form(max_part_size=cap)
+    fields: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    try:
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                data = await value.read()
+                if data:
+                    files[name] = data
+            else:
+                fields[name] = value
+    finally:
+        await form.close()
+    return Form(fields, files)
+
+
+def _replaying(request: Request, body: bytes) -> Request:
+    """A request whose body is ``body``, already read (the form parser streams it again)."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
+
+
+async def form_body(request: Request, cap: int) -> Form:
+    """A form door's body: 400 for any other content type, else :func:`read_form`."""
+    if content_type(request) not in FORM_TYPES:
+        raise unsupported_body(400, "multipart/form-data")
+    return await read_form(request, cap)
+
+
+def unsupported_body(status: int, expected: str) -> ApiError:
+    """The refusal of a body in a content type the door does not read."""
+    return ApiError(
+        status, ErrorCode.INVALID_REQUEST, f"send the request as {expected}", field="body"
+    )
+
+
+# --- accepting and waiting ---------------------------------------------------------------
+
+
+async def submit(
+    service: Service, key: ApiKey, submission: Submission, idem: Idempotency | None = None
+) -> Task:
+    """Accept the task (inputs stored first, credits held) and hand it to the dispatcher."""
+    try:
+        task, _created = await run_in_threadpool(accept, service.runtime, key, submission, idem)
+    except InsufficientCreditsError as exc:
+        raise ApiError(
+            402,
+            ErrorCode.INSUFFICIENT_CREDITS,
+            f"{exc}; ask for fewer images, or have the operator add credits to the key",
+        ) from None
+    except IdempotencyConflictError:
+        raise ApiError(
+            422,
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "this Idempotency-Key was used with a different request; use a new key",
+            field="Idempotency-Key",
+        ) from None
+    service.dispatcher.submit(task.id)
+    return task
+
+
+async def wait(service: Service, task: Task, seconds: float) -> Task:
+    """The task once it finishes, or as it is after ``seconds`` (re-read, bounded polls)."""
+    deadline = time.monotonic() + seconds
+    delay = 0.05
+    while not TaskStatus(task.status).finished:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        await asyncio.sleep(min(delay, remaining))
+        delay = min(delay * 1.5, 0.5)
+        fresh = await run_in_threadpool(service.runtime.tasks.get, task.id)
+        task = fresh or task
+    return task
+
+
+async def wait_sync(service: Service, task: Task) -> Task:
+    """Wait as a synchronous door does: up to the task timeout plus a little slack."""
+    return await wait(service, task, service.runtime.settings.task_timeout_s + 5.0)
+
+
+def timed_out(task: Task) -> ApiError:
+    """What a synchronous door answers when its task is still unfinished after the wait."""
+    return ApiError(504, ErrorCode.TIMEOUT, f"the task did not finish in time (task {task.id})")
+
+
+# --- the caller's tasks ------------------------------------------------------------------
+
+
+def find_task(
+    service: Service,
+    key: ApiKey,
+    task_id: str,
+    dialect: str | None = None,
+    *,
+    by_external_id: bool = False,
+) -> Task | None:
+    """Task ``task_id`` if it is ``key``'s (and came in by ``dialect``, when given).
+
+    With ``by_external_id``, an id that names no task is also tried as the caller's own
+    external id (Kling queries take either).
+    """
+    tasks = service.runtime.tasks
+    task = tasks.get(task_id)
+    if task is not None and task.key_id == key.id and dialect in (None, task.dialect):
+        return task
+    if by_external_id and dialect is not None:
+        return tasks.find_external(key.id, dialect, task_id)
+    return None
+
+
+def own_task(service: Service, key: ApiKey, task_id: str, dialect: str | None = None) -> Task:
+    """As :func:`find_task`, answering 404 when there is no such task for the caller."""
+    task = find_task(service, key, task_id, dialect)
+    if task is None:
+        raise not_found(task_id)
+    return task
+
+
+def not_found(task_id: str) -> ApiError:
+    return ApiError(404, ErrorCode.NOT_FOUND, f"there is no task {task_id!r} for this key")
+
+
+def list_tasks(
+    service: Service,
+    key: ApiKey,
+    limit: int,
+    *,
+    before_seq: int | None = None,
+    offset: int = 0,
+    dialect: str | None = None,
+) -> list[Task]:
+    """The caller's tasks, newest first."""
+    return service.runtime.tasks.list_for_key(
+        key.id, limit, before_seq=before_seq, offset=offset, dialect=dialect
+    )
+
+
+def cancel(service: Service, key: ApiKey, task_id: str) -> Task:
+    """Cancel the caller's queued task; 409 once it has started."""
+    task = own_task(service, key, task_id)
+    tasks = service.runtime.tasks
+    if not tasks.cancel(task.id):
+        current = tasks.get(task.id) or task
+        raise ApiError(
+            409,
+            ErrorCode.TASK_NOT_CANCELABLE,
+            f"the task is {current.status}; only a queued task can be canceled",
+        )
+    service.callbacks.wake()
+    return tasks.get(task.id) or task
+
+
+# --- views -------------------------------------------------------------------------------
+
+
+def view(
+    task: Task, service: Service, request: Request | None, *, with_data: bool = False
+) -> TaskView:
+    """The door-neutral view of ``task``: signed absolute result URLs, and with
+    ``with_data`` the result bytes (for answers that carry base64)."""
+    return view_for(task, service.runtime, service.public_base(request), with_data=with_data)
+
+
+def view_for(task: Task, runtime: Runtime, base: str, *, with_data: bool = False) -> TaskView:
+    """As :func:`view`, from the runtime alone (callbacks render outside a request)."""
+    blobs = runtime.blobs
+    results = []
+    for stored, signed in zip(task.results, result_views(task, runtime, base), strict=False):
+        watermark_key = stored.get("watermark_key")
+        watermark_url = None
+        if watermark_key and task.results_expire_at is not None:
+            watermark_url = blobs.url(watermark_key, task.results_expire_at, base)
+        data = blobs.get(str(stored["key"])) if with_data else None
+        results.append(DialectResult(**vars(signed), data=data, watermark_url=watermark_url))
+    return TaskView(
+        id=task.id,
+        status=task.status,
+        progress=task.progress,
+        created_at=task.created_at,
+        updated_at=task.updated_at,
+        started_at=task.started_at,
+        finished_at=task.finished_at,
+        engine=task.engine,
+        seed=task.seed,
+        error_code=ErrorCode.of(task.error_code) if task.error_code else None,
+        error_message=task.error_message,
+        results=tuple(results),
+        external_id=task.external_id,
+        meta=dict(task.meta),
+    )
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def current_request_id() -> str:
+    """The id the middleware gave this request (every door echoes it back)."""
+    return request_id.get() or uuid.uuid4().hex
+
+
+def install_error_renderer(
+    app: FastAPI,
+    prefixes: tuple[str, ...],
+    render: Callable[[ErrorInfo], tuple[int, dict[str, Any]]],
+) -> None:
+    """Errors under ``prefixes`` (validation, auth, rate, not found...) in the door's shape."""
+
+    def renderer(info: ErrorInfo) -> Response:
+        status, body = render(info)
+        return JSONResponse(body, status_code=status, headers=info.headers)
+
+    for prefix in prefixes:
+        register_error_renderer(app, prefix, renderer)

@@ -1,0 +1,1 @@
+"""The native API: request schema, translation into a ``Submission``, and the routes."""

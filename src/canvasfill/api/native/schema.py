@@ -1,0 +1,98 @@
+"""The native API's request body: one model for JSON and multipart, and its OpenAPI form.
+
+A request is JSON (``image`` as base64 or ``image_url``) or multipart (``image`` as a
+file; ``ratios``/``pixels``/``rectangles`` as JSON text). Both are validated by
+``NativeRequest``; the routes document the two media types with ``REQUEST_BODY``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from canvasfill.engines.base import SEED_MAX
+from canvasfill.jobs.spec import MAX_IMAGES
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Ratios(_Request):
+    """Growth of each side as a fraction of the original's width (left/right) or height."""
+
+    left: float = Field(0, ge=0, le=10)
+    right: float = Field(0, ge=0, le=10)
+    top: float = Field(0, ge=0, le=10)
+    bottom: float = Field(0, ge=0, le=10)
+
+
+class Pixels(_Request):
+    left: int = Field(0, ge=0, le=8192)
+    right: int = Field(0, ge=0, le=8192)
+    top: int = Field(0, ge=0, le=8192)
+    bottom: int = Field(0, ge=0, le=8192)
+
+
+class Rectangle(_Request):
+    x: int = Field(ge=0)
+    y: int = Field(ge=0)
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+
+
+class NativeRequest(_Request):
+    """The body of ``POST /v1/expand`` and ``POST /v1/remove``."""
+
+    image: str | None = Field(None, description="base64 image (a data: URL prefix is fine)")
+    image_url: str | None = Field(None, description="http(s) URL the image is fetched from")
+    mask: str | None = Field(
+        None, description="base64 mask (white = fill): removal, or expansion in canvas mode"
+    )
+    mask_url: str | None = None
+    ratios: Ratios | None = Field(None, description="expand: growth per side, fractions")
+    pixels: Pixels | None = Field(None, description="expand: growth per side, pixels")
+    rectangles: list[Rectangle] | None = Field(
+        None, max_length=50, description="remove: what lies in these boxes"
+    )
+    grow: int = Field(0, ge=0, le=256, description="remove: widen the mask by this many px")
+    prompt: str = Field("", max_length=2500)
+    negative_prompt: str = Field("", max_length=2500)
+    seed: int | None = Field(None, ge=-1, le=SEED_MAX, description="absent or -1: random")
+    steps: int | None = Field(None, ge=1, le=200)
+    strength: float | None = Field(None, ge=0, le=1)
+    guidance_scale: float | None = Field(None, ge=0, le=50)
+    n: int = Field(1, ge=1, le=MAX_IMAGES)
+    output_format: str = "png"
+    quality: int | None = Field(None, ge=1, le=100)
+    max_width: int = Field(0, ge=0)
+    max_height: int = Field(0, ge=0)
+    engine: str | None = None
+    callback_url: str | None = None
+    callback_events: Literal["finish", "change"] = "finish"
+
+
+def _request_schema() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The OpenAPI request body (JSON or multipart) and the schemas it refers to."""
+    schema = NativeRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs = schema.pop("$defs", {})
+    multipart = {
+        "type": "object",
+        "properties": {
+            **schema["properties"],
+            "image": {"type": "string", "format": "binary"},
+            "mask": {"type": "string", "format": "binary"},
+        },
+    }
+    body = {
+        "required": True,
+        "content": {
+            "application/json": {"schema": schema},
+            "multipart/form-data": {"schema": multipart},
+        },
+    }
+    return body, defs
+
+
+REQUEST_BODY, REQUEST_SCHEMAS = _request_schema()

@@ -1,0 +1,191 @@
+"""The native API's translation: a request into a ``Submission``, and its small formats.
+
+Pure functions of what the request said: no I/O, no stores. The routes read the body
+through the shared glue and hand the parsed parts here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from canvasfill.api.native.schema import NativeRequest
+from canvasfill.engines.base import Operation, resolve_seed
+from canvasfill.errors import ErrorCode, InputError
+from canvasfill.imaging.encode import OutputFormat
+from canvasfill.imaging.limits import NATIVE
+from canvasfill.jobs.idempotency import Idempotency, fingerprint
+from canvasfill.jobs.spec import (
+    Box,
+    BoxRemoval,
+    CanvasMask,
+    Geometry,
+    JobSpec,
+    MaskRemoval,
+    OutputOptions,
+    PixelExpansion,
+    RatioExpansion,
+)
+from canvasfill.jobs.submission import Notify, Submission
+
+JSON_FORM_FIELDS = ("ratios", "pixels", "rectangles")
+"""Form fields that carry JSON text in a multipart request."""
+
+
+def _invalid(message: str, field: str | None) -> InputError:
+    return InputError(ErrorCode.INVALID_PARAMETER, message, field=field)
+
+
+def validate(raw: dict[str, Any]) -> NativeRequest:
+    """The request model, or the first validation problem as an ``InputError``."""
+    try:
+        return NativeRequest.model_validate(raw)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise _invalid(f"{where}: {problem['msg']}", where or None) from None
+
+
+def from_json(raw: Any) -> tuple[NativeRequest, bytes | None, bytes | None]:
+    """A JSON body: the request and its decoded base64 image and mask."""
+    if not isinstance(raw, dict):
+        raise _invalid("the JSON body must be an object", None)
+    body = validate(raw)
+    image = decode_base64(body.image, "image") if body.image else None
+    mask = decode_base64(body.mask, "mask") if body.mask else None
+    return body, image, mask
+
+
+def from_form(
+    fields: dict[str, str], files: dict[str, bytes]
+) -> tuple[NativeRequest, bytes | None, bytes | None]:
+    """A multipart body: text fields (JSON text where the model wants an object) and files."""
+    values: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in JSON_FORM_FIELDS:
+            try:
+                values[name] = json.loads(value)
+            except json.JSONDecodeError:
+                raise _invalid(f"{name} must be JSON text in a form field", name) from None
+        elif value != "":
+            values[name] = value
+    body = validate(values)
+    image = files.get("image") or (decode_base64(body.image, "image") if body.image else None)
+    mask = files.get("mask") or (decode_base64(body.mask, "mask") if body.mask else None)
+    return body, image, mask
+
+
+def decode_base64(text: str, field: str) -> bytes:
+    if text.startswith("data:"):
+        text = text.partition(",")[2]
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise _invalid(f"{field} is not valid base64", field) from None
+
+
+def submission(
+    body: NativeRequest, image: bytes | None, mask: bytes | None, operation: Operation
+) -> Submission:
+    """The ``Submission`` for a validated request (the engine stays as asked: ``accept``
+    puts the operator's default in place of none)."""
+    if (image is None) == (body.image_url is None):
+        raise _invalid("send exactly one of image (file or base64) and image_url", "image")
+    if mask is not None and body.mask_url is not None:
+        raise _invalid("send at most one of mask and mask_url", "mask")
+    has_mask = mask is not None or body.mask_url is not None
+    spec = JobSpec(
+        operation=operation,
+        geometry=_geometry(body, operation, has_mask),
+        seed=resolve_seed(None if body.seed == -1 else body.seed),
+        engine=body.engine or "auto",
+        n=body.n,
+        prompt=body.prompt,
+        negative_prompt=body.negative_prompt,
+        steps=body.steps,
+        strength=body.strength,
+        guidance_scale=body.guidance_scale,
+        output=_output(body),
+        limits=NATIVE.name,
+    )
+    return Submission(
+        spec=spec,
+        image=image,
+        image_url=body.image_url,
+        mask=mask,
+        mask_url=body.mask_url,
+        callback_url=body.callback_url,
+        notify_on=Notify(body.callback_events),
+    )
+
+
+def _geometry(body: NativeRequest, operation: Operation, has_mask: bool) -> Geometry:
+    if operation is Operation.EXPAND:
+        given = [name for name, on in (("ratios", body.ratios), ("pixels", body.pixels)) if on]
+        if has_mask:
+            given.append("mask")
+        if len(given) != 1 or body.rectangles:
+            raise _invalid(
+                "say how to expand with exactly one of ratios, pixels, or mask (canvas mode)",
+                given[1] if len(given) > 1 else "ratios",
+            )
+        if body.ratios is not None:
+            return RatioExpansion(**body.ratios.model_dump())
+        if body.pixels is not None:
+            return PixelExpansion(**body.pixels.model_dump())
+        return CanvasMask()
+    if body.ratios is not None or body.pixels is not None:
+        raise _invalid("ratios and pixels belong to /v1/expand, not /v1/remove", "ratios")
+    if has_mask == bool(body.rectangles):
+        raise _invalid("say what to remove with exactly one of mask and rectangles", "mask")
+    if body.rectangles:
+        boxes = tuple(Box(**rect.model_dump()) for rect in body.rectangles)
+        return BoxRemoval(boxes=boxes, grow=body.grow)
+    return MaskRemoval(grow=body.grow)
+
+
+def _output(body: NativeRequest) -> OutputOptions:
+    options: dict[str, Any] = {
+        "format": OutputFormat.parse(body.output_format),
+        "max_width": body.max_width,
+        "max_height": body.max_height,
+    }
+    if body.quality is not None:
+        options["quality"] = body.quality
+    return OutputOptions(**options)
+
+
+def idempotency(
+    header: str | None,
+    operation: Operation,
+    body: NativeRequest,
+    image: bytes | None,
+    mask: bytes | None,
+) -> Idempotency | None:
+    """The ``Idempotency-Key`` header with a fingerprint of what this request asks for."""
+    if header is None:
+        return None
+    if not 1 <= len(header) <= 255:
+        raise _invalid("Idempotency-Key must be 1 to 255 characters", "Idempotency-Key")
+    fields = body.model_dump(exclude={"image", "mask"})
+    fields["operation"] = operation.value
+    return Idempotency(key=header, fingerprint=fingerprint(fields, image, mask))
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = text.partition(":")
+        if prefix != "seq" or not number.isdigit():
+            raise ValueError(cursor)
+        return int(number)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise _invalid("cursor is not one this API handed out", "cursor") from None

@@ -1,0 +1,98 @@
+"""The callback outbox: one delivery per task event, written with the change it reports.
+
+``queue`` runs inside the transaction that changes a task's state, so a state change
+and the promise to announce it are stored together or not at all. The callback sender
+(``callbacks.py``) reads due deliveries here and records each attempt's outcome, on the
+delivery and on its task.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from canvasfill.jobs.database import SessionFactory
+from canvasfill.jobs.tables import CallbackDelivery, DeliveryState, Task, utcnow
+
+
+def queue(session: Session, task: Task, status: str, now: datetime) -> None:
+    """Queue a ``task.<status>`` delivery for ``task`` in the caller's transaction."""
+    if not task.callback_url:
+        return
+    session.add(
+        CallbackDelivery(
+            id=f"msg_{uuid.uuid4().hex}",
+            task_id=task.id,
+            event=f"task.{status}",
+            url=task.callback_url,
+            state=DeliveryState.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    task.callback_state = DeliveryState.PENDING.value
+
+
+class DeliveryStore:
+    def __init__(self, sessions: SessionFactory, clock: Callable[[], datetime] = utcnow) -> None:
+        self._sessions = sessions
+        self._now = clock
+
+    def due(self, limit: int = 20) -> list[CallbackDelivery]:
+        """Pending deliveries whose (next) attempt is due, oldest first."""
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(CallbackDelivery)
+                    .where(
+                        CallbackDelivery.state == DeliveryState.PENDING.value,
+                        CallbackDelivery.next_attempt_at <= self._now(),
+                    )
+                    .order_by(CallbackDelivery.next_attempt_at)
+                    .limit(limit)
+                )
+            )
+
+    def for_task(self, task_id: str) -> list[CallbackDelivery]:
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(CallbackDelivery)
+                    .where(CallbackDelivery.task_id == task_id)
+                    .order_by(CallbackDelivery.created_at)
+                )
+            )
+
+    def record(
+        self,
+        delivery_id: str,
+        state: DeliveryState,
+        *,
+        status: int | None,
+        error: str | None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Record one attempt's outcome on the delivery and on its task."""
+        now = self._now()
+        with self._sessions.begin() as session:
+            delivery = session.get(CallbackDelivery, delivery_id)
+            if delivery is None:
+                return
+            delivery.attempts += 1
+            delivery.state = state.value
+            delivery.last_status = status
+            delivery.last_error = error
+            if retry_at is not None:
+                delivery.next_attempt_at = retry_at
+            if state is DeliveryState.DELIVERED:
+                delivery.delivered_at = now
+            session.execute(
+                update(Task)
+                .where(Task.id == delivery.task_id)
+                .values(callback_state=state.value, callback_attempts=delivery.attempts)
+            )
