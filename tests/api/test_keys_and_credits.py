@@ -6,8 +6,9 @@ import base64
 import concurrent.futures
 from pathlib import Path
 
-import pytest
 from service_testkit import LiveService, live_service, png, service_settings, wait_until
+
+from canvasfill.api.ratelimit import RateLimiter
 
 
 def expand_body(seed: int = 0, **extra: object) -> dict[str, object]:
@@ -134,16 +135,19 @@ def test_idempotency_key_returns_the_same_task(live: LiveService) -> None:
         assert client.get("/v1/account").json()["credits"] == 18
 
 
-@pytest.mark.parametrize("rate", [1])
-def test_rate_limit_answers_429_with_retry_after(tmp_path: Path, rate: int) -> None:
-    with live_service(service_settings(tmp_path, rate_limit=rate)) as service:
+def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
+    now = [1000.0]
+    with live_service(service_settings(tmp_path)) as service:
+        service.service.limiter = RateLimiter(2, clock=lambda: now[0])  # time stands still
         key, other = service.new_key(), service.new_key()
         with service.client(key) as client:
-            statuses = [client.get("/v1/tasks") for _ in range(8)]
-        limited = [response for response in statuses if response.status_code == 429]
-        assert len(limited) >= 3
-        assert statuses[0].status_code == 200
-        assert int(limited[0].headers["retry-after"]) >= 1
-        assert limited[0].json()["error"]["code"] == "rate_limited"
-        with service.client(other) as client:
-            assert client.get("/v1/tasks").status_code == 200  # per key, not global
+            statuses = [client.get("/v1/tasks") for _ in range(4)]
+            assert [response.status_code for response in statuses] == [200, 200, 429, 429]
+            limited = statuses[2]
+            assert limited.headers["retry-after"] == "1"
+            assert limited.json()["error"]["code"] == "rate_limited"
+            with service.client(other) as other_client:
+                assert other_client.get("/v1/tasks").status_code == 200  # per key, not global
+            now[0] += 0.5  # half a second refills one token at 2 per second
+            assert client.get("/v1/tasks").status_code == 200
+            assert client.get("/v1/tasks").status_code == 429

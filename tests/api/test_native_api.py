@@ -8,6 +8,7 @@ import socket
 
 import httpx
 from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
 from service_testkit import LiveService, image_size, png, wait_until
 
 
@@ -233,12 +234,50 @@ def test_operations_endpoints(live: LiveService) -> None:
             "blobs": True,
             "dispatcher": True,
         }
-        metrics = client.get("/metrics").text
-        assert "canvasfill_http_requests_total" in metrics
-        assert "canvasfill_queue_depth" in metrics
-        assert "canvasfill_task_seconds" in metrics
+        samples = _metric_samples(client.get("/metrics").text)
+        readyz = (
+            "canvasfill_http_requests_total",
+            (("method", "GET"), ("route", "/readyz"), ("status", "200")),
+        )
+        assert samples[readyz] >= 1
+        assert samples[("canvasfill_queue_depth", ())] == 0
         schema = client.get("/openapi.json").json()
         assert "/v1/expand" in schema["paths"]
         assert "Ratios" in schema["components"]["schemas"]
         assert client.get("/docs").status_code == 200
         assert client.get("/healthz").headers["x-request-id"]
+
+
+def _metric_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Prometheus text as {(sample name, sorted labels): value}."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_count_finished_tasks_by_engine_and_failures_by_code(live: LiveService) -> None:
+    key = live.new_key()
+    with live.client(key) as client:
+        body = {"image": b64(png()), "pixels": {"right": 16}, "engine": "telea"}
+        done = client.post("/v1/expand", json=body, headers={"Prefer": "wait=30"})
+        assert done.json()["status"] == "succeeded"
+        bad = {"image_url": "http://127.0.0.1:9/gone.png", "pixels": {"right": 16}}
+        failed = client.post(
+            "/v1/expand", json=bad | {"engine": "telea"}, headers={"Prefer": "wait=30"}
+        )
+        assert failed.json()["status"] == "failed"
+        samples = _metric_samples(client.get("/metrics").text)
+    finished = {
+        labels: value
+        for (name, labels), value in samples.items()
+        if name == "canvasfill_task_seconds_count"
+    }
+    assert sum(finished.values()) >= 2
+    failures = {
+        dict(labels).get("code"): value
+        for (name, labels), value in samples.items()
+        if name == "canvasfill_task_failures_total"
+    }
+    assert failures.get("download_failed", 0) >= 1

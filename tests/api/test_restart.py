@@ -6,62 +6,22 @@ import base64
 import os
 import re
 import signal
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from service_testkit import SUPPORT_DIR, TEST_ENGINES, free_port, image_size, png, wait_until
+from service_testkit import free_port, image_size, png, serve_env, serve_process, wait_until
 
 from canvasfill.jobs.database import make_engine, make_sessions
 from canvasfill.jobs.tasks import TaskStore
-
-SERVE = "from canvasfill.api.commands import serve; serve('127.0.0.1', {port}, 1)"
-
-
-@contextmanager
-def server(data_dir: Path, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
-        **os.environ,
-        "CANVASFILL_DATA_DIR": str(data_dir),
-        "CANVASFILL_ENGINE_MODULES": f'["{TEST_ENGINES}"]',
-        "CANVASFILL_WATCHDOG_INTERVAL_S": "0.25",
-        "PYTHONPATH": os.pathsep.join([str(SUPPORT_DIR), os.environ.get("PYTHONPATH", "")]),
-        "COLUMNS": "200",
-    }
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", SERVE.format(port=port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: worker processes die with it
-        )
-    try:
-        wait_until(lambda: _healthy(port) or process.poll() is not None, timeout=60)
-        assert process.poll() is None, log.read_text()
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.mark.slow
 def test_a_task_survives_the_server_being_killed(tmp_path: Path) -> None:
     data, log, port = tmp_path / "data", tmp_path / "server.log", free_port()
     base = f"http://127.0.0.1:{port}"
-    with server(data, port, log) as first:
+    env = serve_env(data, watchdog_interval_s="0.25")
+    with serve_process(env, port, log) as first:
         found = re.search(r"(cf_[A-Za-z0-9_\-]{20,})", log.read_text())
         assert found, "serve did not print a first key on a fresh data folder"
         headers = {"Authorization": f"Bearer {found.group(1)}"}
@@ -91,7 +51,7 @@ def test_a_task_survives_the_server_being_killed(tmp_path: Path) -> None:
     assert left is not None
     assert left.status == "running"
 
-    with server(data, port, log):
+    with serve_process(env, port, log):
         assert log.read_text().count("cf_") == 1  # no second first key
         task = wait_until(
             lambda: (

@@ -1,6 +1,9 @@
-"""Helpers for the service's tests: images, a live server on loopback, a loopback web server.
+"""The one kit for the service's tests: images, a live server, a loopback web server.
 
-Everything binds to 127.0.0.1 on a free port; every wait is bounded.
+A live server is the real app on loopback, either in a thread of the test process
+(``live_service``: the tests can reach its runtime) or as ``canvasfill serve`` in a
+process of its own (``serve_process``: for kills and restarts). Everything binds to
+127.0.0.1 on a free port; every wait is bounded by a deadline.
 """
 
 from __future__ import annotations
@@ -8,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -28,11 +34,13 @@ from PIL import Image
 
 from canvasfill.api.app import create_app
 from canvasfill.api.service import Service
+from canvasfill.engines import registry
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.settings import Settings
 
 SUPPORT_DIR = Path(__file__).parent
 TEST_ENGINES = "canvasfill_test_engines"
+TEST_ENGINE_NAMES = ("sleepy", "crashy")
 
 
 def png(width: int = 96, height: int = 64, seed: int = 0) -> bytes:
@@ -140,7 +148,27 @@ class LiveService:
 
 
 @contextmanager
+def test_engines_registered() -> Iterator[None]:
+    """The test engines (``canvasfill_test_engines``) registered here, and removed after.
+
+    The app imports the module named in ``engine_modules``, which registers them; on the
+    way out they leave the registry and the module cache, so no later test sees them.
+    """
+    try:
+        yield
+    finally:
+        for name in TEST_ENGINE_NAMES:
+            registry.unregister(name)
+        sys.modules.pop(TEST_ENGINES, None)
+
+
+@contextmanager
 def live_service(settings: Settings) -> Iterator[LiveService]:
+    with test_engines_registered():
+        yield from _serve_in_thread(settings)
+
+
+def _serve_in_thread(settings: Settings) -> Iterator[LiveService]:
     app = create_app(settings)
     port = free_port()
     server = uvicorn.Server(
@@ -155,6 +183,65 @@ def live_service(settings: Settings) -> Iterator[LiveService]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def healthy(base_url: str) -> bool:
+    try:
+        return httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def serve_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a ``canvasfill serve`` process for tests (test engines importable)."""
+    env = {
+        **os.environ,
+        "CANVASFILL_DATA_DIR": str(data_dir),
+        "CANVASFILL_ENGINE_MODULES": f'["{TEST_ENGINES}"]',
+        "PYTHONPATH": os.pathsep.join([str(SUPPORT_DIR), os.environ.get("PYTHONPATH", "")]),
+        "COLUMNS": "200",
+    }
+    env.update({f"CANVASFILL_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+def canvasfill_command(*args: str, env: dict[str, str], timeout: float = 120) -> str:
+    """Run ``canvasfill ARGS`` in a process of its own; its standard output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "canvasfill.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+    return result.stdout
+
+
+@contextmanager
+def serve_process(
+    env: dict[str, str], port: int, log: Path, workers: int = 1
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``canvasfill serve`` on 127.0.0.1:``port``, its output appended to ``log``.
+
+    It runs in a process group of its own, so killing the group (on the way out, if it
+    still runs) takes its worker processes with it.
+    """
+    command = [sys.executable, "-m", "canvasfill.cli", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", str(workers)]
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: healthy(base) or process.poll() is not None, timeout=60)
+        assert process.poll() is None, log.read_text()
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
 
 
 @dataclass

@@ -41,6 +41,16 @@ def register(cls: EngineClass) -> EngineClass:
     return cls
 
 
+def unregister(name: str) -> None:
+    """Forget engine ``name`` (its class and any instance); unknown names are ignored.
+
+    For tests and plugins that register engines for a while: the table is process-wide.
+    """
+    with _lock:
+        _classes.pop(name, None)
+        _instances.pop(name, None)
+
+
 def _discover() -> None:
     global _discovered
     if _discovered:

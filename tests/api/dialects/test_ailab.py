@@ -8,6 +8,7 @@ import pytest
 
 from canvasfill.api.dialects import ailab
 from canvasfill.api.dialects.fields import FieldReader
+from canvasfill.engines.base import SEED_MAX
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
 from canvasfill.jobs.spec import CanvasMask, MaskRemoval, RatioExpansion
@@ -116,7 +117,15 @@ def test_out_of_range_fields_are_refused_by_name(field: str, value: str) -> None
     ],
 )
 def test_boundaries_are_accepted(field: str, value: str) -> None:
-    ailab.parse_expand(FieldReader({field: value}), PNG_BYTES, None)
+    spec = ailab.parse_expand(FieldReader({field: value}), PNG_BYTES, None).spec
+    got = {
+        "top": lambda: getattr(spec.geometry, "top", None),
+        "strength": lambda: spec.strength,
+        "scale": lambda: spec.guidance_scale,
+        "steps": lambda: spec.steps,
+        "seed": lambda: 0 <= spec.seed <= SEED_MAX,  # -1: a random seed is drawn
+    }[field]()
+    assert got == (True if field == "seed" else float(value))
 
 
 def test_all_sides_zero_is_refused() -> None:

@@ -76,7 +76,8 @@ def test_invalid_bodies(body: dict[str, object], field: str) -> None:
 
 
 def test_prompt_of_exactly_2500_is_fine() -> None:
-    kling.parse({"image": B64, "left_expansion_ratio": 1, "prompt": "x" * 2500})
+    submission = kling.parse({"image": B64, "left_expansion_ratio": 1, "prompt": "x" * 2500})
+    assert submission.spec.prompt == "x" * 2500
 
 
 def test_paging() -> None:

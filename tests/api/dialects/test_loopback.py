@@ -3,70 +3,30 @@
 from __future__ import annotations
 
 import base64
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import jwt
 import pytest
-from service_testkit import free_port
+from service_testkit import canvasfill_command, free_port, serve_env, serve_process, wait_until
 
 from canvasfill.sample import sample_photo_png
 
 PHOTO = sample_photo_png(400, 320, seed=9)
 
 
-def _cli(*args: str, env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "canvasfill.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     data = tmp_path_factory.mktemp("serve")
-    env = {
-        **os.environ,
-        "CANVASFILL_DATA_DIR": str(data),
-        "CANVASFILL_DEFAULT_ENGINE": "telea",
-        "CANVASFILL_WORKERS": "1",
-        "CANVASFILL_RATE_LIMIT": "0",
-        "CANVASFILL_URL_ALLOW": "[]",
-    }
-    output = _cli("keys", "create", "--name", "loopback", "--kling", env=env)
+    env = serve_env(data, default_engine="telea", workers="1", rate_limit="0", url_allow="[]")
+    output = canvasfill_command("keys", "create", "--name", "loopback", "--kling", env=env)
     found = dict(re.findall(r"^(key|kling access key|kling secret key): (\S+)$", output, re.M))
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "canvasfill.cli", "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("canvasfill serve did not come up")
-        yield base, found
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serve_process(env, port, data / "serve.log"):
+        yield f"http://127.0.0.1:{port}", found
 
 
 def test_ailab_over_http(server: tuple[str, dict[str, str]]) -> None:
@@ -105,13 +65,13 @@ def test_picwish_over_http(server: tuple[str, dict[str, str]]) -> None:
         timeout=60,
     )
     task_id = created.json()["data"]["task_id"]
-    for _ in range(100):
-        time.sleep(0.6)
-        data = httpx.get(
-            f"{base}/api/tasks/visual/advanced-image-expand/{task_id}", headers=headers, timeout=10
-        ).json()["data"]
-        if data["state"] == 1:
-            break
+
+    def finished() -> dict[str, Any] | None:
+        url = f"{base}/api/tasks/visual/advanced-image-expand/{task_id}"
+        data: dict[str, Any] = httpx.get(url, headers=headers, timeout=10).json()["data"]
+        return data if data["state"] not in (0, 2, 3, 4) else None
+
+    data = wait_until(finished, timeout=60, interval=0.6)
     assert data["state"] == 1
     image = httpx.get(data["image"], timeout=10)
     assert image.status_code == 200
@@ -135,12 +95,12 @@ def test_kling_over_http(server: tuple[str, dict[str, str]]) -> None:
     )
     assert created.status_code == 200, created.text
     task_id = created.json()["data"]["task_id"]
-    for _ in range(100):
-        data = httpx.get(f"{base}/v1/images/editing/expand/{task_id}", headers=headers).json()[
-            "data"
-        ]
-        if data["task_status"] == "succeed":
-            break
-        time.sleep(0.3)
+
+    def finished() -> dict[str, Any] | None:
+        url = f"{base}/v1/images/editing/expand/{task_id}"
+        data: dict[str, Any] = httpx.get(url, headers=headers).json()["data"]
+        return data if data["task_status"] in ("succeed", "failed") else None
+
+    data = wait_until(finished, timeout=60, interval=0.3)
     assert data["task_status"] == "succeed"
     assert httpx.get(data["task_result"]["images"][0]["url"]).status_code == 200

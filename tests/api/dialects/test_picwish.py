@@ -60,7 +60,9 @@ def test_invalid_fields(field: str, value: str) -> None:
     ("field", "value"), [("top", "1"), ("top", "0.0001"), ("scale", "1"), ("scale", "20")]
 )
 def test_boundaries(field: str, value: str) -> None:
-    picwish.parse_expand(FieldReader({field: value}), PNG_BYTES, None)
+    spec = picwish.parse_expand(FieldReader({field: value}), PNG_BYTES, None).spec
+    got = spec.geometry.top if field == "top" else spec.guidance_scale
+    assert got == float(value)
 
 
 def test_an_image_is_required() -> None:

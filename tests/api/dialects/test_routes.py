@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from canvasfill.api.ratelimit import RateLimiter
 from canvasfill.sample import sample_photo
 from tests.api.dialects.live import Live, live_app
 from tests.conftest import decode_pixels, encode
@@ -239,7 +240,7 @@ def test_picwish_async_then_polling(live: Live) -> None:
     assert isinstance(data["created_at"], int)
     assert data["completed_at"] >= data["created_at"]
     url = data["image"]
-    assert url.startswith("http://testserver/")
+    assert url.startswith(live.server.base_url + "/files/")
     fetched = live.client.get(url)  # no API key needed: the URL is signed
     assert fetched.status_code == 200
     assert decode_pixels(fetched.content).shape == (320 + 160 + 32, 480, 3)
@@ -278,14 +279,23 @@ def test_picwish_errors_and_unknown_task(live: Live) -> None:
 
 def test_picwish_rate_limit_is_two_per_second(live: Live) -> None:
     key, _ = live.new_key()
-    statuses = [
-        live.client.get(f"{PICWISH}/none", headers={"X-API-KEY": key}).status_code for _ in range(4)
-    ]
-    assert 429 in statuses
-    limited = live.client.get(f"{PICWISH}/none", headers={"X-API-KEY": key})
-    assert limited.status_code == 429
-    assert limited.headers["retry-after"]
-    assert limited.json()["status"] == 429
+    now = [1000.0]
+    app_state = live.server.app.state
+    real, app_state.picwish_limiter = app_state.picwish_limiter, RateLimiter(2.0, lambda: now[0])
+    try:
+        statuses = [
+            live.client.get(f"{PICWISH}/none", headers={"X-API-KEY": key}).status_code
+            for _ in range(3)
+        ]
+        assert statuses == [404, 404, 429]  # a burst of two, then refused
+        limited = live.client.get(f"{PICWISH}/none", headers={"X-API-KEY": key})
+        assert limited.status_code == 429
+        assert limited.headers["retry-after"] == "1"
+        assert limited.json()["status"] == 429
+        now[0] += 0.5
+        assert live.client.get(f"{PICWISH}/none", headers={"X-API-KEY": key}).status_code == 404
+    finally:
+        app_state.picwish_limiter = real
 
 
 def test_picwish_source_download_failure_is_a_task_state(live: Live) -> None:
