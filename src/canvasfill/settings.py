@@ -80,6 +80,19 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # --- dispatch, leases, waits and rate limits (issue 12: distributed mode) -----------
+    broker_url: str | None = None
+    """Redis URL of the Celery broker (``redis://127.0.0.1:6379/0``); unset runs the
+    embedded worker pool. With it set, result waits and rate limits go through Redis."""
+    lease_s: float = Field(30.0, gt=0)
+    """A running task's lease: its worker renews it every third of this; a task whose
+    lease lapsed (its process died) is queued again by any node's sweeper."""
+    republish_after_s: float = Field(120.0, gt=0)
+    """A task queued this long with nobody running it is published to the broker again
+    (a message lost with a broker restart); duplicates are harmless."""
+    png_compress_level: int = Field(1, ge=0, le=9)
+    """zlib level of PNG results: 1 is fast (default), 9 smallest; pixels are the same."""
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -1,4 +1,5 @@
-"""Killing the server mid-task loses nothing: after a restart the task finishes."""
+"""Killing the server mid-task loses nothing: its workers exit on their own within
+seconds, the task's lease lapses, and the restarted server finishes it."""
 
 from __future__ import annotations
 
@@ -6,11 +7,21 @@ import base64
 import os
 import re
 import signal
+import time
 from pathlib import Path
 
 import httpx
 import pytest
-from service_testkit import free_port, image_size, png, serve_env, serve_process, wait_until
+from service_testkit import (
+    alive,
+    descendant_pids,
+    free_port,
+    image_size,
+    png,
+    serve_env,
+    serve_process,
+    wait_until,
+)
 
 from canvasfill.jobs.database import make_engine, make_sessions
 from canvasfill.jobs.tasks import TaskStore
@@ -20,7 +31,7 @@ from canvasfill.jobs.tasks import TaskStore
 def test_a_task_survives_the_server_being_killed(tmp_path: Path) -> None:
     data, log, port = tmp_path / "data", tmp_path / "server.log", free_port()
     base = f"http://127.0.0.1:{port}"
-    env = serve_env(data, watchdog_interval_s="0.25")
+    env = serve_env(data, watchdog_interval_s="0.25", lease_s="2")
     with serve_process(env, port, log) as first:
         found = re.search(r"(cf_[A-Za-z0-9_\-]{20,})", log.read_text())
         assert found, "serve did not print a first key on a fresh data folder"
@@ -43,8 +54,13 @@ def test_a_task_survives_the_server_being_killed(tmp_path: Path) -> None:
                 == "running"
             )
         )
-        os.killpg(first.pid, signal.SIGKILL)  # server and its workers, mid-task
+        descendants = descendant_pids(first.pid)
+        assert descendants, "the server has no worker processes"
+        os.kill(first.pid, signal.SIGKILL)  # the server alone, mid-task: not its group
         first.wait(timeout=30)
+        started = time.monotonic()
+        wait_until(lambda: not any(alive(pid) for pid in descendants), timeout=10)
+        print(f"workers gone {time.monotonic() - started:.2f} s after the server")
 
     store = TaskStore(make_sessions(make_engine(f"sqlite:///{data / 'canvasfill.db'}")))
     left = store.get(task_id)
@@ -68,3 +84,27 @@ def test_a_task_survives_the_server_being_killed(tmp_path: Path) -> None:
     final = store.get(task_id)
     assert final is not None
     assert final.attempts == 2
+
+
+@pytest.mark.slow
+def test_a_graceful_stop_leaves_no_process_and_no_warning(tmp_path: Path) -> None:
+    data, log, port = tmp_path / "data", tmp_path / "server.log", free_port()
+    with serve_process(serve_env(data), port, log, workers=2) as server:
+        found = re.search(r"(cf_[A-Za-z0-9_\-]{20,})", log.read_text())
+        assert found
+        created = httpx.post(  # workers start with the first task
+            f"http://127.0.0.1:{port}/v1/expand",
+            json={"image": base64.b64encode(png(64, 48)).decode(), "pixels": {"right": 8}},
+            headers={"Authorization": f"Bearer {found.group(1)}", "Prefer": "wait=30"},
+            timeout=60,
+        )
+        assert created.status_code == 200, created.text
+        assert created.json()["status"] == "succeeded"
+        wait_until(lambda: len(descendant_pids(server.pid)) >= 2, timeout=30)
+        descendants = descendant_pids(server.pid)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn re-raises it
+    wait_until(lambda: not any(alive(pid) for pid in descendants), timeout=10)
+    output = log.read_text()
+    assert "resource_tracker" not in output, output
+    assert "leaked" not in output, output

@@ -1,9 +1,10 @@
-"""The embedded dispatcher: worker processes, rebuilt after a crash; timeouts; recovery."""
+"""The embedded dispatcher: worker processes, rebuilt after a crash; timeouts; leases."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from service_testkit import png, service_settings, wait_until
@@ -14,6 +15,7 @@ from canvasfill.jobs.dispatcher import EmbeddedDispatcher
 from canvasfill.jobs.runtime import Runtime, build_runtime
 from canvasfill.jobs.spec import JobSpec, PixelExpansion
 from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.sweeper import recover
 from canvasfill.jobs.tables import Task
 
 
@@ -78,16 +80,33 @@ def test_a_task_past_its_timeout_fails_and_frees_its_worker(tmp_path: Path) -> N
     runtime.close()
 
 
-def test_start_up_runs_what_a_dead_process_left(tmp_path: Path) -> None:
+def test_queued_and_lapsed_tasks_are_found_and_run(tmp_path: Path) -> None:
     runtime = build_runtime(service_settings(tmp_path / "data"), apply_migrations=True)
     queued = submit(runtime, "telea")
     abandoned = submit(runtime, "telea")
-    claim = runtime.tasks.claim(abandoned.id, "gone:4242", max_attempts=3)
+    claim = runtime.tasks.claim(abandoned.id, "gone:4242", 3, timedelta(seconds=-1))
     assert claim is not None
-    with running(runtime):  # nobody calls submit: start-up finds both
-        for task in (queued, abandoned):
-            wait_until(lambda t=task: status_of(runtime, t.id, "succeeded"), timeout=60)
+    with running(runtime) as dispatcher:  # nobody calls submit: the scan finds the queued one
+        wait_until(lambda: status_of(runtime, queued.id, "succeeded"), timeout=60)
+        held = runtime.tasks.get(abandoned.id)
+        assert held is not None
+        assert held.status == "running"  # start-up leaves running tasks alone
+        recovery = recover(runtime, dispatcher.submit)  # the sweeper's pass: lease lapsed
+        assert recovery.requeued == [abandoned.id]
+        wait_until(lambda: status_of(runtime, abandoned.id, "succeeded"), timeout=60)
     finished = runtime.tasks.get(abandoned.id)
     assert finished is not None
     assert finished.attempts == 2
+    runtime.close()
+
+
+def test_a_graceful_stop_queues_its_running_task_again(tmp_path: Path) -> None:
+    runtime = build_runtime(service_settings(tmp_path / "data"), apply_migrations=True)
+    task = submit(runtime, "sleepy", prompt="30")
+    with running(runtime) as dispatcher:
+        dispatcher.submit(task.id)
+        wait_until(lambda: status_of(runtime, task.id, "running"), timeout=60)
+    stopped = runtime.tasks.get(task.id)
+    assert stopped is not None
+    assert (stopped.status, stopped.worker, stopped.attempts) == ("queued", None, 1)
     runtime.close()

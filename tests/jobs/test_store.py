@@ -20,6 +20,9 @@ from canvasfill.jobs.tasks import ResultBlob
 from tests.jobs.conftest import create
 
 TTL = timedelta(hours=1)
+LEASE = timedelta(seconds=30)
+LAPSED = timedelta(seconds=-1)
+"""A lease already over when taken: the next claim may take the task over."""
 
 
 def spec(n: int = 1, seed: int = 1) -> JobSpec:
@@ -46,10 +49,13 @@ def test_a_task_goes_queued_running_succeeded(runtime: Runtime) -> None:
     assert task.seq > 0
     assert credits_of(runtime, key.id) == 3
 
-    claim = runtime.tasks.claim(task.id, "host:1", max_attempts=3)
+    claim = runtime.tasks.claim(task.id, "host:1", max_attempts=3, lease=LEASE)
     assert claim is not None
     assert claim.attempt == 1
-    assert runtime.tasks.claim(task.id, "host:2", max_attempts=3) is not None  # takeover
+    assert runtime.tasks.claim(task.id, "host:2", 3, LEASE) is None  # lease held: a duplicate
+    runtime.tasks.requeue_lapsed(3, TTL)  # not lapsed: stays with host:1
+    assert runtime.tasks.release([task.id], "host") == [task.id]  # host:1 is known gone
+    assert runtime.tasks.claim(task.id, "host:2", 3, LEASE) is not None  # takeover
     results = [ResultBlob(f"results/{task.id}/0.png", 10, 8, "png")]
     assert not runtime.tasks.succeed(task.id, 1, results, "telea", [], TTL)  # stale attempt
     assert runtime.tasks.succeed(task.id, 2, results, "telea", ["seed"], TTL)
@@ -59,7 +65,7 @@ def test_a_task_goes_queued_running_succeeded(runtime: Runtime) -> None:
     assert done.results == [{"key": results[0].key, "width": 10, "height": 8, "format": "png"}]
     assert done.results_expire_at is not None
     assert done.finished_at is not None
-    assert runtime.tasks.claim(task.id, "host:3", max_attempts=3) is None  # finished: no-op
+    assert runtime.tasks.claim(task.id, "host:3", 3, LEASE) is None  # finished: no-op
     assert not runtime.tasks.fail(task.id, ErrorCode.ENGINE_FAILED, "late", TTL)
     assert credits_of(runtime, key.id) == 3
 
@@ -72,7 +78,7 @@ def test_failure_and_cancel_give_the_credits_back_once(runtime: Runtime) -> None
     with pytest.raises(InsufficientCreditsError):
         create(runtime, key.id, spec(), cost=1)
 
-    claim = runtime.tasks.claim(failing.id, "host:1", 3)
+    claim = runtime.tasks.claim(failing.id, "host:1", 3, LEASE)
     assert claim is not None
     assert runtime.tasks.fail(failing.id, ErrorCode.ENGINE_FAILED, "boom", TTL, attempt=1)
     assert not runtime.tasks.fail(failing.id, ErrorCode.ENGINE_FAILED, "again", TTL)
@@ -91,22 +97,19 @@ def test_a_task_that_keeps_killing_workers_fails(runtime: Runtime) -> None:
     key = runtime.keys.create().record
     task, _ = create(runtime, key.id, spec())
     for attempt in (1, 2):
-        claim = runtime.tasks.claim(task.id, "host:1", max_attempts=2)
+        claim = runtime.tasks.claim(task.id, "host:1", 2, LAPSED)
         assert claim is not None
         assert claim.attempt == attempt
-    assert runtime.tasks.claim(task.id, "host:1", max_attempts=2) is None
+    assert runtime.tasks.claim(task.id, "host:1", 2, LAPSED) is None
     failed = runtime.tasks.get(task.id)
     assert failed is not None
     assert (failed.status, failed.error_code) == ("failed", "worker_crashed")
 
 
-def test_requeue_and_overdue(runtime: Runtime) -> None:
+def test_overdue_tasks_fail(runtime: Runtime) -> None:
     key = runtime.keys.create().record
     left, _ = create(runtime, key.id, spec())
-    runtime.tasks.claim(left.id, "dead:1", 3)
-    assert runtime.tasks.requeue_running() == 1
-    assert runtime.tasks.ids_with_status("queued") == [left.id]
-    runtime.tasks.claim(left.id, "host:2", 3)
+    runtime.tasks.claim(left.id, "host:2", 3, LEASE)
     assert runtime.tasks.fail_overdue(timedelta(hours=1), TTL) == []
     [overdue] = runtime.tasks.fail_overdue(timedelta(seconds=-1), TTL)
     assert overdue.id == left.id

@@ -24,7 +24,7 @@ def test_sweep_deletes_only_expired_tasks_blobs(tmp_path: Path) -> None:
         task, _ = create(runtime, key.id, spec)
         runtime.blobs.put(f"inputs/{task.id}/image", b"in")
         runtime.blobs.put(f"results/{task.id}/0.png", b"out")
-        runtime.tasks.claim(task.id, "h:1", 3)
+        runtime.tasks.claim(task.id, "h:1", 3, timedelta(seconds=30))
         blob = ResultBlob(f"results/{task.id}/0.png", 1, 1, "png")
         assert runtime.tasks.succeed(task.id, 1, [blob], "telea", [], ttl)
         ids.append(task.id)

@@ -1,8 +1,9 @@
 """The FastAPI app: one process that accepts, runs and serves expansion and removal work.
 
 ``create_app`` builds the runtime (applying migrations) at once; the lifespan starts the
-dispatcher (which first requeues what a dead process left running), the callback
-sender and the sweeper, and stops them on shutdown.
+task events, the dispatcher, the callback
+sender and the sweeper (which also queues again tasks whose lease lapsed), and stops
+them on shutdown.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from canvasfill.api.render import render_callback
 from canvasfill.api.service import Service
 from canvasfill.jobs.callbacks import CallbackSender
 from canvasfill.jobs.dispatcher import EmbeddedDispatcher
+from canvasfill.jobs.events import events_for
 from canvasfill.jobs.logs import request_id
 from canvasfill.jobs.runtime import build_runtime
 from canvasfill.jobs.sweeper import Sweeper
@@ -50,23 +52,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         task = runtime.tasks.get(task_id)
         if task is not None and TaskStatus(task.status).finished:
             holder["service"].metrics.task_finished(task)
+        holder["service"].events.publish(task_id)
         holder["service"].callbacks.wake()
+
+    events = events_for(settings.broker_url, lambda _task_id: holder["service"].callbacks.wake())
+    dispatcher = EmbeddedDispatcher(runtime, settings.workers, on_finished=finished)
 
     def callback_body(task: Task, event: str) -> dict[str, Any]:
         return render_callback(task, event, runtime, holder["service"].public_base())
 
     service = Service(
         runtime=runtime,
-        dispatcher=EmbeddedDispatcher(runtime, settings.workers, on_finished=finished),
+        dispatcher=dispatcher,
         limiter=RateLimiter(settings.rate_limit),
         metrics=Metrics(lambda: runtime.tasks.count_by_status().get(TaskStatus.QUEUED, 0)),
         callbacks=CallbackSender(runtime, callback_body),
-        sweeper=Sweeper(runtime),
+        sweeper=Sweeper(
+            runtime, dispatcher.submit, finished, fail_overdue=bool(settings.broker_url)
+        ),
+        events=events,
     )
     holder["service"] = service
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        service.events.start()
         service.dispatcher.start()
         service.callbacks.start()
         service.sweeper.start()
@@ -77,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service.sweeper.stop()
             service.callbacks.stop()
             service.dispatcher.stop()
+            service.events.stop()
             runtime.close()
 
     app = FastAPI(

@@ -11,7 +11,6 @@ store or the blob store.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import time
@@ -32,6 +31,7 @@ from canvasfill.api.view import DialectResult, TaskView
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.limits import ImageLimits
 from canvasfill.jobs.accept import accept
+from canvasfill.jobs.events import RECHECK_S
 from canvasfill.jobs.idempotency import Idempotency, IdempotencyConflictError
 from canvasfill.jobs.keys import InsufficientCreditsError
 from canvasfill.jobs.logs import request_id
@@ -176,17 +176,25 @@ async def submit(
 
 
 async def wait(service: Service, task: Task, seconds: float) -> Task:
-    """The task once it finishes, or as it is after ``seconds`` (re-read, bounded polls)."""
+    """The task once it finishes, or as it is after ``seconds``.
+
+    Woken by the service's task events (in process, or Redis pub/sub across nodes),
+    not by polling; the record is re-read each time, as the truth, and at least every
+    ``events.RECHECK_S`` in case an event was lost.
+    """
     deadline = time.monotonic() + seconds
-    delay = 0.05
+    tasks = service.runtime.tasks
     while not TaskStatus(task.status).finished:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        await asyncio.sleep(min(delay, remaining))
-        delay = min(delay * 1.5, 0.5)
-        fresh = await run_in_threadpool(service.runtime.tasks.get, task.id)
-        task = fresh or task
+        with service.events.watch(task.id) as watch:
+            # listening before the re-read: a finish between the two still wakes us
+            fresh: Task | None = await run_in_threadpool(tasks.get, task.id)
+            task = fresh or task
+            if TaskStatus(task.status).finished:
+                break
+            await watch.wait(min(remaining, RECHECK_S))
     return task
 
 

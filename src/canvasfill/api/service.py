@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
@@ -10,6 +10,7 @@ from canvasfill.api.metrics import Metrics
 from canvasfill.api.ratelimit import RateLimiter
 from canvasfill.jobs.callbacks import CallbackSender
 from canvasfill.jobs.dispatcher import Dispatcher
+from canvasfill.jobs.events import LocalEvents, TaskEvents
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.sweeper import Sweeper
 
@@ -24,6 +25,8 @@ class Service:
     sweeper: Sweeper
     base_url: str | None = None
     """Where results are fetched from: the setting, else the first request's address."""
+    events: TaskEvents = field(default_factory=LocalEvents)
+    """Wakes waiting requests when their task finishes (in process, or Redis pub/sub)."""
 
     def public_base(self, request: Request | None = None) -> str:
         configured = self.runtime.settings.public_url

@@ -6,17 +6,21 @@ submitted again (``execute`` takes them over; a task that keeps killing workers 
 after ``max_attempts``). A control thread does everything that touches the pool, so
 callbacks from the pool's own threads only post messages. The same thread is the
 watchdog: it fails tasks that run past their timeout (stopping their worker) and
-picks up queued tasks that nobody submitted, such as ones found at start-up.
+picks up queued tasks that nobody submitted, such as ones the sweeper queued again.
+Workers die with the server (``die_with_parent``), even when it is killed.
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
 import multiprocessing
 import os
 import queue
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -54,8 +58,38 @@ class Dispatcher(Protocol):
 _worker_runtime: Runtime | None = None
 
 
+def die_with_parent(poll_s: float = 0.5) -> None:
+    """End this process when its parent dies, even by ``kill -9``.
+
+    On Linux the kernel sends SIGKILL at once (``PR_SET_PDEATHSIG``); everywhere a
+    daemon thread also watches the parent pid and exits when this process has been
+    handed to another parent. Without this, a killed server's workers would finish what
+    they hold, then idle forever, racing the restarted server's workers.
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            log.debug("prctl(PR_SET_PDEATHSIG) is not available", exc_info=True)
+    if os.getppid() != parent:  # the parent died before the kernel was told
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 def _init_worker(settings: dict[str, Any]) -> None:
     global _worker_runtime
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
     parsed = Settings(**settings)
     configure_logging(parsed.log_level, parsed.log_json)
@@ -87,10 +121,11 @@ class EmbeddedDispatcher:
         self._last_rebuild = 0.0
 
     def start(self) -> None:
-        """Build the pool, put back what a dead server left running, and start watching."""
-        requeued = self._runtime.tasks.requeue_running()
-        if requeued:
-            log.warning("requeued %d tasks left running", requeued, extra={"event": "recovery"})
+        """Build the pool and start watching (the first scan finds what is queued).
+
+        Tasks a dead process left running are not touched here: their leases lapse and
+        the sweeper queues them again, which is right with any number of nodes.
+        """
         self._pool = self._new_pool()
         self._thread = threading.Thread(target=self._control, name="dispatcher", daemon=True)
         self._thread.start()
@@ -103,7 +138,7 @@ class EmbeddedDispatcher:
         return self._thread is not None and self._thread.is_alive() and self._pool is not None
 
     def stop(self) -> None:
-        """Stop at once; tasks still running stay ``running`` and are redone at next start."""
+        """Stop at once; tasks still running go back to the queue for the next start."""
         self._stopping.set()
         self._messages.put(("stop", ""))
         if self._thread is not None:
@@ -111,6 +146,7 @@ class EmbeddedDispatcher:
         pool, self._pool = self._pool, None
         if pool is not None:
             self._terminate(pool)
+            self._release(self._inflight)
 
     def worker_pids(self) -> list[int]:
         pool = self._pool
@@ -177,6 +213,7 @@ class EmbeddedDispatcher:
             return
         if pool is not None:
             self._terminate(pool)
+            self._release(self._inflight)
         # a pool that cannot even start its workers must not spin the CPU
         pause = self._last_rebuild + 1.0 - time.monotonic()
         if pause > 0:
@@ -212,6 +249,17 @@ class EmbeddedDispatcher:
         if pid in self.worker_pids():
             os.kill(pid, signal.SIGKILL)  # the pool notices, breaks and is rebuilt
 
+    def _release(self, task_ids: set[str]) -> None:
+        """Queue again what our (now dead) workers were running: they hold live leases
+        that nobody would renew."""
+        released = self._runtime.tasks.release(sorted(task_ids), socket.gethostname())
+        if released:
+            log.warning(
+                "requeued %d tasks of stopped workers",
+                len(released),
+                extra={"event": "released"},
+            )
+
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self._workers,
@@ -222,6 +270,13 @@ class EmbeddedDispatcher:
 
     @staticmethod
     def _terminate(pool: ProcessPoolExecutor) -> None:
+        """Kill the pool's workers, then let the pool close its queues.
+
+        The second ``shutdown`` joins the pool's manager thread, after which nothing
+        holds the queues' semaphores and collecting them unlinks them. Left to the
+        interpreter's exit, that never happens when uvicorn ends the process with the
+        signal it caught, and the resource tracker warns of "leaked" semaphores.
+        """
         processes = list((pool._processes or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
@@ -229,6 +284,9 @@ class EmbeddedDispatcher:
                 process.kill()
         for process in processes:
             process.join(timeout=5)
+        pool.shutdown(wait=True)
+        del pool, processes
+        gc.collect()
 
 
 def _is_broken(pool: ProcessPoolExecutor) -> bool:

@@ -6,7 +6,8 @@ the inputs from the blob store (downloading URL inputs first, once), runs the sa
 ``prepare`` + ``run`` as every other door, stores the results under keys derived from
 the task id and records the outcome. Running it twice for one task is harmless: the
 second run either finds the task finished or replaces the first run's attempt, and
-only the attempt that owns the task may record an outcome.
+only the attempt that owns the task may record an outcome. While it runs, a heartbeat
+thread renews the attempt's lease (``lease_s``), which is how other nodes know it lives.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 
 from canvasfill.errors import CanvasfillError, ErrorCode
 from canvasfill.imaging.limits import BY_NAME, NATIVE
@@ -35,13 +40,41 @@ def worker_name() -> str:
 
 def execute(task_id: str, runtime: Runtime) -> None:
     """Run task ``task_id`` to an outcome recorded in the store (see the module doc)."""
+    lease = timedelta(seconds=runtime.settings.lease_s)
     with task_context(task_id):
-        claim = runtime.tasks.claim(task_id, worker_name(), runtime.settings.max_attempts)
+        claim = runtime.tasks.claim(task_id, worker_name(), runtime.settings.max_attempts, lease)
         if claim is None:
             log.info("task needs no run", extra={"event": "task_skipped"})
             return
         log.info("task started", extra={"event": "task_started", "attempt": claim.attempt})
-        _attempt(runtime, claim.task, claim.attempt)
+        with _heartbeat(runtime, task_id, claim.attempt, lease):
+            _attempt(runtime, claim.task, claim.attempt)
+
+
+@contextmanager
+def _heartbeat(runtime: Runtime, task_id: str, attempt: int, lease: timedelta) -> Iterator[None]:
+    """Renew the attempt's lease every third of it while the body runs.
+
+    A thread, so a long engine call in native code keeps the lease alive; if this
+    process dies, the renewals stop and the lease lapses for the sweeper to see.
+    """
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(lease.total_seconds() / 3):
+            try:
+                if not runtime.tasks.renew_lease(task_id, attempt, lease):
+                    return  # finished, timed out or taken over: nothing left to hold
+            except Exception:  # a database hiccup: try again at the next beat
+                log.warning("lease renewal failed", exc_info=True, extra={"event": "lease"})
+
+    thread = threading.Thread(target=renew, name=f"lease-{task_id[:8]}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _attempt(runtime: Runtime, task: Task, attempt: int) -> None:
@@ -51,7 +84,11 @@ def _attempt(runtime: Runtime, task: Task, attempt: int) -> None:
         image, mask = _inputs(runtime, task, spec)
         prepared = prepare(spec, image, mask)
         tasks.set_progress(task.id, attempt, 5)
-        output = run(spec, prepared, lambda percent: tasks.set_progress(task.id, attempt, percent))
+        output = run(
+            spec,
+            prepared,
+            lambda percent: tasks.set_progress(task.id, attempt, percent),
+        )
         results = []
         for index, result in enumerate(output.images):
             key = result_key(task.id, index, result.format.extension)

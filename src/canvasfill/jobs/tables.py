@@ -119,6 +119,11 @@ class Task(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str | None] = mapped_column(String(100), nullable=True)
     """``host:pid`` of the process running it, so a stuck one can be stopped."""
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """While running: until when its worker holds it (renewed by a heartbeat). A lapsed
+    lease means the worker died; the sweeper queues the task again."""
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """When the sweeper last published the queued task again (None: only at acceptance)."""
     engine: Mapped[str] = mapped_column(String(64))
     seed: Mapped[int] = mapped_column(BigInteger)
     """Up to 4294967294: more than a 32-bit signed INTEGER holds on PostgreSQL."""

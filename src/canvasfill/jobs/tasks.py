@@ -200,16 +200,21 @@ class TaskStore:
                 refund=True,
             )
 
-    def claim(self, task_id: str, worker: str, max_attempts: int) -> Claim | None:
-        """Start an attempt at the task; None when it is finished or claimed by another.
+    def claim(self, task_id: str, worker: str, max_attempts: int, lease: timedelta) -> Claim | None:
+        """Start an attempt at the task, holding it for ``lease``; None when it is
+        finished or another worker holds it.
 
-        A task still marked running (its worker died) is taken over. A task that has
+        A running task whose lease lapsed (its worker died) is taken over; one whose
+        lease is live is left alone, so a duplicate message is harmless. A task that has
         already been started ``max_attempts`` times fails instead: something in it
         kills workers, and it must not take the pool down forever.
         """
         with self._sessions.begin() as session:
             task = session.scalar(select(Task).where(Task.id == task_id))
             if task is None or task.status not in UNFINISHED:
+                return None
+            now = self._now()
+            if task.status == TaskStatus.RUNNING.value and _holds(task.lease_until, now):
                 return None
             seen_attempts = task.attempts
             if seen_attempts >= max_attempts:
@@ -225,7 +230,6 @@ class TaskStore:
                     refund=True,
                 )
                 return None
-            now = self._now()
             changed = session.execute(
                 update(Task)
                 .where(
@@ -239,6 +243,7 @@ class TaskStore:
                     started_at=now,
                     updated_at=now,
                     worker=worker,
+                    lease_until=now + lease,
                     progress=0,
                 )
                 .execution_options(synchronize_session=False)
@@ -310,15 +315,104 @@ class TaskStore:
                 session, task_id, values, expected=UNFINISHED, attempt=attempt, refund=True
             )
 
-    def requeue_running(self) -> int:
-        """At start-up: tasks a dead process left running go back to the queue."""
+    def renew_lease(self, task_id: str, attempt: int, lease: timedelta) -> bool:
+        """Extend ``attempt``'s hold on the task; False when it no longer runs it."""
         with self._sessions.begin() as session:
             changed = session.execute(
                 update(Task)
-                .where(Task.status == TaskStatus.RUNNING.value)
-                .values(status=TaskStatus.QUEUED.value, worker=None, updated_at=self._now())
+                .where(
+                    Task.id == task_id,
+                    Task.attempts == attempt,
+                    Task.status == TaskStatus.RUNNING.value,
+                )
+                .values(lease_until=self._now() + lease)
             )
-            return rowcount(changed)
+            return rowcount(changed) == 1
+
+    def requeue_lapsed(self, max_attempts: int, ttl: timedelta) -> tuple[list[str], list[str]]:
+        """Running tasks whose lease lapsed go back to the queue, or fail once they were
+        started ``max_attempts`` times; returns (requeued ids, failed ids)."""
+        now = self._now()
+        with self._sessions() as session:
+            lapsed = list(
+                session.execute(
+                    select(Task.id, Task.attempts).where(
+                        Task.status == TaskStatus.RUNNING.value,
+                        (Task.lease_until.is_(None)) | (Task.lease_until <= now),
+                    )
+                )
+            )
+        requeued, failed = [], []
+        for task_id, attempts in lapsed:
+            if attempts >= max_attempts:
+                message = (
+                    f"the task was started {attempts} times and its worker stopped each "
+                    "time; it will not be tried again"
+                )
+                if self.fail(task_id, ErrorCode.WORKER_CRASHED, message, ttl, attempt=attempts):
+                    failed.append(task_id)
+                continue
+            with self._sessions.begin() as session:
+                changed = session.execute(
+                    update(Task)
+                    .where(
+                        Task.id == task_id,
+                        Task.attempts == attempts,
+                        Task.status == TaskStatus.RUNNING.value,
+                        (Task.lease_until.is_(None)) | (Task.lease_until <= now),
+                    )
+                    .values(_requeued(now))
+                )
+                if rowcount(changed) == 1:
+                    requeued.append(task_id)
+        return requeued, failed
+
+    def release(self, task_ids: Iterable[str], host: str) -> list[str]:
+        """Queue again those of ``task_ids`` running on ``host``, whose processes are
+        known to be gone (a dispatcher's own dead workers); returns their ids."""
+        ids = list(task_ids)
+        if not ids:
+            return []
+        now = self._now()
+        with self._sessions.begin() as session:
+            running = list(
+                session.scalars(
+                    select(Task.id).where(
+                        Task.id.in_(ids),
+                        Task.status == TaskStatus.RUNNING.value,
+                        Task.worker.startswith(f"{host}:", autoescape=True),
+                    )
+                )
+            )
+            if running:
+                session.execute(
+                    update(Task)
+                    .where(Task.id.in_(running), Task.status == TaskStatus.RUNNING.value)
+                    .values(_requeued(now))
+                )
+        return running
+
+    def due_for_dispatch(self, waited: timedelta) -> list[str]:
+        """Queued tasks published ``waited`` ago or earlier that nobody started (their
+        message may be lost); each is marked published now, and their ids returned."""
+        now = self._now()
+        cutoff = now - waited
+        last = func.coalesce(Task.dispatched_at, Task.created_at)
+        with self._sessions.begin() as session:
+            ids = list(
+                session.scalars(
+                    select(Task.id)
+                    .where(Task.status == TaskStatus.QUEUED.value, last <= cutoff)
+                    .order_by(Task.seq)
+                )
+            )
+            if ids:
+                session.execute(
+                    update(Task)
+                    .where(Task.id.in_(ids), Task.status == TaskStatus.QUEUED.value)
+                    .values(dispatched_at=now)
+                )
+        return ids
 
     def fail_overdue(self, timeout: timedelta, ttl: timedelta) -> list[Task]:
         """Fail tasks running longer than ``timeout``; returns them (their workers to stop)."""
@@ -390,6 +484,21 @@ class TaskStore:
             keys.refund(session, task.key_id, task.cost)
         deliveries.queue(session, task, task.status, now)
         return True
+
+
+def _holds(lease_until: datetime | None, now: datetime) -> bool:
+    return lease_until is not None and lease_until > now
+
+
+def _requeued(now: datetime) -> dict[str, Any]:
+    return {
+        "status": TaskStatus.QUEUED.value,
+        "worker": None,
+        "lease_until": None,
+        "dispatched_at": now,
+        "progress": 0,
+        "updated_at": now,
+    }
 
 
 def _failure(code: ErrorCode, message: str, field: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,90 @@
+"""Leases on an injected clock: renewed while held, lapsed ones queued again, then failed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from canvasfill.engines.base import Operation
+from canvasfill.jobs.runtime import Runtime
+from canvasfill.jobs.spec import JobSpec, RatioExpansion
+from canvasfill.jobs.tasks import ResultBlob, TaskStore
+from tests.jobs.conftest import create
+
+TTL = timedelta(hours=1)
+LEASE = timedelta(seconds=30)
+SPEC = JobSpec(operation=Operation.EXPAND, geometry=RatioExpansion(left=0.5), seed=1)
+
+
+def mine(found: tuple[list[str], list[str]], task_id: str) -> tuple[list[str], list[str]]:
+    """Only this test's task (the PostgreSQL database is shared by the session)."""
+    return [i for i in found[0] if i == task_id], [i for i in found[1] if i == task_id]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def test_a_lapsed_lease_is_queued_again_then_failed_after_max_attempts(runtime: Runtime) -> None:
+    clock = Clock()
+    store = TaskStore(runtime.sessions, clock)
+    key = runtime.keys.create(credits=3).record
+    task, _ = create(runtime, key.id, SPEC, cost=2)
+
+    first = store.claim(task.id, "a:1", 2, LEASE)
+    assert first is not None
+    clock.advance(20)
+    assert store.renew_lease(task.id, 1, LEASE)  # held until +50
+    clock.advance(25)
+    assert mine(store.requeue_lapsed(2, TTL), task.id) == ([], [])
+    assert store.claim(task.id, "b:2", 2, LEASE) is None  # a duplicate message: no-op
+
+    clock.advance(10)  # +55: the holder stopped renewing
+    assert mine(store.requeue_lapsed(2, TTL), task.id) == ([task.id], [])
+    queued = store.get(task.id)
+    assert queued is not None
+    assert (queued.status, queued.worker, queued.lease_until) == ("queued", None, None)
+    second = store.claim(task.id, "b:2", 2, LEASE)
+    assert second is not None
+    assert second.attempt == 2
+    assert not store.renew_lease(task.id, 1, LEASE)  # the first attempt lost it
+    blob = ResultBlob(f"results/{task.id}/0.png", 1, 1, "png")
+    assert not store.succeed(task.id, 1, [blob], "telea", [], TTL)
+
+    clock.advance(31)  # the second holder died too: max_attempts reached
+    assert mine(store.requeue_lapsed(2, TTL), task.id) == ([], [task.id])
+    failed = store.get(task.id)
+    assert failed is not None
+    assert (failed.status, failed.error_code) == ("failed", "worker_crashed")
+    record = runtime.keys.get(key.id)
+    assert record is not None
+    assert record.credits == 3  # held credits given back
+
+
+def test_queued_tasks_nobody_started_are_published_again(runtime: Runtime) -> None:
+    clock = Clock()
+    key = runtime.keys.create().record
+    task, _ = create(runtime, key.id, SPEC)
+    store = TaskStore(runtime.sessions, clock)
+    clock.now = task.created_at
+    waited = timedelta(seconds=120)
+
+    def due() -> bool:
+        return task.id in store.due_for_dispatch(waited)
+
+    clock.advance(100)
+    assert not due()
+    clock.advance(21)
+    assert due()
+    assert not due()  # just published: not again at once
+    clock.advance(121)
+    assert due()
+    assert store.claim(task.id, "a:1", 3, LEASE) is not None
+    clock.advance(500)
+    assert not due()  # running tasks are the leases' business
