@@ -43,3 +43,10 @@ def test_parse_refuses_unknown() -> None:
     with pytest.raises(InputError) as caught:
         OutputFormat.parse("gif")
     assert caught.value.field == "output_format"
+
+
+def test_png_levels_change_the_bytes_not_the_pixels(small_photo: np.ndarray) -> None:
+    fast = encode_image(small_photo, OutputFormat.PNG, png_compress_level=1)
+    small = encode_image(small_photo, OutputFormat.PNG, png_compress_level=9)
+    assert np.array_equal(decode_pixels(fast), decode_pixels(small))
+    assert fast != small

@@ -41,6 +41,9 @@ class OutputFormat(StrEnum):
 
 
 DEFAULT_QUALITY = 95
+PNG_COMPRESS_LEVEL = 1
+"""zlib level of PNG output. PNG is lossless at every level; 1 encodes a 512 px result
+several times faster than Pillow's default 6 for files about a fifth larger."""
 
 
 def to_pil(rgb: NDArray[np.uint8], alpha: NDArray[np.uint8] | None = None) -> Image.Image:
@@ -55,6 +58,7 @@ def encode_image(
     *,
     alpha: NDArray[np.uint8] | None = None,
     quality: int = DEFAULT_QUALITY,
+    png_compress_level: int = PNG_COMPRESS_LEVEL,
 ) -> bytes:
     """Encode pixels; JPEG has no alpha channel, so alpha is dropped there."""
     if not 1 <= quality <= 100:
@@ -64,7 +68,7 @@ def encode_image(
     image = to_pil(rgb, None if fmt is OutputFormat.JPEG else alpha)
     buffer = io.BytesIO()
     if fmt is OutputFormat.PNG:
-        image.save(buffer, format="PNG", compress_level=6)
+        image.save(buffer, format="PNG", compress_level=png_compress_level)
     elif fmt is OutputFormat.JPEG:
         image.save(buffer, format="JPEG", quality=quality, subsampling=0 if quality >= 90 else 2)
     else:

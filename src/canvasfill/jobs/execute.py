@@ -88,6 +88,7 @@ def _attempt(runtime: Runtime, task: Task, attempt: int) -> None:
             spec,
             prepared,
             lambda percent: tasks.set_progress(task.id, attempt, percent),
+            png_compress_level=runtime.settings.png_compress_level,
         )
         results = []
         for index, result in enumerate(output.images):

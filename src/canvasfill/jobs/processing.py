@@ -19,7 +19,7 @@ from canvasfill.errors import EngineError, ErrorCode, InputError
 from canvasfill.imaging import masks
 from canvasfill.imaging.composite import composite, place_alpha, place_on_canvas, scale_to
 from canvasfill.imaging.decode import DecodedImage, decode_image
-from canvasfill.imaging.encode import OutputFormat, encode_image
+from canvasfill.imaging.encode import PNG_COMPRESS_LEVEL, OutputFormat, encode_image
 from canvasfill.imaging.geometry import (
     CanvasPlan,
     Sides,
@@ -122,9 +122,14 @@ def _plan(
 
 
 def run(
-    spec: JobSpec, prepared: PreparedJob, progress: ProgressCallback | None = None
+    spec: JobSpec,
+    prepared: PreparedJob,
+    progress: ProgressCallback | None = None,
+    *,
+    png_compress_level: int = PNG_COMPRESS_LEVEL,
 ) -> JobOutput:
-    """Fill, composite (known pixels exact), scale to fit, encode."""
+    """Fill, composite (known pixels exact), scale to fit, encode (PNG at the given
+    zlib level: the service's ``png_compress_level`` setting)."""
     started = time.perf_counter()
     report = progress or (lambda _percent: None)
     params = spec.fill_params()
@@ -138,7 +143,7 @@ def run(
     images = []
     for fill in fills:
         rgb = composite(canvas, fill, plan.fill_mask, engine.feather)
-        images.append(_finish(rgb, alpha, spec))
+        images.append(_finish(rgb, alpha, spec, png_compress_level))
     report(100)
     return JobOutput(
         images=images,
@@ -164,17 +169,28 @@ def _fill(engine: Engine, canvas: np.ndarray, plan: CanvasPlan, spec: JobSpec) -
     return [np.asarray(fill, dtype=np.uint8) for fill in fills]
 
 
-def _finish(rgb: np.ndarray, alpha: np.ndarray | None, spec: JobSpec) -> ResultImage:
+def _finish(
+    rgb: np.ndarray, alpha: np.ndarray | None, spec: JobSpec, png_level: int
+) -> ResultImage:
     size = (rgb.shape[1], rgb.shape[0])
     target = fit_within(size, spec.output.max_width, spec.output.max_height)
     rgb = scale_to(rgb, target)
     if alpha is not None:
         alpha = scale_to(alpha, target)
     options = spec.output
-    data = encode_image(rgb, options.format, alpha=alpha, quality=options.quality)
+    quality = options.quality
+    data = encode_image(
+        rgb, options.format, alpha=alpha, quality=quality, png_compress_level=png_level
+    )
     marked = None
     if options.watermark:
-        marked = encode_image(watermark(rgb), options.format, alpha=alpha, quality=options.quality)
+        marked = encode_image(
+            watermark(rgb),
+            options.format,
+            alpha=alpha,
+            quality=quality,
+            png_compress_level=png_level,
+        )
     return ResultImage(
         data=data, width=target[0], height=target[1], format=options.format, watermarked=marked
     )
