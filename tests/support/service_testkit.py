@@ -272,6 +272,88 @@ def serve_process(
         process.wait(timeout=30)
 
 
+class RedisServer:
+    """A redis-server of the test's own on 127.0.0.1:``port``, without persistence, so
+    a kill and restart loses every key (as a broker restart does in production)."""
+
+    def __init__(self, port: int, log: Path) -> None:
+        self.port = port
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self.log.parent)]
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        wait_until(self.ping, timeout=10, interval=0.05)
+
+    def ping(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def llen(self, name: str) -> int:
+        """Length of list ``name`` (a Celery queue on this broker)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
+            sock.sendall(f"LLEN {name}\r\n".encode())
+            return int(sock.recv(64).decode().strip().lstrip(":"))
+
+
+@contextmanager
+def redis_server(log: Path) -> Iterator[RedisServer]:
+    server = RedisServer(free_port(), log)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@contextmanager
+def worker_process(
+    env: dict[str, str], log: Path, queues: str = "cpu", concurrency: int = 1
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A Celery worker (``canvasfill.jobs.worker.run_worker``) in a session of its own,
+    ready (its worker processes warmed up) when this yields; stopped on the way out."""
+    command = [sys.executable, "-m", "canvasfill.jobs.worker", queues, str(concurrency)]
+    start = log.stat().st_size if log.exists() else 0
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def ready() -> bool:
+        with log.open("rb") as handle:
+            handle.seek(start)
+            return b" ready." in handle.read() or process.poll() is not None
+
+    try:
+        wait_until(ready, timeout=90)
+        assert process.poll() is None, log.read_text()
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()  # warm shutdown
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=15)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
 @dataclass
 class Recorded:
     method: str

@@ -1,7 +1,7 @@
 """The FastAPI app: one process that accepts, runs and serves expansion and removal work.
 
 ``create_app`` builds the runtime (applying migrations) at once; the lifespan starts the
-task events, the dispatcher, the callback
+task events, the dispatcher (embedded pool, or Celery with a broker), the callback
 sender and the sweeper (which also queues again tasks whose lease lapsed), and stops
 them on shutdown.
 """
@@ -26,11 +26,11 @@ from canvasfill.api.errors import install_error_handlers
 from canvasfill.api.metrics import Metrics
 from canvasfill.api.native import routes as native
 from canvasfill.api.native.schema import REQUEST_SCHEMAS
-from canvasfill.api.ratelimit import RateLimiter
+from canvasfill.api.ratelimit import limiter_for
 from canvasfill.api.render import render_callback
 from canvasfill.api.service import Service
 from canvasfill.jobs.callbacks import CallbackSender
-from canvasfill.jobs.dispatcher import EmbeddedDispatcher
+from canvasfill.jobs.dispatcher import make_dispatcher
 from canvasfill.jobs.events import events_for
 from canvasfill.jobs.logs import request_id
 from canvasfill.jobs.runtime import build_runtime
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         holder["service"].callbacks.wake()
 
     events = events_for(settings.broker_url, lambda _task_id: holder["service"].callbacks.wake())
-    dispatcher = EmbeddedDispatcher(runtime, settings.workers, on_finished=finished)
+    dispatcher = make_dispatcher(runtime, on_finished=finished)
 
     def callback_body(task: Task, event: str) -> dict[str, Any]:
         return render_callback(task, event, runtime, holder["service"].public_base())
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     service = Service(
         runtime=runtime,
         dispatcher=dispatcher,
-        limiter=RateLimiter(settings.rate_limit),
+        limiter=limiter_for(settings.rate_limit, settings.broker_url),
         metrics=Metrics(lambda: runtime.tasks.count_by_status().get(TaskStatus.QUEUED, 0)),
         callbacks=CallbackSender(runtime, callback_body),
         sweeper=Sweeper(

@@ -15,7 +15,7 @@ import jwt
 from fastapi import Depends, Request
 
 from canvasfill.api.errors import ApiError
-from canvasfill.api.ratelimit import RateLimiter, retry_after_header
+from canvasfill.api.ratelimit import Limiter, retry_after_header
 from canvasfill.api.service import Service, get_service
 from canvasfill.errors import ErrorCode
 from canvasfill.jobs.tables import ApiKey
@@ -29,7 +29,7 @@ def authorize(
     service: Service,
     token: str | None,
     *,
-    limiter: RateLimiter | None = None,
+    limiter: Limiter | None = None,
     header_hint: str = "Authorization: Bearer <key>",
 ) -> ApiKey:
     """The key for ``token``; 401 when missing, unknown or revoked, 429 when too fast.
@@ -57,7 +57,7 @@ def authorize(
     return key
 
 
-def throttle(service: Service, key: ApiKey, limiter: RateLimiter | None = None) -> None:
+def throttle(service: Service, key: ApiKey, limiter: Limiter | None = None) -> None:
     """429 with Retry-After when ``key`` is over its rate (the service's, or ``limiter``'s)."""
     limiter = limiter or service.limiter
     wait = limiter.acquire(key.id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from canvasfill.api.metrics import Metrics
-from canvasfill.api.ratelimit import RateLimiter
+from canvasfill.api.ratelimit import Limiter
 from canvasfill.jobs.callbacks import CallbackSender
 from canvasfill.jobs.dispatcher import Dispatcher
 from canvasfill.jobs.events import LocalEvents, TaskEvents
@@ -19,7 +19,7 @@ from canvasfill.jobs.sweeper import Sweeper
 class Service:
     runtime: Runtime
     dispatcher: Dispatcher
-    limiter: RateLimiter
+    limiter: Limiter
     metrics: Metrics
     callbacks: CallbackSender
     sweeper: Sweeper

@@ -291,3 +291,13 @@ class EmbeddedDispatcher:
 
 def _is_broken(pool: ProcessPoolExecutor) -> bool:
     return bool(getattr(pool, "_broken", False))
+
+
+def make_dispatcher(runtime: Runtime, on_finished: FinishedHook | None = None) -> Dispatcher:
+    """Celery when a broker is configured, else the embedded pool (which alone calls
+    ``on_finished``; Celery workers publish their task events themselves)."""
+    if runtime.settings.broker_url:
+        from canvasfill.jobs.celery_dispatch import CeleryDispatcher  # Celery only here
+
+        return CeleryDispatcher(runtime)
+    return EmbeddedDispatcher(runtime, runtime.settings.workers, on_finished=on_finished)

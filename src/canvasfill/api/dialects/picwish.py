@@ -20,7 +20,7 @@ from canvasfill.api import doors
 from canvasfill.api.auth import authorize
 from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.api.errors import ErrorInfo
-from canvasfill.api.ratelimit import RateLimiter
+from canvasfill.api.ratelimit import Limiter, limiter_for
 from canvasfill.api.service import Service, get_service
 from canvasfill.api.view import TaskView, require_image
 from canvasfill.engines.base import Operation, resolve_seed
@@ -260,7 +260,7 @@ BODY_CAP = doors.body_cap(PICWISH)
 
 
 def _key(request: Request, service: Service) -> ApiKey:
-    limiter: RateLimiter = request.app.state.picwish_limiter
+    limiter: Limiter = request.app.state.picwish_limiter
     token = request.headers.get(API_KEY_HEADER)
     return authorize(service, token, limiter=limiter, header_hint=f"{API_KEY_HEADER}: <key>")
 
@@ -312,6 +312,7 @@ def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
 
 
 def install(app: FastAPI) -> None:
-    app.state.picwish_limiter = RateLimiter(RATE_LIMIT_PER_SECOND)
+    broker_url = app.state.service.runtime.settings.broker_url  # shared in Redis when set
+    app.state.picwish_limiter = limiter_for(RATE_LIMIT_PER_SECOND, broker_url, "picwish")
     app.include_router(router)
     doors.install_error_renderer(app, (EXPAND_PATH, INPAINT_PATH), _render_info)

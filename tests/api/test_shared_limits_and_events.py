@@ -1,0 +1,75 @@
+"""Redis-backed pieces on a redis-server of the test's own: shared rate limits (an
+injected clock) and task events across two "nodes"; and in-process events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from service_testkit import RedisServer, redis_server, wait_until
+
+from canvasfill.api.ratelimit import RateLimiter, RedisRateLimiter, limiter_for
+from canvasfill.jobs.events import LocalEvents, RedisEvents, TaskEvents
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    with redis_server(tmp_path_factory.mktemp("redis") / "redis.log") as server:
+        yield server
+
+
+def test_two_nodes_draw_from_one_bucket_per_key(redis: RedisServer) -> None:
+    now = [1000.0]
+    nodes = [RedisRateLimiter(2, redis.url, name="t1", clock=lambda: now[0]) for _ in (1, 2)]
+    first, second = nodes
+    assert first.acquire("k") is None
+    assert second.acquire("k") is None  # the burst (2) is spent across both nodes
+    wait = first.acquire("k")
+    assert wait == pytest.approx(0.5)
+    assert second.acquire("other") is None  # per key
+    now[0] += 0.5
+    assert second.acquire("k") is None
+    assert first.acquire("k") is not None
+    now[0] -= 10  # a clock running backwards adds no tokens
+    assert first.acquire("k") is not None
+
+
+def test_a_limiter_is_shared_only_with_a_broker(redis: RedisServer) -> None:
+    assert isinstance(limiter_for(1, None), RateLimiter)
+    assert isinstance(limiter_for(1, redis.url), RedisRateLimiter)
+    assert limiter_for(0, redis.url).acquire("k") is None  # 0 turns limits off
+
+
+def test_an_unreachable_redis_lets_requests_through(tmp_path: Path) -> None:
+    limiter = RedisRateLimiter(1, "redis://127.0.0.1:1/0")
+    assert limiter.acquire("k") is None
+
+
+async def _woken(events: TaskEvents, publisher: TaskEvents, task_id: str) -> bool:
+    with events.watch(task_id) as watch:
+        asyncio.get_running_loop().call_later(0.05, publisher.publish, task_id)
+        return await watch.wait(5)
+
+
+def test_local_events_wake_the_waiter_of_that_task_only() -> None:
+    events = LocalEvents()
+
+    async def scenario() -> tuple[bool, bool]:
+        with events.watch("other") as other:
+            woken = await _woken(events, events, "t")
+            return woken, await other.wait(0.05)
+
+    assert asyncio.run(scenario()) == (True, False)
+
+
+def test_redis_events_cross_processes(redis: RedisServer) -> None:
+    node = RedisEvents(redis.url)
+    worker = RedisEvents(redis.url)  # a worker only publishes
+    node.start()
+    try:
+        wait_until(node.subscribed.is_set, timeout=10)
+        assert asyncio.run(_woken(node, worker, "t1"))
+    finally:
+        node.stop()

@@ -1,0 +1,65 @@
+"""Queues by hardware: GPU engines' tasks go to ``gpu``, everything else to ``cpu``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from canvasfill.engines import registry
+from canvasfill.engines.base import RGB, Engine, FillParams, Hardware, Mask, Operation
+from canvasfill.jobs.celery_dispatch import queue_for, visibility_timeout
+from canvasfill.jobs.runtime import Runtime
+from canvasfill.jobs.spec import JobSpec, PixelExpansion
+from canvasfill.jobs.worker import worker_argv
+from canvasfill.settings import Settings
+from tests.jobs.conftest import create
+
+
+class GpuOnly(Engine):
+    name = "test-gpu-only"
+    summary = "test engine that needs a GPU"
+    hardware = Hardware.GPU
+
+    def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
+        return [image]
+
+
+@pytest.fixture
+def gpu_engine() -> Iterator[None]:
+    registry.register(GpuOnly)
+    try:
+        yield
+    finally:
+        registry.unregister(GpuOnly.name)
+
+
+@pytest.mark.usefixtures("gpu_engine")
+def test_tasks_are_routed_by_the_hardware_their_engine_needs(sqlite_runtime: Runtime) -> None:
+    key = sqlite_runtime.keys.create().record
+    queues = {}
+    for engine in ("telea", "test-gpu-only", "auto", "no-such-engine"):
+        spec = JobSpec(
+            operation=Operation.EXPAND, geometry=PixelExpansion(right=8), seed=1, engine=engine
+        )
+        task, _ = create(sqlite_runtime, key.id, spec)
+        queues[engine] = queue_for(task)
+    assert queues == {
+        "telea": "cpu",
+        "test-gpu-only": "gpu",
+        "auto": "cpu",
+        "no-such-engine": "cpu",
+    }
+
+
+def test_the_visibility_timeout_is_above_the_task_timeout() -> None:
+    settings = Settings(task_timeout_s=600, broker_url="redis://127.0.0.1:6379/0")
+    assert visibility_timeout(settings) > 600 + 30
+
+
+def test_worker_arguments() -> None:
+    argv = worker_argv(["cpu", "gpu"], 3, "INFO")
+    assert argv[:5] == ["worker", "--queues", "cpu,gpu", "--concurrency", "3"]
+    assert "--without-mingle" in argv
+    with pytest.raises(ValueError, match="queues"):
+        worker_argv(["tpu"], 1, "INFO")
