@@ -83,6 +83,8 @@ class CallbackSender:
 
     def _loop(self) -> None:
         settings = self._runtime.settings
+        # every API node runs a sender: each delivery is taken (held) before it is sent
+        hold = timedelta(seconds=settings.callback_timeout_s + 5)
         with httpx.Client(
             timeout=settings.callback_timeout_s, follow_redirects=False, trust_env=False
         ) as client:
@@ -93,7 +95,8 @@ class CallbackSender:
                     for delivery in self._runtime.deliveries.due():
                         if self._stop.is_set():
                             return
-                        self.deliver(client, delivery)
+                        if self._runtime.deliveries.take(delivery, hold):
+                            self.deliver(client, delivery)
                 except Exception:
                     log.exception("callback loop failed", extra={"event": "callback_error"})
 

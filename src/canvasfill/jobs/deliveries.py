@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from canvasfill.jobs.database import SessionFactory
+from canvasfill.jobs.database import SessionFactory, rowcount
 from canvasfill.jobs.tables import CallbackDelivery, DeliveryState, Task, utcnow
 
 
@@ -57,6 +57,22 @@ class DeliveryStore:
                     .limit(limit)
                 )
             )
+
+    def take(self, delivery: CallbackDelivery, hold: timedelta) -> bool:
+        """Hold a due delivery for ``hold`` so that no other sender (another API node)
+        sends it meanwhile; False when another sender took it first. A sender that dies
+        mid-send leaves it due again once the hold is over."""
+        with self._sessions.begin() as session:
+            changed = session.execute(
+                update(CallbackDelivery)
+                .where(
+                    CallbackDelivery.id == delivery.id,
+                    CallbackDelivery.state == DeliveryState.PENDING.value,
+                    CallbackDelivery.next_attempt_at == delivery.next_attempt_at,
+                )
+                .values(next_attempt_at=self._now() + hold)
+            )
+            return rowcount(changed) == 1
 
     def for_task(self, task_id: str) -> list[CallbackDelivery]:
         with self._sessions() as session:

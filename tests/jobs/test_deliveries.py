@@ -1,0 +1,27 @@
+"""Callback deliveries with several senders (one per API node): each is taken once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from canvasfill.engines.base import Operation
+from canvasfill.errors import ErrorCode
+from canvasfill.jobs.runtime import Runtime
+from canvasfill.jobs.spec import JobSpec, RatioExpansion
+from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.tasks import new_task_id
+
+
+def test_a_due_delivery_is_taken_by_one_sender_only(runtime: Runtime) -> None:
+    key = runtime.keys.create().record
+    spec = JobSpec(operation=Operation.EXPAND, geometry=RatioExpansion(left=0.5), seed=1)
+    submission = Submission(
+        spec=spec, image_url="https://example.com/p.png", callback_url="https://example.com/cb"
+    )
+    task, _ = runtime.tasks.create(new_task_id(), key.id, submission, 0)
+    assert runtime.tasks.fail(task.id, ErrorCode.ENGINE_FAILED, "boom", timedelta(hours=1))
+    [delivery] = [d for d in runtime.deliveries.due(limit=1000) if d.task_id == task.id]
+    # two nodes saw it due at once: only one may send it
+    assert runtime.deliveries.take(delivery, timedelta(seconds=30))
+    assert not runtime.deliveries.take(delivery, timedelta(seconds=30))
+    assert task.id not in [d.task_id for d in runtime.deliveries.due(limit=1000)]  # held
