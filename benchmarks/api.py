@@ -1,0 +1,319 @@
+"""What the service adds to a job, and how throughput scales with workers.
+
+Overhead: a removal with ``telea`` (fast) on a 512 px photo, as a synchronous request
+(``POST /v1/remove`` with ``Prefer: wait``) plus the result download, against the same
+job run in-process (``prepare`` + ``run``, what ``execute`` does minus the store). The
+server runs in a process of its own (uvicorn), embedded (SQLite, worker pool) and, when
+``redis-server`` is installed, distributed (Celery worker over a private Redis on a
+free port). Times are medians (p50) and p90 of ``--repeat`` requests after a warm-up.
+
+Throughput: ``--tasks`` tasks of a fixed-cost engine (``fixed-cost``: sleeps
+``--cost`` seconds, so the numbers measure dispatch, not this machine's cores),
+submitted at once, with 1 and 2 workers (embedded: pool workers; distributed: worker
+processes); tasks per second and the 2-worker / 1-worker ratio, measured in the run.
+
+    python -m benchmarks.api
+    python -m benchmarks.api --repeat 20 --tasks 12 --cost 0.5 --no-distributed
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from PIL import Image
+from rich.console import Console
+from rich.table import Table
+
+from canvasfill.engines.base import Operation
+from canvasfill.jobs.processing import prepare, run
+from canvasfill.jobs.runtime import build_runtime
+from canvasfill.jobs.spec import JobSpec, MaskRemoval
+from canvasfill.sample import sample_photo
+from canvasfill.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SIDE = 512
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def job_inputs() -> tuple[bytes, bytes]:
+    image = sample_photo(SIDE, SIDE)
+    mask = np.zeros((SIDE, SIDE), dtype=np.uint8)
+    mask[200:300, 180:330] = 255
+    return _png(image), _png(mask)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not happen within {timeout} s")
+        time.sleep(0.05)
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+
+
+# --- in-process baseline -------------------------------------------------------------
+
+
+def in_process(repeat: int) -> list[float]:
+    image, mask = job_inputs()
+    spec = JobSpec(operation=Operation.REMOVE, geometry=MaskRemoval(), seed=1, engine="telea")
+    run(spec, prepare(spec, image, mask))  # warm-up
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run(spec, prepare(spec, image, mask))
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+# --- processes -----------------------------------------------------------------------
+
+
+def _env(data: Path, **settings: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")]
+        ),
+        "CANVASFILL_DATA_DIR": str(data),
+        "CANVASFILL_ENGINE_MODULES": '["benchmarks.fixed_cost_engine"]',
+        "CANVASFILL_RATE_LIMIT": "0",
+        "CANVASFILL_LOG_LEVEL": "WARNING",
+    }
+    env.update({f"CANVASFILL_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+@contextmanager
+def process(
+    command: list[str], env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=15)
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+
+@contextmanager
+def redis(folder: Path) -> Iterator[str]:
+    port = free_port()
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    command += ["--appendonly", "no", "--dir", str(folder)]
+    with process(command, dict(os.environ), folder / "redis.log"):
+        wait_for(lambda: _port_open(port), 10, "redis-server start")
+        yield f"redis://127.0.0.1:{port}/0"
+
+
+def _port_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def service(
+    folder: Path, workers: int, broker: str | None, worker_processes: int
+) -> Iterator[tuple[str, str]]:
+    """An API server (and with ``broker``, worker processes); yields (base URL, key)."""
+    data = folder / f"data-{time.monotonic_ns()}"
+    settings: dict[str, str] = {"workers": str(workers)}
+    if broker:
+        settings["broker_url"] = broker
+    env = _env(data, **settings)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "uvicorn", "canvasfill.api.app:create_app", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    command += ["--no-access-log"]
+    with ExitStack() as stack:
+        server = stack.enter_context(process(command, env, folder / "server.log"))
+        wait_for(lambda: _healthy(base) or server.poll() is not None, 90, "server start")
+        if server.poll() is not None:
+            raise RuntimeError((folder / "server.log").read_text()[-2000:])
+        for index in range(worker_processes):
+            log = folder / f"worker-{index}.log"
+            start = log.stat().st_size if log.exists() else 0
+            worker = [sys.executable, "-m", "canvasfill.jobs.worker", "cpu", "1"]
+            stack.enter_context(process(worker, env | {"CANVASFILL_LOG_LEVEL": "INFO"}, log))
+            wait_for(
+                lambda log=log, start=start: b" ready." in log.read_bytes()[start:],
+                90,
+                "worker start",
+            )
+        runtime = build_runtime(Settings(data_dir=data))
+        key = runtime.keys.create(name="bench").key
+        runtime.close()
+        yield base, key
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def overhead(base: str, key: str, repeat: int) -> list[float]:
+    image, mask = job_inputs()
+    body = {
+        "image": base64.b64encode(image).decode(),
+        "mask": base64.b64encode(mask).decode(),
+        "engine": "telea",
+        "seed": 1,
+    }
+    headers = {"Authorization": f"Bearer {key}", "Prefer": "wait=60"}
+    samples = []
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+        for index in range(repeat + 2):  # two warm-ups: the pool's workers start lazily
+            started = time.perf_counter()
+            answer = client.post("/v1/remove", json=body)
+            answer.raise_for_status()
+            task = answer.json()
+            if task["status"] != "succeeded":
+                raise RuntimeError(f"the task did not succeed: {task}")
+            httpx.get(task["results"][0]["url"], timeout=60).raise_for_status()
+            if index >= 2:
+                samples.append(time.perf_counter() - started)
+    return samples
+
+
+def throughput(base: str, key: str, tasks: int, cost: float) -> float:
+    image, _ = job_inputs()
+    body = {
+        "image": base64.b64encode(image).decode(),
+        "pixels": {"right": 16},
+        "engine": "fixed-cost",
+        "prompt": str(cost),
+    }
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+        warm = client.post("/v1/expand", json=body | {"prompt": "0"}, headers={"Prefer": "wait=60"})
+        warm.raise_for_status()
+
+        def one(_: int) -> None:
+            answer = client.post("/v1/expand", json=body, headers={"Prefer": "wait=120"})
+            answer.raise_for_status()
+            if answer.json()["status"] != "succeeded":
+                raise RuntimeError(answer.text)
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=tasks) as pool:
+            list(pool.map(one, range(tasks)))
+        return tasks / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--tasks", type=int, default=12)
+    parser.add_argument("--cost", type=float, default=0.5)
+    parser.add_argument("--no-distributed", action="store_true")
+    args = parser.parse_args()
+
+    distributed = not args.no_distributed and shutil.which("redis-server") is not None
+    base_p50, base_p90 = percentiles(in_process(args.repeat))
+    overheads: list[tuple[str, float, float]] = [("in-process (prepare + run)", base_p50, base_p90)]
+    rates: list[tuple[str, int, float]] = []
+    with tempfile.TemporaryDirectory(prefix="canvasfill-bench-") as temp:
+        folder = Path(temp)
+        with service(folder, 1, None, 0) as (base, key):
+            overheads.append(
+                (
+                    "embedded: sync request + download",
+                    *percentiles(overhead(base, key, args.repeat)),
+                )
+            )
+        for workers in (1, 2):
+            with service(folder, workers, None, 0) as (base, key):
+                rates.append(("embedded", workers, throughput(base, key, args.tasks, args.cost)))
+        if distributed:
+            with redis(folder) as broker:
+                with service(folder, 1, broker, 1) as (base, key):
+                    overheads.append(
+                        (
+                            "distributed: sync request + download",
+                            *percentiles(overhead(base, key, args.repeat)),
+                        )
+                    )
+                for workers in (1, 2):
+                    with service(folder, 1, broker, workers) as (base, key):
+                        rates.append(
+                            ("distributed", workers, throughput(base, key, args.tasks, args.cost))
+                        )
+
+    console = Console()
+    table = Table(title=f"API overhead: telea removal, {SIDE} px, {args.repeat} requests")
+    for column in ("path", "p50 ms", "p90 ms", "overhead p50 ms", "ratio p50"):
+        table.add_column(column, justify="right" if column != "path" else "left")
+    for name, p50, p90 in overheads:
+        table.add_row(
+            name,
+            f"{p50 * 1000:.1f}",
+            f"{p90 * 1000:.1f}",
+            f"{(p50 - base_p50) * 1000:+.1f}",
+            f"{p50 / base_p50:.2f}",
+        )
+    console.print(table)
+    table = Table(title=f"Throughput: {args.tasks} tasks of a {args.cost:g} s fixed-cost engine")
+    for column in ("mode", "workers", "tasks/s", "vs 1 worker", "ideal tasks/s"):
+        table.add_column(column, justify="right" if column != "mode" else "left")
+    single = {mode: rate for mode, workers, rate in rates if workers == 1}
+    for mode, workers, rate in rates:
+        table.add_row(
+            mode,
+            str(workers),
+            f"{rate:.2f}",
+            f"{rate / single[mode]:.2f}",
+            f"{workers / args.cost:.2f}",
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
