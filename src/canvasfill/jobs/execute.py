@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -32,6 +33,8 @@ from canvasfill.jobs.tasks import ResultBlob
 from canvasfill.storage.base import BlobNotFoundError, input_key, result_key
 
 log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_S = 0.5
 
 
 def worker_name() -> str:
@@ -83,13 +86,9 @@ def _attempt(runtime: Runtime, task: Task, attempt: int) -> None:
         spec = JobSpec.model_validate(task.spec)
         image, mask = _inputs(runtime, task, spec)
         prepared = prepare(spec, image, mask)
-        tasks.set_progress(task.id, attempt, 5)
-        output = run(
-            spec,
-            prepared,
-            lambda percent: tasks.set_progress(task.id, attempt, percent),
-            png_compress_level=runtime.settings.png_compress_level,
-        )
+        report = _Progress(runtime, task.id, attempt)
+        report(5)
+        output = run(spec, prepared, report, png_compress_level=runtime.settings.png_compress_level)
         results = []
         for index, result in enumerate(output.images):
             key = result_key(task.id, index, result.format.extension)
@@ -123,6 +122,22 @@ def _attempt(runtime: Runtime, task: Task, attempt: int) -> None:
         log.exception("task crashed", extra={"event": "task_crashed"})
         message = f"the server failed while running the task ({type(exc).__name__}); try again"
         _fail(runtime, task, attempt, ErrorCode.INTERNAL_ERROR, message, None)
+
+
+class _Progress:
+    """Progress reports written at most every ``PROGRESS_EVERY_S``: a fast task writes
+    none (each write is a transaction, and success says 100 anyway), a slow one keeps
+    its pollers informed."""
+
+    def __init__(self, runtime: Runtime, task_id: str, attempt: int) -> None:
+        self._tasks, self._task_id, self._attempt = runtime.tasks, task_id, attempt
+        self._last = time.monotonic()
+
+    def __call__(self, percent: int) -> None:
+        now = time.monotonic()
+        if now - self._last >= PROGRESS_EVERY_S:
+            self._last = now
+            self._tasks.set_progress(self._task_id, self._attempt, percent)
 
 
 def _fail(
