@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from service_testkit import png, service_settings, wait_until
 
 from canvasfill.engines.base import Operation
@@ -17,6 +18,8 @@ from canvasfill.jobs.spec import JobSpec, PixelExpansion
 from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.sweeper import recover
 from canvasfill.jobs.tables import Task
+
+pytestmark = pytest.mark.slow  # worker processes start (and warm up) in every test
 
 
 def submit(runtime: Runtime, engine: str, prompt: str = "") -> Task:
