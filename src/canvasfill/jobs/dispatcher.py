@@ -97,6 +97,10 @@ def _init_worker(settings: dict[str, Any]) -> None:
     warm_up_all()
 
 
+def _ready() -> None:
+    """A no-op: submitted once per worker so that all of them start with the pool."""
+
+
 def _work(task_id: str) -> None:
     assert _worker_runtime is not None, "worker process was not initialised"
     execute(task_id, _worker_runtime)
@@ -261,12 +265,17 @@ class EmbeddedDispatcher:
             )
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
             initargs=(self._runtime.settings.for_worker(),),
         )
+        # the pool starts a process per submission while none is idle: one no-op each
+        # starts them all now, warmed up, instead of under the first burst of tasks
+        for _ in range(self._workers):
+            pool.submit(_ready)
+        return pool
 
     @staticmethod
     def _terminate(pool: ProcessPoolExecutor) -> None:
