@@ -7,6 +7,9 @@ server runs in a process of its own (uvicorn), embedded (SQLite, worker pool) an
 ``redis-server`` is installed, distributed (Celery worker over a private Redis on a
 free port). Times are medians (p50) and p90 of ``--repeat`` requests after a warm-up.
 
+Each request is paired with an in-process run just before it, and the overhead is the
+median of the pairs' differences: on a shared machine both halves see the same load.
+
 Throughput: ``--tasks`` tasks of a fixed-cost engine (``fixed-cost``: sleeps
 ``--cost`` seconds, so the numbers measure dispatch, not this machine's cores),
 submitted at once, with 1 and 2 workers (embedded: pool workers; distributed: worker
@@ -88,16 +91,20 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 # --- in-process baseline -------------------------------------------------------------
 
 
-def in_process(repeat: int) -> list[float]:
-    image, mask = job_inputs()
-    spec = JobSpec(operation=Operation.REMOVE, geometry=MaskRemoval(), seed=1, engine="telea")
-    run(spec, prepare(spec, image, mask))  # warm-up
-    samples = []
-    for _ in range(repeat):
+class InProcess:
+    """The same job run here: ``prepare`` + ``run``, no store, no HTTP."""
+
+    def __init__(self) -> None:
+        self.image, self.mask = job_inputs()
+        self.spec = JobSpec(
+            operation=Operation.REMOVE, geometry=MaskRemoval(), seed=1, engine="telea"
+        )
+        self()  # warm-up
+
+    def __call__(self) -> float:
         started = time.perf_counter()
-        run(spec, prepare(spec, image, mask))
-        samples.append(time.perf_counter() - started)
-    return samples
+        run(self.spec, prepare(self.spec, self.image, self.mask))
+        return time.perf_counter() - started
 
 
 # --- processes -----------------------------------------------------------------------
@@ -199,18 +206,20 @@ def _healthy(base: str) -> bool:
         return False
 
 
-def overhead(base: str, key: str, repeat: int) -> list[float]:
-    image, mask = job_inputs()
+def overhead(base: str, key: str, repeat: int, local: InProcess) -> list[tuple[float, float]]:
+    """(request + download, the in-process job run just before it) pairs: on a busy
+    machine both see the same load, so their difference is the service's share."""
     body = {
-        "image": base64.b64encode(image).decode(),
-        "mask": base64.b64encode(mask).decode(),
+        "image": base64.b64encode(local.image).decode(),
+        "mask": base64.b64encode(local.mask).decode(),
         "engine": "telea",
         "seed": 1,
     }
     headers = {"Authorization": f"Bearer {key}", "Prefer": "wait=60"}
-    samples = []
+    pairs = []
     with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
-        for index in range(repeat + 2):  # two warm-ups: the pool's workers start lazily
+        for index in range(repeat + 2):  # two warm-ups
+            alone = local()
             started = time.perf_counter()
             answer = client.post("/v1/remove", json=body)
             answer.raise_for_status()
@@ -219,8 +228,8 @@ def overhead(base: str, key: str, repeat: int) -> list[float]:
                 raise RuntimeError(f"the task did not succeed: {task}")
             client.get(task["results"][0]["url"]).raise_for_status()  # the same connection
             if index >= 2:
-                samples.append(time.perf_counter() - started)
-    return samples
+                pairs.append((time.perf_counter() - started, alone))
+    return pairs
 
 
 def throughput(base: str, key: str, tasks: int, cost: float) -> float:
@@ -257,30 +266,20 @@ def main() -> None:
     args = parser.parse_args()
 
     distributed = not args.no_distributed and shutil.which("redis-server") is not None
-    base_p50, base_p90 = percentiles(in_process(args.repeat))
-    overheads: list[tuple[str, float, float]] = [("in-process (prepare + run)", base_p50, base_p90)]
+    local = InProcess()
+    overheads: list[tuple[str, list[tuple[float, float]]]] = []
     rates: list[tuple[str, int, float]] = []
     with tempfile.TemporaryDirectory(prefix="canvasfill-bench-") as temp:
         folder = Path(temp)
         with service(folder, 1, None, 0) as (base, key):
-            overheads.append(
-                (
-                    "embedded: sync request + download",
-                    *percentiles(overhead(base, key, args.repeat)),
-                )
-            )
+            overheads.append(("embedded", overhead(base, key, args.repeat, local)))
         for workers in (1, 2):
             with service(folder, workers, None, 0) as (base, key):
                 rates.append(("embedded", workers, throughput(base, key, args.tasks, args.cost)))
         if distributed:
             with redis(folder) as broker:
                 with service(folder, 1, broker, 1) as (base, key):
-                    overheads.append(
-                        (
-                            "distributed: sync request + download",
-                            *percentiles(overhead(base, key, args.repeat)),
-                        )
-                    )
+                    overheads.append(("distributed", overhead(base, key, args.repeat, local)))
                 for workers in (1, 2):
                     with service(folder, 1, broker, workers) as (base, key):
                         rates.append(
@@ -288,16 +287,22 @@ def main() -> None:
                         )
 
     console = Console()
-    table = Table(title=f"API overhead: telea removal, {SIDE} px, {args.repeat} requests")
-    for column in ("path", "p50 ms", "p90 ms", "overhead p50 ms", "ratio p50"):
-        table.add_column(column, justify="right" if column != "path" else "left")
-    for name, p50, p90 in overheads:
+    title = f"API overhead: telea removal, {SIDE} px, sync request + download, {args.repeat} pairs"
+    table = Table(title=title)
+    columns = ("mode", "in-process p50 ms", "API p50 ms", "API p90 ms", "overhead p50 ms")
+    for column in (*columns, "ratio p50"):
+        table.add_column(column, justify="right" if column != "mode" else "left")
+    for name, pairs in overheads:
+        api_p50, api_p90 = percentiles([api for api, _ in pairs])
+        alone_p50, _ = percentiles([alone for _, alone in pairs])
+        extra = statistics.median(api - alone for api, alone in pairs)
         table.add_row(
             name,
-            f"{p50 * 1000:.1f}",
-            f"{p90 * 1000:.1f}",
-            f"{(p50 - base_p50) * 1000:+.1f}",
-            f"{p50 / base_p50:.2f}",
+            f"{alone_p50 * 1000:.1f}",
+            f"{api_p50 * 1000:.1f}",
+            f"{api_p90 * 1000:.1f}",
+            f"{extra * 1000:+.1f}",
+            f"{api_p50 / alone_p50:.2f}",
         )
     console.print(table)
     table = Table(title=f"Throughput: {args.tasks} tasks of a {args.cost:g} s fixed-cost engine")
