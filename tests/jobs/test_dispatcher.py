@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from service_testkit import png, service_settings, wait_until
 
 from canvasfill.engines.base import Operation
@@ -46,6 +47,7 @@ def status_of(runtime: Runtime, task_id: str, status: str) -> Task | None:
     return task if task is not None and task.status == status else None
 
 
+@pytest.mark.slow
 def test_a_crashed_worker_is_replaced_and_its_task_rerun(tmp_path: Path) -> None:
     runtime = build_runtime(service_settings(tmp_path / "data"), apply_migrations=True)
     marker = tmp_path / "crashed-once"
@@ -63,6 +65,7 @@ def test_a_crashed_worker_is_replaced_and_its_task_rerun(tmp_path: Path) -> None
     runtime.close()
 
 
+@pytest.mark.slow
 def test_a_task_past_its_timeout_fails_and_frees_its_worker(tmp_path: Path) -> None:
     settings = service_settings(tmp_path / "data", task_timeout_s=1.0)
     runtime = build_runtime(settings, apply_migrations=True)
@@ -78,6 +81,7 @@ def test_a_task_past_its_timeout_fails_and_frees_its_worker(tmp_path: Path) -> N
     runtime.close()
 
 
+@pytest.mark.slow
 def test_start_up_runs_what_a_dead_process_left(tmp_path: Path) -> None:
     runtime = build_runtime(service_settings(tmp_path / "data"), apply_migrations=True)
     queued = submit(runtime, "telea")
