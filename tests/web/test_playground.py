@@ -20,12 +20,17 @@ pytestmark = pytest.mark.slow
 WIDTH, HEIGHT = 480, 320
 
 
+def dims(width: int, height: int) -> str:
+    """A size as the page writes it (with a multiplication sign)."""
+    return f"{width} \u00d7 {height}"
+
+
 def open_playground(p: Page, key: str, photo: Path | None = None) -> None:
     p.page.goto(f"/#key={key}")
     expect(p.page.get_by_test_id("engine")).to_have_value("telea")
     if photo is not None:
         p.page.get_by_test_id("file-input").set_input_files(str(photo))
-        expect(p.page.locator("#image-info")).to_contain_text(f"{WIDTH} × {HEIGHT}")
+        expect(p.page.locator("#image-info")).to_contain_text(dims(WIDTH, HEIGHT))
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +72,7 @@ def test_expand_by_dragging_the_right_handle(page: Page, live: LiveService, phot
     for side in ("left", "top", "bottom"):
         assert page.page.get_by_test_id(f"side-{side}").input_value() == "0"
     expected = (WIDTH + ratio_to_pixels(right, WIDTH, field="right"), HEIGHT)
-    expect(page.page.get_by_test_id("output-size")).to_have_text(f"{expected[0]} × {expected[1]}")
+    expect(page.page.get_by_test_id("output-size")).to_have_text(dims(*expected))
     screenshot(page.page, "expand.png")
 
     run_and_wait(page)
@@ -83,17 +88,17 @@ def test_expand_by_typing_ratios(page: Page, live: LiveService, photo: Path) -> 
     page.page.get_by_test_id("side-bottom").fill("0.333")
     expected = (
         WIDTH + ratio_to_pixels(0.25, WIDTH, field="left"),
-        HEIGHT + ratio_to_pixels(0.1, HEIGHT, field="top") + ratio_to_pixels(0.333, HEIGHT, field="b"),
+        HEIGHT
+        + ratio_to_pixels(0.1, HEIGHT, field="top")
+        + ratio_to_pixels(0.333, HEIGHT, field="b"),
     )
-    expect(page.page.get_by_test_id("output-size")).to_have_text(f"{expected[0]} × {expected[1]}")
+    expect(page.page.get_by_test_id("output-size")).to_have_text(dims(*expected))
     run_and_wait(page)
     assert natural_size(page) == expected
     assert page.console.unexpected() == []
 
 
-def test_the_page_refuses_what_the_server_would(
-    page: Page, live: LiveService, photo: Path
-) -> None:
+def test_the_page_refuses_what_the_server_would(page: Page, live: LiveService, photo: Path) -> None:
     open_playground(page, live.new_key(), photo)
     page.page.get_by_test_id("run").click()
     expect(page.page.get_by_test_id("error")).to_have_text(
@@ -217,7 +222,7 @@ def test_use_as_input_keeps_working_on_the_result(
     run_and_wait(page)
     page.page.get_by_test_id("use-as-input").click()
     wide = WIDTH + ratio_to_pixels(0.5, WIDTH, field="right")
-    expect(page.page.locator("#image-info")).to_contain_text(f"{wide} × {HEIGHT}")
+    expect(page.page.locator("#image-info")).to_contain_text(dims(wide, HEIGHT))
     href = page.page.get_by_test_id("download").get_attribute("href")
     assert href
     data = httpx.get(href).content

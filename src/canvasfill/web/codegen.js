@@ -165,7 +165,7 @@ function kling(s) {
   const rest = JSON.stringify(body).slice(1);
   const code = [
     `# KLING_JWT: an HS256 JWT with iss = your Kling access key, signed with its secret key`,
-    `{ printf '{"image":"'; base64 -w0 ${sh(s.fileName)}; printf '%s' ${sh(`",${rest}`)}; } |`,
+    `{ printf '{"image":"'; base64 < ${sh(s.fileName)} | tr -d '\\n'; printf '%s' ${sh(`",${rest}`)}; } |`,
     `  curl -s ${sh(`${s.base}/v1/images/editing/expand`)} \\`,
     `  -H "Authorization: Bearer $KLING_JWT" -H "Content-Type: application/json" --data-binary @-`,
   ].join("\n");
