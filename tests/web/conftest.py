@@ -46,7 +46,7 @@ def photo_png(width: int = 480, height: int = 320, seed: int = 5) -> bytes:
     pixels = sky * (1 - horizon) + ground * horizon
     sun = (x - 0.7) ** 2 + ((y - 0.25) * height / width) ** 2 < 0.004
     pixels[sun] = [255, 226, 140]
-    pixels += rng.normal(0, 6, pixels.shape)
+    pixels += rng.normal(0, 3, pixels.shape)
     buffer = io.BytesIO()
     Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buffer, format="PNG")
     return buffer.getvalue()

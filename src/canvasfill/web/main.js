@@ -453,6 +453,7 @@ async function run() {
     state.running.abort();
     return;
   }
+  state.taskId = null;
   showError("");
   const problem = refusal();
   if (problem) {
@@ -462,12 +463,13 @@ async function run() {
   const controller = new AbortController();
   state.running = controller;
   const runButton = $("#run");
-  runButton.textContent = "Cancel";
+  runButton.textContent = "Stop";
   runButton.classList.add("running");
   setProgress(0, "sending");
   const before = snapshotBefore();
   try {
     let task = await state.api.create(state.mode, await buildForm(), controller.signal);
+    state.taskId = task.id;
     setProgress(task.progress || 0, task.status);
     task = await followTask(task, controller.signal);
     if (task.status === "succeeded") {
@@ -484,7 +486,7 @@ async function run() {
   } catch (error) {
     if (error.name === "AbortError") {
       setProgress(0, "stopped");
-      showError("stopped waiting; the task goes on in the history");
+      showError(await cancelQueued(state.taskId));
     } else {
       setProgress(0, "");
       showError(describe(error));
@@ -494,6 +496,18 @@ async function run() {
     runButton.classList.remove("running");
     runButton.textContent = state.mode === "expand" ? "Expand" : "Remove";
     loadHistory();
+  }
+}
+
+/** Cancel the task if it has not started yet; what happened, in words. */
+async function cancelQueued(id) {
+  if (!id) return "stopped before the request was sent";
+  try {
+    await state.api.request("DELETE", `/v1/tasks/${encodeURIComponent(id)}`);
+    return "canceled before it started";
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409) return "stopped waiting; the task was already running and goes on (see History)";
+    return describe(error);
   }
 }
 
@@ -582,9 +596,23 @@ function drawBefore(result) {
   const ctx = canvas.getContext("2d");
   const kx = result.width / before.canvas[0];
   const ky = result.height / before.canvas[1];
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.fillStyle = checker(ctx, Math.max(8, Math.round(8 * Math.max(kx, ky, result.width / 800))));
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
   ctx.drawImage(before.bitmap, before.offset[0] * kx, before.offset[1] * ky, before.size[0] * kx, before.size[1] * ky);
   setCompare(Number($("#compare-slider").value));
+}
+
+/** A grey checkerboard (what "no pixels yet" looks like) of `cell` px squares. */
+function checker(ctx, cell) {
+  const tile = document.createElement("canvas");
+  tile.width = tile.height = 2 * cell;
+  const t = tile.getContext("2d");
+  t.fillStyle = "#e9ebf0";
+  t.fillRect(0, 0, 2 * cell, 2 * cell);
+  t.fillStyle = "#d5d9e1";
+  t.fillRect(0, 0, cell, cell);
+  t.fillRect(cell, cell, cell, cell);
+  return ctx.createPattern(tile, "repeat");
 }
 
 function setCompare(percent) {
