@@ -12,6 +12,7 @@ import httpx
 import pytest
 from service_testkit import LiveService, png, wait_until
 
+from canvasfill.api import events as events_module
 from canvasfill.api.events import OpenStreams
 
 
@@ -135,3 +136,16 @@ def test_a_client_that_leaves_does_not_leave_a_stream_behind(live: LiveService) 
         assert task is not None
         assert task.status in {"queued", "running"}  # the task itself goes on
         live.wait_for_task(task_id, "succeeded", timeout=60)
+
+
+@pytest.mark.slow
+def test_an_idle_stream_sends_keep_alives(
+    live: LiveService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(events_module, "KEEPALIVE_S", 0.3)
+    with live.client(live.new_key()) as client:
+        task_id = create(client, engine="sleepy", prompt="2")
+        with client.stream("GET", f"/v1/tasks/{task_id}/events") as response:
+            lines = list(response.iter_lines())
+    assert ": keep-alive" in lines
+    assert list(events(iter(lines)))[-1][0] == "task"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
 
@@ -228,4 +229,74 @@ def test_use_as_input_keeps_working_on_the_result(
     data = httpx.get(href).content
     with Image.open(io.BytesIO(data)) as image:
         assert image.size == (wide, HEIGHT)
+    assert page.console.unexpected() == []
+
+
+DROP_OR_PASTE = """async ({data, name, kind}) => {
+  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([bytes], name, {type: "image/png"}));
+  const event = kind === "drop"
+    ? new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true})
+    : new ClipboardEvent("paste", {clipboardData: transfer, bubbles: true, cancelable: true});
+  (kind === "drop" ? document.querySelector("#stage") : document.body).dispatchEvent(event);
+}"""
+
+
+@pytest.mark.parametrize("kind", ["drop", "paste"])
+def test_a_photo_can_be_dropped_or_pasted(page: Page, live: LiveService, kind: str) -> None:
+    open_playground(page, live.new_key())
+    data = base64.b64encode(photo_png(WIDTH, HEIGHT)).decode()
+    page.page.evaluate(DROP_OR_PASTE, {"data": data, "name": f"{kind}.png", "kind": kind})
+    expect(page.page.locator("#image-info")).to_have_text(f"{kind}.png · {dims(WIDTH, HEIGHT)}")
+    expect(page.page.get_by_test_id("handle-right")).to_be_visible()
+    assert page.console.unexpected() == []
+
+
+def test_zoom_and_fit(page: Page, live: LiveService, photo: Path) -> None:
+    open_playground(page, live.new_key(), photo)
+    level = page.page.locator("#zoom-fit")
+    fitted = level.inner_text()
+    page.page.locator("#zoom-in").click()
+    assert int(level.inner_text().rstrip("%")) > int(fitted.rstrip("%"))
+    level.click()
+    expect(level).to_have_text(fitted)
+    box = page.page.locator("#stage canvas").bounding_box()
+    assert box is not None
+    page.page.mouse.move(box["x"] + 200, box["y"] + 200)
+    page.page.mouse.wheel(0, 400)
+    expect(level).not_to_have_text(fitted)
+    assert int(level.inner_text().rstrip("%")) < int(fitted.rstrip("%"))
+
+
+def test_presets_and_units_agree(page: Page, live: LiveService, photo: Path) -> None:
+    open_playground(page, live.new_key(), photo)
+    page.page.get_by_role("button", name="16:9").click()
+    wide = round(HEIGHT * 16 / 9)
+    expect(page.page.get_by_test_id("output-size")).to_have_text(dims(wide, HEIGHT))
+    page.page.get_by_test_id("unit-px").click()
+    left, right = (wide - WIDTH) // 2, wide - WIDTH - (wide - WIDTH) // 2
+    expect(page.page.get_by_test_id("side-left")).to_have_value(str(left))
+    expect(page.page.get_by_test_id("side-right")).to_have_value(str(right))
+    expect(page.page.get_by_test_id("output-size")).to_have_text(dims(wide, HEIGHT))
+    page.page.get_by_role("button", name="9:16").click()
+    tall = round(WIDTH * 16 / 9)
+    expect(page.page.get_by_test_id("output-size")).to_have_text(dims(WIDTH, tall))
+    page.page.get_by_test_id("side-top").fill("100")
+    expect(page.page.get_by_test_id("output-size")).to_have_text(
+        dims(WIDTH, tall - (tall - HEIGHT) // 2 + 100)
+    )
+    assert page.console.unexpected() == []
+
+
+def test_a_gallery_of_n_results(page: Page, live: LiveService, photo: Path) -> None:
+    open_playground(page, live.new_key(), photo)
+    page.page.get_by_test_id("side-top").fill("0.2")
+    page.page.locator("#p-n").fill("2")
+    run_and_wait(page)
+    thumbs = page.page.get_by_test_id("gallery").locator(".thumb")
+    expect(thumbs).to_have_count(2)
+    thumbs.nth(1).click()
+    expect(page.page.locator("#result-meta")).to_contain_text("image 2 of 2")
+    assert natural_size(page) == (WIDTH, HEIGHT + ratio_to_pixels(0.2, HEIGHT, field="top"))
     assert page.console.unexpected() == []

@@ -7,14 +7,14 @@ the native task JSON, then it ends. Comment lines keep idle connections open.
 Waiting for a change is one function, :func:`poll_for_change`: it polls the task record
 with a short, bounded interval. The in-process event (or Redis pub/sub) replaces it by
 passing another :data:`WaitForChange` to :func:`task_events`. A client that goes away
-ends its stream at the next wait, so no server task outlives its client.
+ends its stream (Starlette cancels the response on disconnect; a keep-alive write or the
+check after each change notices it otherwise), so no server task outlives its client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -38,25 +38,20 @@ POLL_MAX_S = 0.25
 KEEPALIVE_S = 15.0
 """A comment line this often while nothing changes (proxies close silent connections)."""
 
-WaitForChange = Callable[[Service, str, tuple[str, int], float], Awaitable[Task | None]]
-"""(service, task id, the (status, progress) already sent, seconds) → the task once it
-differs from that, or None when ``seconds`` passed without a change."""
+WaitForChange = Callable[[Service, str, tuple[str, int]], Awaitable[Task | None]]
+"""(service, task id, the (status, progress) already sent) → the task once it differs
+from that, or None when the task no longer exists. It may wait as long as it likes: the
+stream bounds each wait itself (and then sends a keep-alive)."""
 
 
-async def poll_for_change(
-    service: Service, task_id: str, seen: tuple[str, int], seconds: float
-) -> Task | None:
+async def poll_for_change(service: Service, task_id: str, seen: tuple[str, int]) -> Task | None:
     """Poll the task record until its (status, progress) differs from ``seen``."""
-    deadline = time.monotonic() + seconds
     delay = POLL_START_S
     while True:
         task = await run_in_threadpool(service.runtime.tasks.get, task_id)
         if task is None or (task.status, task.progress) != seen:
             return task
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        await asyncio.sleep(min(delay, remaining))
+        await asyncio.sleep(delay)
         delay = min(delay * 1.5, POLL_MAX_S)
 
 
@@ -97,12 +92,18 @@ async def task_events(
         yield b"retry: 1000\n\n"
         yield sse("progress", progress_data(task))
         while not TaskStatus(task.status).finished:
-            fresh = await wait(service, task.id, (task.status, task.progress), KEEPALIVE_S)
+            try:
+                fresh = await asyncio.wait_for(
+                    wait(service, task.id, (task.status, task.progress)), KEEPALIVE_S
+                )
+            except TimeoutError:
+                yield b": keep-alive\n\n"  # writing is also how a gone client is noticed
+                continue
             if await request.is_disconnected():
                 return
             if fresh is None:
-                yield b": keep-alive\n\n"
-                continue
+                yield sse("error", {"code": "not_found", "message": "the task no longer exists"})
+                return
             task = fresh
             yield sse("progress", progress_data(task))
         yield sse("task", native_task(task, service.runtime, base))

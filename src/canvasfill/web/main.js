@@ -71,6 +71,10 @@ function setKey(key) {
   updateCode();
 }
 
+$("#key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  $("#api-key").blur();
+});
 $("#api-key").addEventListener("change", (event) => {
   const key = event.target.value.trim();
   saveKey(key);
@@ -152,7 +156,7 @@ document.addEventListener("paste", (event) => {
 function setMode(mode) {
   state.mode = mode;
   document.body.dataset.mode = mode;
-  for (const button of $$("[data-mode]")) button.setAttribute("aria-selected", String(button.dataset.mode === mode));
+  for (const button of $$("button[data-mode]")) button.setAttribute("aria-selected", String(button.dataset.mode === mode));
   $("#run").textContent = mode === "expand" ? "Expand" : "Remove";
   showEditor();
   editor.setMode(mode);
@@ -161,7 +165,7 @@ function setMode(mode) {
   updateCode();
 }
 
-for (const button of $$("[data-mode]")) button.addEventListener("click", () => setMode(button.dataset.mode));
+for (const button of $$("button[data-mode]")) button.addEventListener("click", () => setMode(button.dataset.mode));
 
 // --- expand sides --------------------------------------------------------------------
 
