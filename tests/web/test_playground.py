@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from pathlib import Path
 
 import httpx
@@ -299,4 +300,62 @@ def test_a_gallery_of_n_results(page: Page, live: LiveService, photo: Path) -> N
     thumbs.nth(1).click()
     expect(page.page.locator("#result-meta")).to_contain_text("image 2 of 2")
     assert natural_size(page) == (WIDTH, HEIGHT + ratio_to_pixels(0.2, HEIGHT, field="top"))
+    assert page.console.unexpected() == []
+
+
+def test_the_eraser_takes_paint_away(page: Page, live: LiveService, photo: Path) -> None:
+    open_playground(page, live.new_key(), photo)
+    page.page.get_by_test_id("mode-remove").click()
+    box = page.page.locator("#stage canvas").bounding_box()
+    assert box is not None
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    def stroke(tool: str) -> None:
+        page.page.locator(f'[data-tool="{tool}"]').click()
+        page.page.mouse.move(cx - 50, cy)
+        page.page.mouse.down()
+        page.page.mouse.move(cx + 50, cy, steps=8)
+        page.page.mouse.up()
+
+    page.page.get_by_test_id("brush-size").fill("20")
+    stroke("brush")
+    page.page.get_by_test_id("brush-size").fill("80")
+    stroke("eraser")
+    page.page.get_by_test_id("run").click()
+    expect(page.page.get_by_test_id("error")).to_contain_text("the mask marks no pixel to fill")
+    page.page.get_by_test_id("clear").click()
+    expect(page.page.locator("#mask-state")).to_have_text("empty")
+    page.page.keyboard.press("Control+z")  # the clear itself is undone
+    expect(page.page.locator("#mask-state")).to_have_text("painted")
+    assert page.console.unexpected() == []
+
+
+def test_stop_cancels_or_stops_waiting(page: Page, live: LiveService, photo: Path) -> None:
+    open_playground(page, live.new_key(), photo)
+    page.page.get_by_test_id("engine").select_option("sleepy")
+    page.page.locator("#p-prompt").fill("2")  # sleepy sleeps this many seconds
+    page.page.get_by_test_id("side-left").fill("0.1")
+    run = page.page.get_by_test_id("run")
+    run.click()
+    expect(run).to_have_text("Stop")
+    expect(page.page.get_by_test_id("progress")).not_to_have_attribute("data-state", "sending")
+    run.click()
+    expect(page.page.get_by_test_id("error")).to_contain_text(
+        re.compile("canceled before it started|stopped waiting")
+    )
+    expect(run).to_have_text("Expand")
+    assert page.console.unexpected("status of 409") == []
+
+
+def test_history_shows_a_past_result(page: Page, live: LiveService, photo: Path) -> None:
+    open_playground(page, live.new_key(), photo)
+    page.page.get_by_test_id("side-bottom").fill("0.5")
+    run_and_wait(page)
+    page.page.locator("#back-to-editor").click()
+    entry = page.page.get_by_test_id("history").locator("li button").first
+    expect(entry).to_contain_text("succeeded")
+    entry.click()
+    wanted = (WIDTH, HEIGHT + ratio_to_pixels(0.5, HEIGHT, field="bottom"))
+    assert natural_size(page) == wanted
+    expect(page.page.locator("#compare")).to_have_class(re.compile("no-before"))
     assert page.console.unexpected() == []

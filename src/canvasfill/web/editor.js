@@ -362,17 +362,35 @@ export class Editor {
     this.draw();
   }
 
-  /** The mask as the API reads it: a PNG of the photo's size, white = fill. */
-  maskBlob() {
+  /** The mask as the API reads it, on a canvas of the photo's size: white = fill. */
+  exportMask() {
     const [w, h] = this.size;
     const canvas = document.createElement("canvas");
     canvas.width = w;
     canvas.height = h;
-    const ctx = canvas.getContext("2d");
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
     ctx.fillStyle = "#000";
     ctx.fillRect(0, 0, w, h);
     Editor.paint(ctx, this.activeOps(), "#fff", "source-over");
+    return canvas;
+  }
+
+  /** The mask as a PNG (what the API and the copied commands send). */
+  maskBlob() {
+    const canvas = this.exportMask();
     return new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+  }
+
+  /** Whether the API would read no pixel to fill (everything painted was erased). */
+  maskIsEmpty() {
+    const canvas = this.exportMask();
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    const rows = Math.max(1, Math.floor(4_000_000 / canvas.width));
+    for (let y = 0; y < canvas.height; y += rows) {
+      const { data } = ctx.getImageData(0, y, canvas.width, Math.min(rows, canvas.height - y));
+      for (let i = 0; i < data.length; i += 4) if (data[i] >= 128) return false;
+    }
+    return true;
   }
 
   // --- drawing -----------------------------------------------------------------------

@@ -428,6 +428,7 @@ function refusal() {
     if (!editor.hasMask()) return "paint over what should be removed (or draw a rectangle) first";
     const boxes = editor.rectangles();
     if (boxes && boxes.length > NATIVE.maxRectangles) return `at most ${NATIVE.maxRectangles} rectangles; paint instead`;
+    if (!boxes && editor.maskIsEmpty()) return "the mask marks no pixel to fill: everything painted was erased";
   }
   const engine = $("#engine").value;
   if (state.engines && engine !== "auto" && !effectiveEngine()?.available) return `engine ${engine} cannot run here`;
