@@ -48,7 +48,7 @@ def auto_choice(operation: Operation) -> str | None:
         return None
 
 
-@router.get("/engines")
+@router.get("/engines", summary="List engines")
 def list_engines(key: Caller, service: ServiceDep) -> dict[str, Any]:
     """Every registered engine: available here or why not, what it honours, its hardware.
 

@@ -113,6 +113,7 @@ async def task_events(
 
 @router.get(
     "/tasks/{task_id}/events",
+    summary="Task events (Server-Sent Events)",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
