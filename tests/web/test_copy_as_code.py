@@ -88,8 +88,15 @@ def code_for(p: Page, dialect: str) -> str:
     return code.inner_text()
 
 
+@pytest.mark.parametrize(
+    ("unit", "sides"),
+    [
+        ("ratio", {"left": "0.25", "right": "0.2", "top": "0.1", "bottom": "0.15"}),
+        ("px", {"left": "50", "right": "33", "top": "17", "bottom": "60"}),
+    ],
+)
 def test_copied_expand_commands_match_the_pages_request(
-    page: Page, live: LiveService, tmp_path: Path
+    page: Page, live: LiveService, tmp_path: Path, unit: str, sides: dict[str, str]
 ) -> None:
     created = live.runtime.keys.create(name="curl")
     key = created.key
@@ -97,7 +104,8 @@ def test_copied_expand_commands_match_the_pages_request(
     page.page.goto(f"/#key={key}")
     expect(page.page.get_by_test_id("engine")).to_have_value("telea")
     page.page.get_by_test_id("file-input").set_input_files(str(tmp_path / "photo.png"))
-    for side, value in (("left", "0.25"), ("right", "0.2"), ("top", "0.1"), ("bottom", "0.15")):
+    page.page.get_by_test_id(f"unit-{unit}").click()
+    for side, value in sides.items():
         page.page.get_by_test_id(f"side-{side}").fill(value)
 
     page.page.get_by_test_id("copy-curl").click()
@@ -162,3 +170,16 @@ def test_copied_remove_commands_match_the_pages_request(
     expect(page.page.get_by_test_id("copy-curl")).to_be_disabled()
     expect(page.page.locator("#code-note")).to_contain_text("expands only")
     assert page.console.unexpected() == []
+
+
+TRICKY = ["it's", '"$HOME" `id` $(id)', "a\\b; rm -rf /", "plain", "-F x=@/etc/passwd"]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_shell_words_survive_the_shell(page: Page, text: str) -> None:
+    page.page.goto("/")
+    word = page.page.evaluate("async (text) => (await import('/web/codegen.js')).sh(text)", text)
+    echoed = subprocess.run(
+        ["bash", "-c", f"printf %s {word}"], capture_output=True, text=True, check=True
+    )
+    assert echoed.stdout == text

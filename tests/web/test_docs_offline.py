@@ -36,7 +36,6 @@ def test_docs_work_without_the_internet(page: Page) -> None:
     assert page.console.unexpected() == []
 
 
-@pytest.mark.slow
 def test_the_playground_links_the_docs(page: Page) -> None:
     page.page.goto("/")
     expect(page.page.get_by_role("link", name="API docs")).to_have_attribute("href", "/docs")
