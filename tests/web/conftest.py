@@ -2,7 +2,8 @@
 
 Chromium is the system's (``/usr/bin/chromium``, installed by ``scripts/install-chromium.sh``,
 which ``make test`` runs); Playwright never downloads a browser here. Screenshots go to
-``tests/web/screenshots/`` (git-ignored); ``docs/playground.png`` is the README's.
+``tests/web/screenshots/`` (git-ignored); the README's ``docs/playground.png`` is the
+``expand.png`` written here, reduced to a palette.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import playwright.sync_api as playwright_sync
 import pytest
 from PIL import Image
 from service_testkit import LiveService, live_service, service_settings
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
 playwright_sync.expect.set_options(timeout=15_000)
 
 CHROMIUM = Path(os.environ.get("CANVASFILL_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -32,7 +33,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
-README_SCREENSHOT = Path(__file__).parents[2] / "docs" / "playground.png"
 
 
 def photo_png(width: int = 480, height: int = 320, seed: int = 5) -> bytes:
