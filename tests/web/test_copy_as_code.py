@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,6 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 from service_testkit import LiveService
-
-from canvasfill.api.dialects.kling import secret_key_for
 
 from .conftest import Page, photo_png
 
@@ -51,10 +50,29 @@ def run_curl(code: str, cwd: Path, env: dict[str, str]) -> Any:
     return json.loads(done.stdout)
 
 
-def kling_token(live: LiveService, key_id: str) -> str:
+def kling_pair(live: LiveService) -> tuple[str, str]:
+    """A key with its Kling access key + secret key pair, made as a user makes one."""
+    settings = live.runtime.settings
+    done = subprocess.run(
+        [sys.executable, "-m", "canvasfill.cli", "keys", "create", "--name", "kling", "--kling"],
+        env={
+            **os.environ,
+            "CANVASFILL_DATA_DIR": str(settings.data_dir),
+            "CANVASFILL_DATABASE_URL": settings.resolved_database_url,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    found = dict(re.findall(r"^(key|kling access key|kling secret key): (\S+)$", done.stdout, re.M))
+    return found["kling access key"], found["kling secret key"]
+
+
+def kling_token(access_key: str, secret_key: str) -> str:
     now = int(time.time())
-    secret = secret_key_for(live.runtime.settings.secret(), key_id)
-    return jwt.encode({"iss": key_id, "exp": now + 600, "nbf": now - 5}, secret, algorithm="HS256")
+    claims = {"iss": access_key, "exp": now + 600, "nbf": now - 5}
+    return jwt.encode(claims, secret_key, algorithm="HS256")
 
 
 def output_size(dialect: str, answer: Any, headers: dict[str, str], base: str) -> tuple[int, int]:
@@ -98,8 +116,7 @@ def code_for(p: Page, dialect: str) -> str:
 def test_copied_expand_commands_match_the_pages_request(
     page: Page, live: LiveService, tmp_path: Path, unit: str, sides: dict[str, str]
 ) -> None:
-    created = live.runtime.keys.create(name="curl")
-    key = created.key
+    key = live.new_key()
     (tmp_path / "photo.png").write_bytes(photo_png(WIDTH, HEIGHT))
     page.page.goto(f"/#key={key}")
     expect(page.page.get_by_test_id("engine")).to_have_value("telea")
@@ -121,7 +138,7 @@ def test_copied_expand_commands_match_the_pages_request(
     assert expected[0] > WIDTH
     assert expected[1] > HEIGHT
 
-    env = {"CANVASFILL_KEY": key, "KLING_JWT": kling_token(live, created.record.id)}
+    env = {"CANVASFILL_KEY": key, "KLING_JWT": kling_token(*kling_pair(live))}
     headers = {"Authorization": f"Bearer {env['KLING_JWT']}"}
     for dialect in ("native", "ailab", "kling", "stability", "picwish"):
         answer = run_curl(code_for(page, dialect), tmp_path, env)
