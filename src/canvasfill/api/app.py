@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
-from canvasfill.api import dialects, files, health
+from canvasfill.api import dialects, engines_route, events, files, health, playground
 from canvasfill.api.errors import install_error_handlers
 from canvasfill.api.metrics import Metrics
 from canvasfill.api.native import routes as native
@@ -84,13 +84,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Self-hosted image expansion (outpainting) and object removal (inpainting).",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served offline by api/playground.py
+        redoc_url=None,
     )
     app.state.service = service
     install_error_handlers(app)
     app.include_router(native.router)
+    app.include_router(engines_route.router)
+    app.include_router(events.router)
     app.include_router(files.router)
     app.include_router(health.router)
     _install_dialects(app)
+    playground.install(app)
     app.middleware("http")(_observe(service))
     _extend_openapi(app)
     return app
