@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from canvasfill.cli.models import models_app
 from canvasfill.engines import models
-from canvasfill.engines.models_cli import models_app
 from tests.engines.onnx_graphs import isolate_models
 
 PAYLOAD = b"not really weights, " * 5000
