@@ -11,14 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from canvasfill.cli.options import JsonOpt
-from canvasfill.cli.output import cell, out, print_json
+from canvasfill.cli.output import cell, guarded, out, print_json
 
 
 def engines(as_json: JsonOpt = False) -> None:
     """List engines: whether each runs here, what it needs and which parameters it honours."""
     from rich.table import Table
 
-    rows = _rows()
+    rows = guarded(_rows)  # a config file named but missing: one line, exit 2
     if as_json:
         print_json(rows)
         return
