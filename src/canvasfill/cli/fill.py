@@ -95,21 +95,7 @@ def expand(
         geometry = PixelExpansion(left=left_px, right=right_px, top=top_px, bottom=bottom_px)
     else:
         geometry = CanvasMask()
-    options = FillOptions(
-        prompt=prompt,
-        negative_prompt=negative_prompt,
-        seed=seed,
-        steps=steps,
-        strength=strength,
-        guidance=guidance,
-        n=n,
-        engine=engine,
-        fmt=fmt,
-        quality=quality,
-        max_width=max_width,
-        max_height=max_height,
-        as_json=as_json,
-    )
+    options = FillOptions.from_arguments(locals())
     run(Operation.EXPAND, geometry, input_path, output, mask, options)
 
 
@@ -149,21 +135,7 @@ def remove(
         geometry = BoxRemoval(boxes=tuple(parse_box(text) for text in box), grow=grow)
     else:
         geometry = MaskRemoval(grow=grow)
-    options = FillOptions(
-        prompt=prompt,
-        negative_prompt=negative_prompt,
-        seed=seed,
-        steps=steps,
-        strength=strength,
-        guidance=guidance,
-        n=n,
-        engine=engine,
-        fmt=fmt,
-        quality=quality,
-        max_width=max_width,
-        max_height=max_height,
-        as_json=as_json,
-    )
+    options = FillOptions.from_arguments(locals())
     run(Operation.REMOVE, geometry, input_path, output, mask, options)
 
 

@@ -9,9 +9,10 @@ stays fast.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -69,6 +70,17 @@ class FillOptions:
     max_width: int = 0
     max_height: int = 0
     as_json: bool = False
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> FillOptions:
+        """The options out of a fill command's arguments (its ``locals()``), by field name.
+
+        Each command must declare the flags in its own signature (typer reads them
+        there); reading them back by name, not by position, keeps the two commands and
+        this class from drifting apart: a field with no flag of that name is a KeyError
+        in every test that runs the command.
+        """
+        return cls(**{field.name: arguments[field.name] for field in fields(cls)})
 
     def output_format(self, output: Path | None) -> OutputFormat:
         """``--format`` when given, else OUTPUT's suffix, else PNG."""
