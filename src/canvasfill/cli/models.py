@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from canvasfill.cli.options import JsonOpt
-from canvasfill.cli.output import EXIT_FAILED, cell, err, out, print_json, say
+from canvasfill.cli.output import EXIT_FAILED, cell, fail, out, print_json, say
 from canvasfill.errors import CanvasfillError
 
 if TYPE_CHECKING:
@@ -56,13 +56,6 @@ def _progress_bar(description: str) -> Iterator[Progress]:
             bar.update(task, completed=done, total=total)
 
         yield update
-
-
-def _fail(error: CanvasfillError) -> typer.Exit:
-    from rich.text import Text
-
-    err.print(Text.assemble(("error:", "red"), " ", error.message), highlight=False)
-    return typer.Exit(EXIT_FAILED)
 
 
 def _rows() -> list[dict[str, Any]]:
@@ -134,7 +127,7 @@ def pull(
             else:
                 path = models.import_file(name, from_file, progress=progress)
     except CanvasfillError as error:
-        raise _fail(error) from None
+        fail(error.message, EXIT_FAILED)
     say(f"{name}: verified, {path}")
 
 
@@ -148,7 +141,7 @@ def verify_models(
     try:
         names = [models.get_model(name).name] if name else sorted(models.MODELS)
     except CanvasfillError as error:
-        raise _fail(error) from None
+        fail(error.message, EXIT_FAILED)
     failed = False
     for each in names:
         result = models.verify(each)
@@ -174,5 +167,5 @@ def path(
     try:
         where = models.model_path(name) if name else models.models_dir()
     except CanvasfillError as error:
-        raise _fail(error) from None
+        fail(error.message, EXIT_FAILED)
     typer.echo(str(where))
