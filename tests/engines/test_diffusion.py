@@ -21,7 +21,6 @@ from canvasfill.engines.diffusion import (
     SdxlInpaintEngine,
     denoising_steps,
     soft_mask,
-    strength_from_creativity,
 )
 from canvasfill.engines.diffusion.loading import dtype_for
 from canvasfill.engines.registry import choose_engine, get_engine
@@ -320,10 +319,3 @@ def test_a_low_strength_still_runs_one_step_and_zero_is_refused() -> None:
     assert int(denoising_steps(3, 0.3) * 0.3) >= 1
     with pytest.raises(InputError, match="strength must be above 0"):
         denoising_steps(30, 0.0)
-
-
-def test_creativity_maps_onto_strength() -> None:
-    assert strength_from_creativity(0.0) == 0.5
-    assert strength_from_creativity(0.5) == 0.75
-    assert strength_from_creativity(1.0) == 1.0
-    assert strength_from_creativity(7.0) == 1.0

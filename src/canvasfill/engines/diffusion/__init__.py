@@ -52,15 +52,4 @@ __all__ = [
     "SdxlInpaintEngine",
     "denoising_steps",
     "soft_mask",
-    "strength_from_creativity",
 ]
-
-
-def strength_from_creativity(creativity: float) -> float:
-    """Stability's ``creativity`` (0..1, default 0.5) as a diffusion ``strength``.
-
-    Strength is how much of the starting image is noised away. Below about 0.5 an
-    expansion keeps the smooth first guess and looks blurred, so creativity spans
-    0.5..1: the default 0.5 becomes 0.75, and 1 lets the model ignore the guess.
-    """
-    return 0.5 + 0.5 * min(max(creativity, 0.0), 1.0)
