@@ -4,8 +4,12 @@ Every default is safe for one machine: the data folder holds the SQLite database
 blobs and the generated signing secret, so ``canvasfill serve`` runs from a clean clone
 with nothing configured. Distributed mode is the same code with other URLs here.
 
-The config file is ``$CANVASFILL_CONFIG`` when set, else ``./canvasfill.toml`` when it
-exists; environment variables win over it.
+:class:`Settings` extends the engines' :class:`~canvasfill.engines.settings.EngineSettings`
+rather than repeating their fields, and both read the same sources
+(:mod:`canvasfill.config`): the config file is ``$CANVASFILL_CONFIG`` when set, else
+``./canvasfill.toml`` when it exists; environment variables win over it. The engines
+keep reading theirs through ``engine_settings()``, since they may not import this
+module (it sits above them).
 """
 
 from __future__ import annotations
@@ -16,15 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
 
-CONFIG_ENV = "CANVASFILL_CONFIG"
-DEFAULT_CONFIG_FILE = "canvasfill.toml"
+from canvasfill.engines.settings import EngineSettings
+
 _SECRET_FILE = "signing.key"
 
 
@@ -32,10 +30,8 @@ def _default_workers() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-class Settings(BaseSettings):
+class Settings(EngineSettings):
     """What an operator can set; read once at start and passed to every part."""
-
-    model_config = SettingsConfigDict(env_prefix="CANVASFILL_", extra="ignore", frozen=True)
 
     data_dir: Path = Path("./canvasfill-data")
     database_url: str | None = None
@@ -79,25 +75,6 @@ class Settings(BaseSettings):
     watchdog_interval_s: float = Field(5.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config = os.environ.get(CONFIG_ENV) or (
-            DEFAULT_CONFIG_FILE if Path(DEFAULT_CONFIG_FILE).is_file() else None
-        )
-        if config:
-            if not Path(config).is_file():
-                raise FileNotFoundError(f"{CONFIG_ENV} names {config!r}, which is not a file")
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
-        return tuple(sources)
 
     @property
     def resolved_database_url(self) -> str:
