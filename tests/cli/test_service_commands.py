@@ -83,7 +83,31 @@ def test_serve_prints_the_url_and_a_first_key_once(
     assert key is not None
     assert store(tmp_path).authenticate(key.group(0)) is not None
     assert calls == [{"host": "127.0.0.1", "port": 8123, "log_config": None, "access_log": False}]
+    # the playground link carries the first key in its fragment, never sent to the server
+    assert f"playground: http://127.0.0.1:8123/#key={key.group(0)}" in first.output
 
     second = runner.invoke(cli, ["serve", "--port", "8123"])
     assert second.exit_code == 0
     assert KEY.search(second.output) is None  # the data folder already has a key
+    assert "playground: http://127.0.0.1:8123/\n" in second.output
+
+
+def test_keys_credits_tops_up_a_limited_key(cli: typer.Typer, tmp_path: Path) -> None:
+    runner = CliRunner()
+    created = runner.invoke(cli, ["keys", "create", "--credits", "2"])
+    key_id = re.search(r"^id: (\S+)$", created.output, re.M)
+    assert key_id is not None
+    topped = runner.invoke(cli, ["keys", "credits", key_id.group(1), "--add", "5"])
+    assert topped.exit_code == 0, topped.output
+    assert topped.stdout.strip() == f"{key_id.group(1)} now has 7 credits"
+    record = store(tmp_path).get(key_id.group(1))
+    assert record is not None
+    assert record.credits == 7
+    unknown = runner.invoke(cli, ["keys", "credits", "nope", "--add", "1"])
+    assert unknown.exit_code == 1
+    assert unknown.stdout.strip() == "there is no key 'nope'; see 'canvasfill keys list'"
+    unlimited = runner.invoke(cli, ["keys", "create"])
+    unlimited_id = re.search(r"^id: (\S+)$", unlimited.output, re.M)
+    assert unlimited_id is not None
+    same = runner.invoke(cli, ["keys", "credits", unlimited_id.group(1), "--add", "3"])
+    assert same.stdout.strip() == f"{unlimited_id.group(1)} has unlimited credits; nothing to add"

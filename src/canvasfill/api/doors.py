@@ -162,7 +162,8 @@ async def submit(
         raise ApiError(
             402,
             ErrorCode.INSUFFICIENT_CREDITS,
-            f"{exc}; ask for fewer images, or have the operator add credits to the key",
+            f"{exc}; ask for fewer images, or have the operator add credits to the key "
+            "('canvasfill keys credits KEY_ID --add N')",
         ) from None
     except IdempotencyConflictError:
         raise ApiError(

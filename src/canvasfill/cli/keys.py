@@ -1,4 +1,4 @@
-"""``canvasfill keys``: create, list and revoke API keys in the service's database.
+"""``canvasfill keys``: create, list, revoke and top up API keys in the service's database.
 
 The database (SQLAlchemy, alembic migrations) is opened inside each command, so the
 rest of the CLI starts without it.
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from canvasfill.jobs.keys import KeyStore
     from canvasfill.settings import Settings
 
-keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+keys_app = typer.Typer(help="Create, list, revoke and top up API keys.", no_args_is_help=True)
 
 
 def open_key_store(settings: Settings) -> KeyStore:
@@ -88,3 +88,21 @@ def revoke_key(key_id: str = typer.Argument(..., help="The key's id (or its pref
         say(f"there is no key {key_id!r}; see 'canvasfill keys list'", style="red")
         raise typer.Exit(EXIT_FAILED)
     say(f"revoked {record.id} ({record.name or 'unnamed'})")
+
+
+@keys_app.command("credits")
+def add_credits(
+    key_id: str = typer.Argument(..., help="The key's id (or its prefix)."),
+    add: int = typer.Option(..., "--add", min=1, help="Credits to add to the key's balance."),
+) -> None:
+    """Add credits to a key (what a 402 "insufficient credits" answer asks for)."""
+    from canvasfill.settings import Settings
+
+    record = open_key_store(Settings()).add_credits(key_id, add)
+    if record is None:
+        say(f"there is no key {key_id!r}; see 'canvasfill keys list'", style="red")
+        raise typer.Exit(EXIT_FAILED)
+    if record.credits is None:
+        say(f"{record.id} has unlimited credits; nothing to add")
+        return
+    say(f"{record.id} now has {record.credits} credits")

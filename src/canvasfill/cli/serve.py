@@ -23,6 +23,7 @@ def serve(
     import uvicorn
 
     from canvasfill.api.app import create_app
+    from canvasfill.api.playground import playground_link
     from canvasfill.cli.keys import open_key_store
     from canvasfill.jobs.logs import configure_logging
     from canvasfill.settings import Settings
@@ -37,12 +38,15 @@ def serve(
     if not settings.public_url:
         # callbacks carry result URLs too, and they have no request to take a host from
         settings = settings.model_copy(update={"public_url": url})
+    first_key = None
     if keys.count() == 0:
         created = keys.create(name="first key")
+        first_key = created.key
         say("A first API key was made (it is shown only this once):", style="bold")
         say(f"  {created.key}")
         say(f"  webhook secret: {created.record.webhook_secret}")
     say(f"canvasfill is serving at {url}  (API docs: {url}/docs)")
+    say(f"playground: {playground_link(url, first_key)}")
     say(f"data folder: {settings.data_dir.resolve()}")
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
