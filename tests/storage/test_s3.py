@@ -4,6 +4,8 @@ preparation, and the blob URL that chooses the store."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -231,6 +233,17 @@ def test_blob_urls_parse(url: str, location: S3Location) -> None:
 def test_malformed_blob_urls_are_refused_clearly(url: str) -> None:
     with pytest.raises(BlobUrlError, match=r"blob URL|bucket name"):
         parse_s3_url(url)
+
+
+def test_the_embedded_default_never_imports_boto3(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from canvasfill.api.app import create_app\n"
+        "from canvasfill.settings import Settings\n"
+        f"create_app(Settings(data_dir={str(tmp_path)!r}))\n"
+        "assert not {'boto3', 'botocore'} & set(sys.modules), 'boto3 was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_no_blob_url_is_the_local_folder(tmp_path: Path) -> None:

@@ -191,7 +191,8 @@ class LiveService:
 
     def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30.0, **kwargs)
+        kwargs.setdefault("timeout", 30.0)
+        return httpx.Client(base_url=self.base_url, headers=headers, **kwargs)
 
     def wait_for_task(self, task_id: str, status: str, timeout: float = 30.0) -> Any:
         def reached() -> Any:
