@@ -86,11 +86,12 @@ if ! port_open "$S3_PORT"; then
   "credentials": [{"accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY"}],
   "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}
 JSON
-    # every port on loopback; the volume server off 8080, Iceberg and Lance off
+    # every port on loopback; the volume server off 8080; Iceberg and Lance off; no
+    # buckets made by an upload (as on AWS: the service creates its bucket itself)
     nohup "$WEED" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$SEAWEED_DIR/data" \
       -master.port=9333 -master.volumeSizeLimitMB=64 -volume.port=8340 -volume.max=0 \
       -filer.port=8888 -s3 -s3.port="$S3_PORT" -s3.config="$SEAWEED_DIR/s3.json" \
-      -s3.port.iceberg=0 -s3.port.lance=0 \
+      -s3.autoCreateBucket=false -s3.port.iceberg=0 -s3.port.lance=0 \
       >"$SEAWEED_DIR/weed.log" 2>&1 </dev/null &
     echo $! >"$SEAWEED_DIR/weed.pid"
     for _ in $(seq 1 120); do

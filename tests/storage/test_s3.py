@@ -73,6 +73,15 @@ def test_a_missing_key_is_blob_not_found(store: S3BlobStore) -> None:
     assert not store.exists("inputs/never/image")
 
 
+def test_a_missing_bucket_is_a_store_error_not_a_missing_key(client: Any) -> None:
+    store = S3BlobStore(S3Location("canvasfill-test-no-such-bucket"), client)
+    with pytest.raises(BlobStoreError, match="gone"):
+        store.get("inputs/t/image")
+    with pytest.raises(BlobStoreError):
+        store.put("inputs/t/image", b"x")
+    assert not store.ready()
+
+
 def test_keys_are_checked_before_they_reach_the_bucket(store: S3BlobStore) -> None:
     with pytest.raises(ValueError, match="blob key"):
         store.put("../outside", b"x")
@@ -235,6 +244,7 @@ def test_malformed_blob_urls_are_refused_clearly(url: str) -> None:
         parse_s3_url(url)
 
 
+@pytest.mark.slow
 def test_the_embedded_default_never_imports_boto3(tmp_path: Path) -> None:
     code = (
         "import sys\n"

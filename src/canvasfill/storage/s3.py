@@ -35,7 +35,7 @@ READY_KEY = "_canvasfill/ready"
 """Written by ``ready()``; outside ``inputs/`` and ``results/``, so no task's blob."""
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
-_MISSING = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
+_MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
 _NOT_IMPLEMENTED = frozenset({"501", "NotImplemented"})
 
 
@@ -169,9 +169,10 @@ class S3BlobStore:
         try:
             yield
         except ClientError as exc:
-            if _error_code(exc) in _MISSING:
-                if _error_code(exc) == "NoSuchBucket":
-                    raise BlobStoreError(f"the bucket {self.location.bucket!r} is gone") from exc
+            code = _error_code(exc)
+            if code == "NoSuchBucket":
+                raise BlobStoreError(f"the bucket {self.location.bucket!r} is gone") from exc
+            if code in _MISSING:
                 raise BlobNotFoundError(key) from None
             raise BlobStoreError(f"{self.location}: {exc}") from exc
         except BotoCoreError as exc:
@@ -274,13 +275,13 @@ class S3BlobStore:
             self.client.head_bucket(Bucket=bucket)
             return
         except ClientError as exc:
-            if _error_code(exc) not in _MISSING:
+            if _error_code(exc) not in _MISSING | {"NoSuchBucket"}:
                 raise BlobStoreError(f"cannot reach the bucket {bucket!r}: {exc}") from exc
         except BotoCoreError as exc:
             raise BlobStoreError(f"cannot reach the S3 store for {bucket!r}: {exc}") from exc
         region = self.client.meta.region_name
         options: dict[str, Any] = {"Bucket": bucket}
-        if region and region != "us-east-1":
+        if region and region not in ("us-east-1", "aws-global"):  # S3's default needs none
             options["CreateBucketConfiguration"] = {"LocationConstraint": region}
         try:
             self.client.create_bucket(**options)
