@@ -113,3 +113,22 @@ def test_a_bad_blob_url_stops_the_start_with_a_clear_error(tmp_path: Path) -> No
 
     with pytest.raises(BlobUrlError, match="not a valid S3 bucket name"):
         create_app(service_settings(tmp_path / "data", blob_url="s3://Not_A_Bucket/x"))
+
+
+def test_the_environment_chooses_the_bucket(
+    tmp_path: Path, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from canvasfill.jobs.runtime import build_runtime
+    from canvasfill.settings import Settings
+    from canvasfill.storage.s3 import S3BlobStore
+
+    monkeypatch.setenv("CANVASFILL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CANVASFILL_BLOB_URL", f"s3://{s3_bucket}/from-env")
+    monkeypatch.setenv("CANVASFILL_S3_ENDPOINT_URL", S3_ENDPOINT)
+    runtime = build_runtime(Settings(), apply_migrations=True)
+    try:
+        assert isinstance(runtime.blobs, S3BlobStore)
+        runtime.blobs.put("inputs/t/image", b"x")
+        assert s3_keys(s3_client(), s3_bucket, "from-env/") == ["from-env/inputs/t/image"]
+    finally:
+        runtime.close()

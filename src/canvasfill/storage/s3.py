@@ -92,7 +92,10 @@ def parse_s3_url(url: str) -> S3Location:
     if "?" in rest or "#" in rest:
         raise BlobUrlError(f"the blob URL takes no query or fragment: {url!r}")
     bucket, _, prefix = rest.partition("/")
-    check_bucket_name(bucket)
+    try:
+        check_bucket_name(bucket)
+    except BlobUrlError as exc:
+        raise BlobUrlError(f"the blob URL {url!r} names no valid bucket: {exc}") from None
     prefix = prefix.strip("/")
     if prefix:
         try:
