@@ -48,9 +48,10 @@ format: install-test
 	$(BIN)/ruff format $(LINTED)
 	$(BIN)/ruff check --fix $(LINTED)
 
-## services: PostgreSQL and Redis for the distributed-mode tests (started if not running)
-services:
-	bash scripts/start-services.sh
+## services: PostgreSQL, Redis and SeaweedFS (S3, from the test extra) for the
+## distributed-mode tests, each started if not running
+services: install-test
+	CANVASFILL_PYTHON=$(BIN)/python bash scripts/start-services.sh
 
 ## browser: Debian's chromium for the playground's browser tests (installed if missing)
 browser:

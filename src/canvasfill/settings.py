@@ -39,6 +39,18 @@ class Settings(EngineSettings):
     ``postgresql+psycopg://user@host/db``."""
     blob_dir: Path | None = None
     """Where inputs and results are kept; default ``<data_dir>/blobs``."""
+
+    # --- blob storage: an S3-compatible bucket in distributed mode (storage/blob_url.py) ---
+    # Credentials and region come the standard way: AWS_ACCESS_KEY_ID,
+    # AWS_SECRET_ACCESS_KEY, AWS_REGION (or a profile or role boto3 finds).
+    blob_url: str | None = None
+    """``s3://bucket/prefix``: inputs and results in that bucket, fetched by presigned URLs
+    straight from it; unset: the local folder ``blob_dir``, served by the API."""
+    s3_endpoint_url: str | None = None
+    """The S3 API of a non-AWS store (``http://127.0.0.1:8333``); unset: AWS."""
+    s3_public_url: str | None = None
+    """The store's address as users reach it, when not ``s3_endpoint_url`` (a compose
+    network): presigned URLs name it. Unset: ``s3_endpoint_url``."""
     public_url: str | None = None
     """Base of the result URLs handed out (``https://fill.example.com``); default: the
     address a request came in on."""
