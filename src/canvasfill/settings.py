@@ -73,7 +73,6 @@ class Settings(EngineSettings):
     url_timeout_s: float = Field(10.0, gt=0)
     url_max_redirects: int = Field(3, ge=0)
     url_max_length: int = Field(512, ge=16)
-    default_engine: str = "auto"
     engine_modules: list[str] = Field(default_factory=list)
     """Extra modules to import in every process so the engines they define register."""
     idempotency_ttl_s: int = Field(24 * 3600, ge=1)

@@ -212,3 +212,18 @@ def test_written_paths_are_printed_with_their_brackets(photo_jpeg: Path, tmp_pat
     )
     assert code == 0, stderr
     assert stdout.splitlines()[0] == f"wrote {out}"
+
+
+def test_the_operators_default_engine_applies_without_engine(
+    photo_jpeg: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``default_engine`` (here from the environment) is the CLI's engine too."""
+    monkeypatch.setenv("CANVASFILL_DEFAULT_ENGINE", "ns")
+    out = str(tmp_path / "x.png")
+    code, stdout, stderr = _invoke("expand", str(photo_jpeg), "-o", out, "--left-px", "8", "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["engine"] == "ns"
+    code, stdout, _ = _invoke(
+        "expand", str(photo_jpeg), "-o", out, "--left-px", "8", "--engine", "telea", "--json"
+    )
+    assert json.loads(stdout)["engine"] == "telea"  # a named engine wins

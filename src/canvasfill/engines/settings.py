@@ -47,6 +47,10 @@ class Precision(StrEnum):
 class EngineSettings(CanvasfillSettings):
     """Settings of the learned engines (ONNX and diffusion)."""
 
+    default_engine: str = "auto"
+    """The engine a request that names none (or ``auto``) runs on; ``auto`` picks the best
+    available for each request. The server applies it at acceptance (and records the
+    engine on the task); the CLI and the Python API when they choose the engine."""
     models_dir: Path = Field(default_factory=default_models_dir)
     """Where ``canvasfill models pull`` puts pinned model files (MI-GAN, LaMa)."""
     onnx_providers: str = ""
