@@ -61,6 +61,8 @@ class ErrorCode(StrEnum):
     WORKER_CRASHED = "worker_crashed"
     INPUT_MISSING = "input_missing"
     INTERNAL_ERROR = "internal_error"
+    STORAGE_UNAVAILABLE = "storage_unavailable"
+    """The database or the blob store cannot be written (or read) right now."""
 
     @classmethod
     def of(cls, stored: str | None) -> ErrorCode:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import time
 import uuid
@@ -23,6 +24,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import UploadFile
 
 from canvasfill.api.errors import ApiError, ErrorInfo, register_error_renderer
@@ -38,6 +40,9 @@ from canvasfill.jobs.logs import request_id
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tables import ApiKey, Task, TaskStatus
+from canvasfill.storage.base import BlobNotFoundError
+
+log = logging.getLogger(__name__)
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 JSON_TYPE = "application/json"
@@ -171,8 +176,20 @@ async def submit(
             "this Idempotency-Key was used with a different request; use a new key",
             field="Idempotency-Key",
         ) from None
+    except (OSError, SQLAlchemyError):
+        log.exception("a task could not be stored", extra={"event": "store_failed"})
+        raise storage_unavailable() from None
     service.dispatcher.submit(task.id)
     return task
+
+
+def storage_unavailable() -> ApiError:
+    """The refusal of a request the stores cannot take now (a read-only disk or database)."""
+    return ApiError(
+        503,
+        ErrorCode.STORAGE_UNAVAILABLE,
+        "the service cannot store data right now; retry later (the error was logged)",
+    )
 
 
 async def wait(service: Service, task: Task, seconds: float) -> Task:
@@ -287,7 +304,7 @@ def view_for(task: Task, runtime: Runtime, base: str, *, with_data: bool = False
         watermark_url = None
         if watermark_key and task.results_expire_at is not None:
             watermark_url = blobs.url(watermark_key, task.results_expire_at, base)
-        data = blobs.get(str(stored["key"])) if with_data else None
+        data = _result_bytes(runtime, str(stored["key"])) if with_data else None
         results.append(DialectResult(**vars(signed), data=data, watermark_url=watermark_url))
     return TaskView(
         id=task.id,
@@ -305,6 +322,16 @@ def view_for(task: Task, runtime: Runtime, base: str, *, with_data: bool = False
         external_id=task.external_id,
         meta=dict(task.meta),
     )
+
+
+def _result_bytes(runtime: Runtime, key: str) -> bytes:
+    """A result's bytes; 404 when the blob is gone (expired, or removed by hand)."""
+    try:
+        return runtime.blobs.get(key)
+    except BlobNotFoundError:
+        raise ApiError(
+            404, ErrorCode.NOT_FOUND, "the task's result is gone (results expire); run it again"
+        ) from None
 
 
 # --- errors ------------------------------------------------------------------------------

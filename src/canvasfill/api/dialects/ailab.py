@@ -69,6 +69,7 @@ _BY_CODE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.INSUFFICIENT_CREDITS: (429, "ERROR_NOT_ENOUGH_CREDITS", "Insufficient credits."),
     ErrorCode.RATE_LIMITED: (429, "ERROR_TOO_MANY_REQUESTS", "Too many requests."),
     ErrorCode.NOT_FOUND: (404, "ERROR_AI_NOT_EXISTS", "AI does not exist or has been deactivated."),
+    ErrorCode.STORAGE_UNAVAILABLE: (503, "PROCESSING_FAILURE", "Processing failed."),
 }
 _PROCESSING_FAILURE = (400, "PROCESSING_FAILURE", "Processing failed.")
 

@@ -55,6 +55,7 @@ _BY_CODE: dict[ErrorCode, tuple[int, int]] = {
     ErrorCode.ENGINE_FAILED: (5000, 500),
     ErrorCode.INTERNAL_ERROR: (5000, 500),
     ErrorCode.TIMEOUT: (5002, 504),
+    ErrorCode.STORAGE_UNAVAILABLE: (5001, 503),
 }
 _PARAMETER_VALUE = (1201, 400)
 

@@ -67,6 +67,7 @@ _HTTP_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.INSUFFICIENT_CREDITS: 429,
     ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.STORAGE_UNAVAILABLE: 503,
 }
 
 

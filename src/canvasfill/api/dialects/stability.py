@@ -48,6 +48,7 @@ _STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.ENGINE_FAILED: 500,
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.TIMEOUT: 504,
+    ErrorCode.STORAGE_UNAVAILABLE: 503,
 }
 BODY_CAP = doors.body_cap(STABILITY, images=1)
 

@@ -184,7 +184,8 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, number = text.partition(":")
-        if prefix != "seq" or not number.isdigit():
+        # a sequence number fits in 64 bits: anything longer was not handed out here
+        if prefix != "seq" or not number.isdigit() or not number.isascii() or len(number) > 18:
             raise ValueError(cursor)
         return int(number)
     except (ValueError, UnicodeDecodeError, binascii.Error):
