@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     MASK_SIZE_MISMATCH = "mask_size_mismatch"
     MASK_HAS_ICC_PROFILE = "mask_has_icc_profile"
     EMPTY_MASK = "empty_mask"
+    FULL_MASK = "full_mask"
+    """The mask marks every pixel: nothing of the image is left to fill from."""
     # parameters and engines
     MISSING_PARAMETER = "missing_parameter"
     INVALID_PARAMETER = "invalid_parameter"

@@ -60,6 +60,7 @@ _UNPROCESSABLE = {
     ErrorCode.MASK_SIZE_MISMATCH,
     ErrorCode.MASK_HAS_ICC_PROFILE,
     ErrorCode.EMPTY_MASK,
+    ErrorCode.FULL_MASK,
     ErrorCode.ENGINE_UNAVAILABLE,
 }
 

@@ -26,7 +26,15 @@ from canvasfill.api.view import TaskView, output_format_of, require_image
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.limits import AILAB
-from canvasfill.jobs.spec import CanvasMask, JobSpec, MaskRemoval, OutputOptions, RatioExpansion
+from canvasfill.jobs.spec import (
+    MAX_OUTPUT_SIDE,
+    MAX_STEPS,
+    CanvasMask,
+    JobSpec,
+    MaskRemoval,
+    OutputOptions,
+    RatioExpansion,
+)
 from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tables import TaskStatus
 
@@ -50,6 +58,7 @@ _BY_CODE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.MASK_SIZE_MISMATCH: _INVALID,
     ErrorCode.MASK_HAS_ICC_PROFILE: _INVALID,
     ErrorCode.EMPTY_MASK: (400, "PARAMETERS_CANNOT_EMPTY", "Parameters cannot be empty."),
+    ErrorCode.FULL_MASK: _INVALID,
     ErrorCode.FILE_TOO_LARGE: _IMAGE_SIZE,
     ErrorCode.IMAGE_TOO_SMALL: _IMAGE_SIZE,
     ErrorCode.IMAGE_TOO_LARGE: _IMAGE_SIZE,
@@ -79,7 +88,7 @@ def _common(fields: FieldReader) -> dict[str, Any]:
     return {
         # left out: each engine's own default (30 for SD and SDXL, as hosted; 4 for patch,
         # whose steps are EM iterations: 30 would cost it 2-3x the time for nothing)
-        "steps": fields.optional_integer("steps", minimum=1),
+        "steps": fields.optional_integer("steps", minimum=1, maximum=MAX_STEPS),
         "strength": fields.number("strength", 0.8, minimum=0.1, maximum=1.0),
         "guidance_scale": fields.number("scale", 7.0, minimum=1.0, maximum=20.0),
         "seed": resolve_seed(fields.integer("seed", 0, minimum=-1), SEED_RANDOM),
@@ -91,8 +100,8 @@ def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -
     require_image(image, None, names="image")
     assert image is not None
     common = _common(fields)
-    max_width = fields.integer("max_width", DEFAULT_MAX_SIDE, minimum=0)
-    max_height = fields.integer("max_height", DEFAULT_MAX_SIDE, minimum=0)
+    max_width = fields.integer("max_width", DEFAULT_MAX_SIDE, minimum=0, maximum=MAX_OUTPUT_SIDE)
+    max_height = fields.integer("max_height", DEFAULT_MAX_SIDE, minimum=0, maximum=MAX_OUTPUT_SIDE)
     geometry: CanvasMask | RatioExpansion
     if mask is not None:
         geometry = CanvasMask()

@@ -48,6 +48,7 @@ _BY_CODE: dict[ErrorCode, tuple[int, int]] = {
     ErrorCode.UNAUTHORIZED: (1000, 401),
     ErrorCode.INSUFFICIENT_CREDITS: (1102, 429),
     ErrorCode.MISSING_PARAMETER: (1200, 400),
+    ErrorCode.FULL_MASK: (1201, 400),  # Kling takes no mask: listed for completeness
     ErrorCode.INVALID_REQUEST: (1200, 400),
     ErrorCode.NOT_FOUND: (1203, 404),
     ErrorCode.METHOD_NOT_ALLOWED: (1202, 404),

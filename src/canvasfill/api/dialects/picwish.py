@@ -26,7 +26,15 @@ from canvasfill.api.view import TaskView, require_image
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.limits import PICWISH
-from canvasfill.jobs.spec import Box, BoxRemoval, CanvasMask, JobSpec, MaskRemoval, RatioExpansion
+from canvasfill.jobs.spec import (
+    MAX_STEPS,
+    Box,
+    BoxRemoval,
+    CanvasMask,
+    JobSpec,
+    MaskRemoval,
+    RatioExpansion,
+)
 from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tables import ApiKey, Task
 
@@ -54,6 +62,8 @@ _FAILURE_STATES: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.IMAGE_TOO_SMALL: (-7, "invalid image file"),
     ErrorCode.INVALID_MASK: (-7, "invalid image file"),
     ErrorCode.MASK_SIZE_MISMATCH: (-7, "invalid image file"),
+    ErrorCode.EMPTY_MASK: (-7, "invalid image file"),
+    ErrorCode.FULL_MASK: (-7, "invalid image file"),
     ErrorCode.TIMEOUT: (-8, "processing timeout"),
 }
 _CANCELED = (-13, "canceled")
@@ -108,7 +118,8 @@ def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -
         prompt=fields.text("prompt"),
         strength=fields.optional_number("strength", minimum=0.0, maximum=1.0),
         guidance_scale=fields.number("scale", 7.0, minimum=1.0, maximum=20.0),
-        steps=fields.optional_integer("steps", minimum=1),  # left out: the engine's default
+        # left out: the engine's default
+        steps=fields.optional_integer("steps", minimum=1, maximum=MAX_STEPS),
         limits=NAME,
     )
     return _submission(spec, fields, image, image_url, mask, mask_url)

@@ -41,6 +41,7 @@ _STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.FILE_TOO_LARGE: 413,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.UNSUPPORTED_FORMAT: 415,
+    ErrorCode.FULL_MASK: 400,  # no mask here: listed for completeness
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.INSUFFICIENT_CREDITS: 402,
     ErrorCode.RATE_LIMITED: 429,

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from canvasfill.engines.base import SEED_MAX
-from canvasfill.jobs.spec import MAX_IMAGES
+from canvasfill.jobs.spec import MAX_IMAGES, MAX_OUTPUT_SIDE, MAX_STEPS
 
 
 class _Request(BaseModel):
@@ -60,14 +60,14 @@ class NativeRequest(_Request):
     prompt: str = Field("", max_length=2500)
     negative_prompt: str = Field("", max_length=2500)
     seed: int | None = Field(None, ge=-1, le=SEED_MAX, description="absent or -1: random")
-    steps: int | None = Field(None, ge=1, le=200)
+    steps: int | None = Field(None, ge=1, le=MAX_STEPS)
     strength: float | None = Field(None, ge=0, le=1)
     guidance_scale: float | None = Field(None, ge=0, le=50)
     n: int = Field(1, ge=1, le=MAX_IMAGES)
     output_format: str = "png"
     quality: int | None = Field(None, ge=1, le=100)
-    max_width: int = Field(0, ge=0)
-    max_height: int = Field(0, ge=0)
+    max_width: int = Field(0, ge=0, le=MAX_OUTPUT_SIDE)
+    max_height: int = Field(0, ge=0, le=MAX_OUTPUT_SIDE)
     engine: str | None = None
     callback_url: str | None = None
     callback_events: Literal["finish", "change"] = "finish"
