@@ -46,6 +46,8 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     INSUFFICIENT_CREDITS = "insufficient_credits"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    EXTERNAL_ID_TAKEN = "external_id_taken"
+    """The key already has a task with this external id (Kling's ``external_task_id``)."""
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     TASK_NOT_CANCELABLE = "task_not_cancelable"

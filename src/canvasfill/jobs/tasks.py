@@ -40,7 +40,7 @@ class ExternalIdTakenError(InputError):
 
     def __init__(self, external_id: str, task_id: str) -> None:
         super().__init__(
-            ErrorCode.INVALID_PARAMETER,
+            ErrorCode.EXTERNAL_ID_TAKEN,
             f"external_task_id {external_id!r} is already used by task {task_id}",
             field="external_task_id",
         )

@@ -48,6 +48,9 @@ _BY_CODE: dict[ErrorCode, tuple[int, int]] = {
     ErrorCode.UNAUTHORIZED: (1000, 401),
     ErrorCode.INSUFFICIENT_CREDITS: (1102, 429),
     ErrorCode.MISSING_PARAMETER: (1200, 400),
+    # the reference says "unique within a single user account" and names no code of
+    # its own: a reused id is an invalid parameter value
+    ErrorCode.EXTERNAL_ID_TAKEN: (1201, 400),
     ErrorCode.FULL_MASK: (1201, 400),  # Kling takes no mask: listed for completeness
     ErrorCode.INVALID_REQUEST: (1200, 400),
     ErrorCode.NOT_FOUND: (1203, 404),
