@@ -50,7 +50,12 @@ RETURN_URL, RETURN_BASE64 = 1, 2
 STATE_DONE, STATE_QUEUED, STATE_PROCESSING = 1, 0, 4
 _DOWNLOAD_FAILED = (-3, "source image download failed")
 _FAILURE_STATES: dict[ErrorCode, tuple[int, str]] = {
+    # every way a URL input can fail to arrive, refused ones included
     ErrorCode.DOWNLOAD_FAILED: _DOWNLOAD_FAILED,
+    ErrorCode.URL_NOT_ALLOWED: _DOWNLOAD_FAILED,
+    ErrorCode.DOWNLOAD_TOO_LARGE: _DOWNLOAD_FAILED,
+    ErrorCode.DOWNLOAD_TIMEOUT: _DOWNLOAD_FAILED,
+    ErrorCode.DOWNLOAD_TOO_MANY_REDIRECTS: _DOWNLOAD_FAILED,
     ErrorCode.FILE_TOO_LARGE: (-5, "image too large"),
     ErrorCode.IMAGE_TOO_LARGE: (-5, "image too large"),
     ErrorCode.DECOMPRESSION_BOMB: (-5, "image too large"),
