@@ -80,7 +80,9 @@ _HTTP_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.RATE_LIMITED: 429,
-    ErrorCode.INSUFFICIENT_CREDITS: 429,
+    # not 429, which PicWish clients retry (its reference names no status for it):
+    # 402 is final, and 429 stays the rate limit's, always with Retry-After
+    ErrorCode.INSUFFICIENT_CREDITS: 402,
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.STORAGE_UNAVAILABLE: 503,
 }
