@@ -42,6 +42,8 @@ class ErrorCode(StrEnum):
     # the request as a whole, and who sent it
     INVALID_REQUEST = "invalid_request"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    BODY_TIMEOUT = "body_timeout"
+    """The request body stopped arriving (a stalled or very slow client)."""
     UNAUTHORIZED = "unauthorized"
     RATE_LIMITED = "rate_limited"
     INSUFFICIENT_CREDITS = "insufficient_credits"

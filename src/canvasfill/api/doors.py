@@ -15,11 +15,12 @@ import asyncio
 import json
 import logging
 import math
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -68,23 +69,65 @@ def _too_large(cap: int) -> ApiError:
     )
 
 
+TEXT_FIELD_CAP = 64 * 1024
+"""The longest form text field a door reads (prompts are far shorter; files are parts)."""
+SPOOL_IN_MEMORY = 2**20
+"""A body is kept in memory up to this size while it arrives, then in a temporary file,
+so a body that is refused half-way never sat in memory."""
+_REPLAY_CHUNK = 64 * 1024
+
+
 async def read_capped(request: Request, cap: int) -> bytes:
     """The whole body, refused with 413 as soon as it passes ``cap`` bytes.
 
     The declared ``Content-Length`` is checked first; a chunked body is counted as it
-    arrives, so memory stays bounded whatever the client claims.
+    arrives (and spooled to disk past 1 MB), so memory stays bounded whatever the client
+    claims; a body that stalls for ``body_timeout_s`` is refused with 408.
     """
+    with await _spool(request, cap) as spool:
+        return spool.read()
+
+
+async def _spool(request: Request, cap: int) -> IO[bytes]:
+    """The body in a spooled temporary file, rewound; see :func:`read_capped`."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         raise _too_large(cap)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise _too_large(cap)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    timeout = _body_timeout(request)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 (returned)
+    try:
+        size = 0
+        chunks = request.stream().__aiter__()
+        while True:
+            try:
+                async with asyncio.timeout(timeout):
+                    chunk = await anext(chunks)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise _stalled(timeout) from None
+            size += len(chunk)
+            if size > cap:
+                raise _too_large(cap)
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool
+
+
+def _body_timeout(request: Request) -> float:
+    service: Service = request.app.state.service
+    return service.runtime.settings.body_timeout_s
+
+
+def _stalled(seconds: float) -> ApiError:
+    return ApiError(
+        408,
+        ErrorCode.BODY_TIMEOUT,
+        f"the request body stalled: nothing arrived for {seconds:g} s; send it again",
+    )
 
 
 async def read_json(request: Request, cap: int) -> Any:
@@ -106,11 +149,20 @@ class Form:
     """Uploaded files; a file part with no bytes is absent, as if not sent."""
 
 
-async def read_form(request: Request, cap: int) -> Form:
-    """A multipart or url-encoded body, read under ``cap``, then parsed."""
-    raw = await read_capped(request, cap)
-    replay = _replaying(request, raw)
-    form = await replay.form(max_part_size=cap)
+async def read_form(
+    request: Request,
+    cap: int,
+    *,
+    text_cap: int = TEXT_FIELD_CAP,
+    large_text: tuple[str, ...] = (),
+) -> Form:
+    """A multipart or url-encoded body, read under ``cap``, then parsed.
+
+    A text field longer than ``text_cap`` characters is refused (400, naming it), except
+    those named in ``large_text`` (the native API's base64 ``image`` and ``mask``).
+    """
+    with await _spool(request, cap) as spool:
+        form = await _replaying(request, spool).form(max_part_size=cap)
     fields: dict[str, str] = {}
     files: dict[str, bytes] = {}
     try:
@@ -120,22 +172,30 @@ async def read_form(request: Request, cap: int) -> Form:
                 if data:
                     files[name] = data
             else:
+                if len(value) > text_cap and name not in large_text:
+                    raise InputError(
+                        ErrorCode.INVALID_PARAMETER,
+                        f"{name} is {len(value):,} characters long; a text field may be "
+                        f"at most {text_cap:,}",
+                        field=name,
+                    )
                 fields[name] = value
     finally:
         await form.close()
     return Form(fields, files)
 
 
-def _replaying(request: Request, body: bytes) -> Request:
+def _replaying(request: Request, body: IO[bytes]) -> Request:
     """A request whose body is ``body``, already read (the form parser streams it again)."""
-    sent = False
+    done = False
 
     async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
+        nonlocal done
+        if done:
             return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
+        chunk = body.read(_REPLAY_CHUNK)
+        done = len(chunk) < _REPLAY_CHUNK
+        return {"type": "http.request", "body": chunk, "more_body": not done}
 
     return Request(request.scope, receive)
 

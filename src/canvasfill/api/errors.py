@@ -77,6 +77,8 @@ def status_for(code: ErrorCode) -> int:
         return 500
     if code is ErrorCode.STORAGE_UNAVAILABLE:
         return 503
+    if code is ErrorCode.BODY_TIMEOUT:
+        return 408
     if code is ErrorCode.EXTERNAL_ID_TAKEN:
         return 409
     return 400

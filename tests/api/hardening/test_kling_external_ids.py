@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from concurrent.futures import ThreadPoolExecutor
-
 from pathlib import Path
 
 import httpx

@@ -26,8 +26,7 @@ def test_429_carries_retry_after(live: Live) -> None:
     real, state.picwish_limiter = state.picwish_limiter, RateLimiter(2.0, lambda: 1000.0)
     try:
         answers = [
-            live.client.get(f"{PICWISH_EXPAND}/none", headers={"X-API-KEY": key})
-            for _ in range(3)
+            live.client.get(f"{PICWISH_EXPAND}/none", headers={"X-API-KEY": key}) for _ in range(3)
         ]
     finally:
         state.picwish_limiter = real

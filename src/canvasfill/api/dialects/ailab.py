@@ -46,6 +46,11 @@ REMOVE_PATH = "/api/image/editing/remove-objects-advanced"
 SEED_RANDOM = frozenset({-1})
 DEFAULT_RATIO = 0.1
 DEFAULT_MAX_SIDE = 1920
+PROMPT_WORDS = 100
+"""The reference: 'limit the prompt to 100 English words or fewer. Any content beyond
+this limit may have minimal impact': longer prompts are accepted, the tail dropped."""
+MAX_PROMPT_CHARACTERS = 10_000
+"""Past this a prompt is not a long prompt but a mistake (or an attack): refused."""
 
 # (HTTP status, error_detail.code, code_message) for canvasfill's own codes
 _IMAGE_SIZE = (422, "ERROR_IMAGE_SIZE", "The image size does not meet the requirements.")
@@ -79,6 +84,7 @@ _BY_CODE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.RATE_LIMITED: (429, "ERROR_TOO_MANY_REQUESTS", "Too many requests."),
     ErrorCode.NOT_FOUND: (404, "ERROR_AI_NOT_EXISTS", "AI does not exist or has been deactivated."),
     ErrorCode.STORAGE_UNAVAILABLE: (503, "PROCESSING_FAILURE", "Processing failed."),
+    ErrorCode.BODY_TIMEOUT: (408, "PROCESSING_FAILURE", "Processing failed."),
 }
 _PROCESSING_FAILURE = (400, "PROCESSING_FAILURE", "Processing failed.")
 
@@ -120,7 +126,7 @@ def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -
     spec = JobSpec(
         operation=Operation.EXPAND,
         geometry=geometry,
-        prompt=fields.text("custom_prompt"),
+        prompt=_prompt(fields),
         output=OutputOptions(
             format=output_format_of(image), max_width=max_width, max_height=max_height
         ),
@@ -129,6 +135,13 @@ def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -
         **common,
     )
     return Submission(spec=spec, image=image, mask=mask, dialect=NAME)
+
+
+def _prompt(fields: FieldReader) -> str:
+    """``custom_prompt``: its first 100 words (as hosted, the tail has no effect)."""
+    text = fields.text("custom_prompt", max_length=MAX_PROMPT_CHARACTERS)
+    words = text.split()
+    return " ".join(words[:PROMPT_WORDS]) if len(words) > PROMPT_WORDS else text
 
 
 def parse_remove(fields: FieldReader, image: bytes | None, mask: bytes | None) -> Submission:

@@ -60,6 +60,7 @@ _BY_CODE: dict[ErrorCode, tuple[int, int]] = {
     ErrorCode.INTERNAL_ERROR: (5000, 500),
     ErrorCode.TIMEOUT: (5002, 504),
     ErrorCode.STORAGE_UNAVAILABLE: (5001, 503),
+    ErrorCode.BODY_TIMEOUT: (1200, 400),
 }
 _PARAMETER_VALUE = (1201, 400)
 

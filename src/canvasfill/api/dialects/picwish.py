@@ -45,6 +45,9 @@ INPAINT_PATH = "/api/tasks/visual/inpaint"
 RATE_LIMIT_PER_SECOND = 2.0
 SEED_RANDOM = frozenset({-1})
 MAX_RECTANGLES = 50
+MAX_PROMPT = 2500
+"""The reference advises 'within 100 Chinese characters or English words' and names no
+limit; longer than Kling's 2500 characters is refused."""
 RETURN_URL, RETURN_BASE64 = 1, 2
 
 STATE_DONE, STATE_QUEUED, STATE_PROCESSING = 1, 0, 4
@@ -85,6 +88,7 @@ _HTTP_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.INSUFFICIENT_CREDITS: 402,
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.STORAGE_UNAVAILABLE: 503,
+    ErrorCode.BODY_TIMEOUT: 408,
 }
 
 
@@ -122,7 +126,7 @@ def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -
         operation=Operation.EXPAND,
         geometry=geometry,
         seed=resolve_seed(fields.integer("seed", -1, minimum=-1), SEED_RANDOM),
-        prompt=fields.text("prompt"),
+        prompt=fields.text("prompt", max_length=MAX_PROMPT),
         strength=fields.optional_number("strength", minimum=0.0, maximum=1.0),
         guidance_scale=fields.number("scale", 7.0, minimum=1.0, maximum=20.0),
         # left out: the engine's default

@@ -36,6 +36,8 @@ CREDITS_PER_IMAGE = 8
 MAX_PIXELS_PER_SIDE = 2000
 SEED_RANDOM = frozenset({0})
 SIDES = ("left", "right", "up", "down")
+MAX_PROMPT = 2500
+"""The reference names no limit; longer than Kling's 2500 characters is refused."""
 
 _STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.FILE_TOO_LARGE: 413,
@@ -50,6 +52,7 @@ _STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.TIMEOUT: 504,
     ErrorCode.STORAGE_UNAVAILABLE: 503,
+    ErrorCode.BODY_TIMEOUT: 408,
 }
 BODY_CAP = doors.body_cap(STABILITY, images=1)
 
@@ -83,7 +86,7 @@ def parse(fields: FieldReader, image: bytes | None) -> Submission:
             left=pixels["left"], right=pixels["right"], top=pixels["up"], bottom=pixels["down"]
         ),
         seed=resolve_seed(seed, SEED_RANDOM),
-        prompt=fields.text("prompt"),
+        prompt=fields.text("prompt", max_length=MAX_PROMPT),
         strength=strength_from_creativity(
             fields.number("creativity", 0.5, minimum=0.0, maximum=1.0)
         ),

@@ -46,11 +46,13 @@ class NativeRequest(_Request):
     """The body of ``POST /v1/expand`` and ``POST /v1/remove``."""
 
     image: str | None = Field(None, description="base64 image (a data: URL prefix is fine)")
-    image_url: str | None = Field(None, description="http(s) URL the image is fetched from")
+    image_url: str | None = Field(
+        None, max_length=2048, description="http(s) URL the image is fetched from"
+    )
     mask: str | None = Field(
         None, description="base64 mask (white = fill): removal, or expansion in canvas mode"
     )
-    mask_url: str | None = None
+    mask_url: str | None = Field(None, max_length=2048)
     ratios: Ratios | None = Field(None, description="expand: growth per side, fractions")
     pixels: Pixels | None = Field(None, description="expand: growth per side, pixels")
     rectangles: list[Rectangle] | None = Field(
@@ -64,12 +66,12 @@ class NativeRequest(_Request):
     strength: float | None = Field(None, ge=0, le=1)
     guidance_scale: float | None = Field(None, ge=0, le=50)
     n: int = Field(1, ge=1, le=MAX_IMAGES)
-    output_format: str = "png"
+    output_format: str = Field("png", max_length=16)
     quality: int | None = Field(None, ge=1, le=100)
     max_width: int = Field(0, ge=0, le=MAX_OUTPUT_SIDE)
     max_height: int = Field(0, ge=0, le=MAX_OUTPUT_SIDE)
-    engine: str | None = None
-    callback_url: str | None = None
+    engine: str | None = Field(None, max_length=64)
+    callback_url: str | None = Field(None, max_length=2048)
     callback_events: Literal["finish", "change"] = "finish"
 
 
