@@ -12,13 +12,15 @@ store or the blob store.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 import logging
 import math
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -205,6 +207,58 @@ async def form_body(request: Request, cap: int) -> Form:
     if content_type(request) not in FORM_TYPES:
         raise unsupported_body(400, "multipart/form-data")
     return await read_form(request, cap)
+
+
+async def form_or_json_body(
+    request: Request, cap: int, base64_files: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """A form door's fields and files, from multipart (or url-encoded) or from JSON.
+
+    Clients of the hosted APIs send either. In a JSON object, the keys of
+    ``base64_files`` hold base64 files (a ``data:`` prefix is fine) and become the file
+    each names; every other key is a field, its JSON value kept (numbers, lists).
+    """
+    kind = content_type(request)
+    if kind in FORM_TYPES:
+        form = await read_form(request, cap)
+        return dict(form.fields), form.files
+    if kind != JSON_TYPE:
+        raise unsupported_body(400, "multipart/form-data or application/json")
+    body = await read_json(request, cap)
+    if not isinstance(body, dict):
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER, "the JSON body must be an object", field="body"
+        )
+    fields: dict[str, Any] = {}
+    files: dict[str, bytes] = {}
+    for name, value in body.items():
+        if name in base64_files:
+            if value not in (None, ""):
+                files[base64_files[name]] = _base64_file(value, name)
+        elif isinstance(value, str) and len(value) > TEXT_FIELD_CAP:
+            raise InputError(
+                ErrorCode.INVALID_PARAMETER,
+                f"{name} is {len(value):,} characters long; a text field may be at most "
+                f"{TEXT_FIELD_CAP:,}",
+                field=name,
+            )
+        else:
+            fields[name] = value
+    return fields, files
+
+
+def _base64_file(value: Any, name: str) -> bytes:
+    text = (
+        value.partition(",")[2] if isinstance(value, str) and value.startswith("data:") else value
+    )
+    try:
+        if not isinstance(text, str):
+            raise ValueError(name)
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER, f"{name} is not valid base64", field=name
+        ) from None
 
 
 def unsupported_body(status: int, expected: str) -> ApiError:

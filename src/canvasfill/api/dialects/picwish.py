@@ -280,6 +280,9 @@ Parser = Callable[[FieldReader, bytes | None, bytes | None], Submission]
 
 
 BODY_CAP = doors.body_cap(PICWISH)
+JSON_FILES = {"image_file": "image_file", "image": "image_file", "mask_file": "mask_file"}
+JSON_FILES |= {"mask": "mask_file"}
+"""A JSON body carries the files as base64, under the form's names or the short ones."""
 
 
 def _key(request: Request, service: Service) -> ApiKey:
@@ -290,9 +293,8 @@ def _key(request: Request, service: Service) -> ApiKey:
 
 async def _create(request: Request, service: Service, parser: Parser) -> Response:
     key = _key(request, service)
-    form = await doors.form_body(request, BODY_CAP)
-    files = form.files
-    parsed = parser(FieldReader(form.fields), files.get("image_file"), files.get("mask_file"))
+    fields, files = await doors.form_or_json_body(request, BODY_CAP, JSON_FILES)
+    parsed = parser(FieldReader(fields), files.get("image_file"), files.get("mask_file"))
     task = await doors.submit(service, key, parsed)
     if not parsed.meta["sync"]:
         return JSONResponse(render_created(task.id))

@@ -31,6 +31,9 @@ from canvasfill.jobs.tables import TaskStatus
 
 NAME = "stability"
 AUTH_HEADER = "authorization"
+REFERENCE_AUTH_HEADER = "authentication"
+"""The header the reference's table names; its own example sends ``authorization``."""
+JSON_FILES = {"image": "image"}
 PATH = "/api/edit/outpaint"
 CREDITS_PER_IMAGE = 8
 MAX_PIXELS_PER_SIDE = 2000
@@ -123,10 +126,10 @@ def token_of(header: str | None) -> str | None:
 
 @router.post(PATH, summary="Stability-style outpaint (synchronous)")
 async def outpaint(request: Request, service: ServiceDep) -> Response:
-    token = token_of(request.headers.get(AUTH_HEADER))
-    key = authorize(service, token, header_hint=f"{AUTH_HEADER}: <key>")
-    form = await doors.form_body(request, BODY_CAP)
-    parsed = parse(FieldReader(form.fields), form.files.get("image"))
+    header = request.headers.get(AUTH_HEADER) or request.headers.get(REFERENCE_AUTH_HEADER)
+    key = authorize(service, token_of(header), header_hint=f"{AUTH_HEADER}: <key>")
+    fields, files = await doors.form_or_json_body(request, BODY_CAP, JSON_FILES)
+    parsed = parse(FieldReader(fields), files.get("image"))
     task = await doors.wait_sync(service, await doors.submit(service, key, parsed))
     if not TaskStatus(task.status).finished:
         raise doors.timed_out(task)
