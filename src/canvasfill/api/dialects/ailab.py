@@ -40,6 +40,8 @@ from canvasfill.jobs.tables import TaskStatus
 
 NAME = "ailab"
 API_KEY_HEADER = "ailabapi-api-key"
+PREFIX = "/api/image/"
+"""Unknown paths and wrong methods under it answer in AILab's body too."""
 EXPAND_PATH = "/api/image/editing/ai-image-extender"
 REMOVE_PATH = "/api/image/editing/remove-objects-advanced"
 
@@ -83,6 +85,11 @@ _BY_CODE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.INSUFFICIENT_CREDITS: (429, "ERROR_NOT_ENOUGH_CREDITS", "Insufficient credits."),
     ErrorCode.RATE_LIMITED: (429, "ERROR_TOO_MANY_REQUESTS", "Too many requests."),
     ErrorCode.NOT_FOUND: (404, "ERROR_AI_NOT_EXISTS", "AI does not exist or has been deactivated."),
+    ErrorCode.METHOD_NOT_ALLOWED: (
+        405,
+        "ERROR_AI_NOT_EXISTS",
+        "AI does not exist or has been deactivated.",
+    ),
     ErrorCode.STORAGE_UNAVAILABLE: (503, "PROCESSING_FAILURE", "Processing failed."),
     ErrorCode.BODY_TIMEOUT: (408, "PROCESSING_FAILURE", "Processing failed."),
 }
@@ -237,4 +244,4 @@ def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
-    doors.install_error_renderer(app, (EXPAND_PATH, REMOVE_PATH), _render_info)
+    doors.install_error_renderer(app, (PREFIX,), _render_info)

@@ -40,6 +40,8 @@ from canvasfill.jobs.tables import ApiKey, Task
 
 NAME = "picwish"
 API_KEY_HEADER = "X-API-KEY"
+PREFIX = "/api/tasks/"
+"""Unknown paths and wrong methods under it answer in PicWish's body too."""
 EXPAND_PATH = "/api/tasks/visual/advanced-image-expand"
 INPAINT_PATH = "/api/tasks/visual/inpaint"
 RATE_LIMIT_PER_SECOND = 2.0
@@ -82,6 +84,7 @@ _HTTP_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.RATE_LIMITED: 429,
     # not 429, which PicWish clients retry (its reference names no status for it):
     # 402 is final, and 429 stays the rate limit's, always with Retry-After
@@ -339,4 +342,4 @@ def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
 def install(app: FastAPI) -> None:
     app.state.picwish_limiter = RateLimiter(RATE_LIMIT_PER_SECOND)
     app.include_router(router)
-    doors.install_error_renderer(app, (EXPAND_PATH, INPAINT_PATH), _render_info)
+    doors.install_error_renderer(app, (PREFIX,), _render_info)

@@ -34,6 +34,8 @@ AUTH_HEADER = "authorization"
 REFERENCE_AUTH_HEADER = "authentication"
 """The header the reference's table names; its own example sends ``authorization``."""
 JSON_FILES = {"image": "image"}
+PREFIX = "/api/edit/"
+"""Unknown paths and wrong methods under it answer in this door's body too."""
 PATH = "/api/edit/outpaint"
 CREDITS_PER_IMAGE = 8
 MAX_PIXELS_PER_SIDE = 2000
@@ -51,6 +53,7 @@ _STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.INSUFFICIENT_CREDITS: 402,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.ENGINE_FAILED: 500,
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.TIMEOUT: 504,
@@ -143,4 +146,4 @@ def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
-    doors.install_error_renderer(app, (PATH,), _render_info)
+    doors.install_error_renderer(app, (PREFIX,), _render_info)
