@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
-from canvasfill.api import dialects, files, health
+from canvasfill.api import dialects, files, forwarded, health
 from canvasfill.api.errors import install_error_handlers
 from canvasfill.api.metrics import Metrics
 from canvasfill.api.native import routes as native
@@ -92,6 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     _install_dialects(app)
     app.middleware("http")(_observe(service))
+    # outermost: a trusted proxy's forwarded headers apply before anything reads the URL
+    forwarded.take_over_from_uvicorn()
+    app.add_middleware(forwarded.ForwardedHeaders, allow=settings.forwarded_allow_ips)
     _extend_openapi(app)
     return app
 
