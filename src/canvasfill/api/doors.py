@@ -37,7 +37,7 @@ from canvasfill.api.view import DialectResult, TaskView
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.limits import ImageLimits
 from canvasfill.jobs.accept import accept
-from canvasfill.jobs.idempotency import Idempotency, IdempotencyConflictError
+from canvasfill.jobs.idempotency import Idempotency, IdempotencyConflictError, fingerprint
 from canvasfill.jobs.keys import InsufficientCreditsError
 from canvasfill.jobs.logs import request_id
 from canvasfill.jobs.runtime import Runtime
@@ -272,11 +272,22 @@ def unsupported_body(status: int, expected: str) -> ApiError:
 
 
 async def submit(
-    service: Service, key: ApiKey, submission: Submission, idem: Idempotency | None = None
+    service: Service,
+    key: ApiKey,
+    submission: Submission,
+    idem: Idempotency | None = None,
+    *,
+    repeat: str | None = None,
 ) -> Task:
-    """Accept the task (inputs stored first, credits held) and hand it to the dispatcher."""
+    """Accept the task (inputs stored first, credits held) and hand it to the dispatcher.
+
+    A synchronous door passes ``repeat``, its body's fingerprint (:func:`body_fingerprint`):
+    the same request retried while its task runs joins that task (``jobs.accept``).
+    """
     try:
-        task, _created = await run_in_threadpool(accept, service.runtime, key, submission, idem)
+        task, _created = await run_in_threadpool(
+            accept, service.runtime, key, submission, idem, repeat
+        )
     except InsufficientCreditsError as exc:
         raise ApiError(
             402,
@@ -295,6 +306,12 @@ async def submit(
         raise storage_unavailable() from None
     service.dispatcher.submit(task.id)
     return task
+
+
+def body_fingerprint(fields: Mapping[str, Any], files: Mapping[str, bytes]) -> str:
+    """What a request asked for, independent of its encoding (multipart boundary, order)."""
+    names = sorted(files)
+    return fingerprint({"fields": dict(fields), "files": names}, *(files[name] for name in names))
 
 
 def storage_unavailable() -> ApiError:

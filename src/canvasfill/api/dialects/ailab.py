@@ -230,7 +230,9 @@ async def _run(request: Request, service: Service, parser: Parser) -> Response:
     key = authorize(service, token, header_hint=f"{API_KEY_HEADER}: <key>")
     form = await doors.form_body(request, doors.body_cap(AILAB))
     submission = parser(FieldReader(form.fields), form.files.get("image"), form.files.get("mask"))
-    task = await doors.wait_sync(service, await doors.submit(service, key, submission))
+    repeat = doors.body_fingerprint(form.fields, form.files)
+    task = await doors.submit(service, key, submission, repeat=repeat)
+    task = await doors.wait_sync(service, task)
     if not TaskStatus(task.status).finished:
         raise doors.timed_out(task)
     view = doors.view(task, service, request, with_data=True)

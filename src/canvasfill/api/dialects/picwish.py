@@ -298,8 +298,10 @@ async def _create(request: Request, service: Service, parser: Parser) -> Respons
     key = _key(request, service)
     fields, files = await doors.form_or_json_body(request, BODY_CAP, JSON_FILES)
     parsed = parser(FieldReader(fields), files.get("image_file"), files.get("mask_file"))
-    task = await doors.submit(service, key, parsed)
-    if not parsed.meta["sync"]:
+    synchronous = bool(parsed.meta["sync"])
+    repeat = doors.body_fingerprint(fields, files) if synchronous else None
+    task = await doors.submit(service, key, parsed, repeat=repeat)
+    if not synchronous:
         return JSONResponse(render_created(task.id))
     return _answer(request, service, await doors.wait_sync(service, task))
 

@@ -133,7 +133,8 @@ async def outpaint(request: Request, service: ServiceDep) -> Response:
     key = authorize(service, token_of(header), header_hint=f"{AUTH_HEADER}: <key>")
     fields, files = await doors.form_or_json_body(request, BODY_CAP, JSON_FILES)
     parsed = parse(FieldReader(fields), files.get("image"))
-    task = await doors.wait_sync(service, await doors.submit(service, key, parsed))
+    repeat = doors.body_fingerprint(fields, files)
+    task = await doors.wait_sync(service, await doors.submit(service, key, parsed, repeat=repeat))
     if not TaskStatus(task.status).finished:
         raise doors.timed_out(task)
     status, body = render_task(doors.view(task, service, request, with_data=True))
