@@ -87,6 +87,17 @@ class Settings(EngineSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # --- hardening (issue 14): request bodies, proxies, repeated synchronous calls ---
+    body_timeout_s: float = Field(30.0, gt=0)
+    """A request body that sends nothing for this long is refused with 408."""
+    forwarded_allow_ips: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    """Proxies whose ``X-Forwarded-Host``/``-Proto`` and ``Forwarded`` headers are believed
+    when result URLs are built (addresses or networks; ``"*"`` trusts every peer), as
+    uvicorn's ``--forwarded-allow-ips``. Others' forwarded headers are ignored."""
+    sync_join_s: float = Field(600.0, ge=0)
+    """A synchronous request repeated (same key, same body) within this many seconds of
+    the first, while its task is queued or running, waits on that task; 0 turns it off."""
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -82,7 +82,15 @@ def test_serve_prints_the_url_and_a_first_key_once(
     key = KEY.search(first.output)
     assert key is not None
     assert store(tmp_path).authenticate(key.group(0)) is not None
-    assert calls == [{"host": "127.0.0.1", "port": 8123, "log_config": None, "access_log": False}]
+    assert calls == [
+        {
+            "host": "127.0.0.1",
+            "port": 8123,
+            "log_config": None,
+            "access_log": False,
+            "proxy_headers": False,
+        }
+    ]
     # the playground link carries the first key in its fragment, never sent to the server
     assert f"playground: http://127.0.0.1:8123/#key={key.group(0)}" in first.output
 

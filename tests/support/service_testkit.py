@@ -227,7 +227,14 @@ def _serve_in_thread(settings: Settings) -> Iterator[LiveService]:
     app = create_app(settings)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,  # as canvasfill serve: forwarded_allow_ips is the one list
+        )
     )
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()

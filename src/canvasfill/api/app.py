@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
-from canvasfill.api import dialects, engines_route, events, files, health, playground
+from canvasfill.api import dialects, engines_route, events, files, forwarded, health, playground
 from canvasfill.api.errors import install_error_handlers
 from canvasfill.api.metrics import Metrics
 from canvasfill.api.native import routes as native
@@ -97,6 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_dialects(app)
     playground.install(app)
     app.middleware("http")(_observe(service))
+    # outermost: a trusted proxy's forwarded headers apply before anything reads the URL
+    app.add_middleware(forwarded.ForwardedHeaders, allow=settings.forwarded_allow_ips)
     _extend_openapi(app)
     return app
 

@@ -49,4 +49,5 @@ def serve(
     say(f"playground: {playground_link(url, first_key)}")
     say(f"data folder: {settings.data_dir.resolve()}")
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    # canvasfill's forwarded_allow_ips is the one list of trusted proxies (api/forwarded.py)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
