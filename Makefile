@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 LINTED := $(wildcard src tests benchmarks)
 
-.PHONY: serve demo test lint format install install-test services clean
+.PHONY: serve demo test lint format install install-test services browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,7 @@ demo: install
 	$(BIN)/canvasfill demo
 
 ## test: install the test extras, start what the tests need, run lint and the whole suite
-test: install-test services lint
+test: install-test services browser lint
 	$(BIN)/python -m pytest
 
 lint: install-test
@@ -48,9 +48,14 @@ format: install-test
 	$(BIN)/ruff format $(LINTED)
 	$(BIN)/ruff check --fix $(LINTED)
 
-## services: PostgreSQL and Redis for the distributed-mode tests (started if not running)
-services:
-	bash scripts/start-services.sh
+## services: PostgreSQL, Redis and SeaweedFS (S3, from the test extra) for the
+## distributed-mode tests, each started if not running
+services: install-test
+	CANVASFILL_PYTHON=$(BIN)/python bash scripts/start-services.sh
+
+## browser: Debian's chromium for the playground's browser tests (installed if missing)
+browser:
+	bash scripts/install-chromium.sh
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,14 +1,20 @@
-"""Images for tests are made here, in memory: no test reads a file it did not write."""
+"""Images for tests are made here, in memory: no test reads a file it did not write.
+
+``s3_bucket`` gives a test a fresh bucket on the loopback S3 server and the standard AWS
+variables that reach it (the service's boto3 clients, and its spawned workers, read them).
+"""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 from PIL import Image
+from service_testkit import fresh_s3_bucket, s3_env
 
 from canvasfill.sample import sample_photo
 
@@ -35,3 +41,11 @@ def photo() -> NDArray[np.uint8]:
 @pytest.fixture(scope="session")
 def small_photo() -> NDArray[np.uint8]:
     return sample_photo(160, 120, seed=3)
+
+
+@pytest.fixture
+def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    for name, value in s3_env().items():
+        monkeypatch.setenv(name, value)
+    with fresh_s3_bucket() as bucket:
+        yield bucket

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from canvasfill.engines.settings import engine_settings
 from canvasfill.settings import Settings
 
 
@@ -55,3 +56,27 @@ def test_the_signing_secret_is_made_once_and_kept(tmp_path: Path) -> None:
     assert Settings(data_dir=tmp_path / "data").secret() == first
     assert (tmp_path / "data" / "signing.key").stat().st_mode & 0o077 == 0
     assert Settings(data_dir=tmp_path, signing_secret="s" * 32).secret() == b"s" * 32
+
+
+def test_engine_settings_read_the_same_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A diffusion model named in ``canvasfill.toml`` reaches the engines (it used not to)."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("CANVASFILL_CONFIG", "CANVASFILL_SD_INPAINT_MODEL", "CANVASFILL_MODELS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "canvasfill.toml").write_text(
+        'sd_inpaint_model = "/weights/sd15"\nmodels_dir = "/weights/onnx"\nrate_limit = 2\n'
+    )
+    assert engine_settings().sd_inpaint_model == "/weights/sd15"
+    assert engine_settings().models_dir == Path("/weights/onnx")
+    settings = Settings()
+    assert (settings.sd_inpaint_model, settings.rate_limit) == ("/weights/sd15", 2)
+    monkeypatch.setenv("CANVASFILL_SD_INPAINT_MODEL", "/elsewhere")
+    assert engine_settings().sd_inpaint_model == "/elsewhere", "the environment wins"
+
+
+def test_engine_settings_refuse_a_missing_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CANVASFILL_CONFIG", "/nonexistent/canvasfill.toml")
+    with pytest.raises(FileNotFoundError, match="CANVASFILL_CONFIG"):
+        engine_settings()

@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     MASK_SIZE_MISMATCH = "mask_size_mismatch"
     MASK_HAS_ICC_PROFILE = "mask_has_icc_profile"
     EMPTY_MASK = "empty_mask"
+    FULL_MASK = "full_mask"
+    """The mask marks every pixel: nothing of the image is left to fill from."""
     # parameters and engines
     MISSING_PARAMETER = "missing_parameter"
     INVALID_PARAMETER = "invalid_parameter"
@@ -40,10 +42,14 @@ class ErrorCode(StrEnum):
     # the request as a whole, and who sent it
     INVALID_REQUEST = "invalid_request"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    BODY_TIMEOUT = "body_timeout"
+    """The request body stopped arriving (a stalled or very slow client)."""
     UNAUTHORIZED = "unauthorized"
     RATE_LIMITED = "rate_limited"
     INSUFFICIENT_CREDITS = "insufficient_credits"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    EXTERNAL_ID_TAKEN = "external_id_taken"
+    """The key already has a task with this external id (Kling's ``external_task_id``)."""
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     TASK_NOT_CANCELABLE = "task_not_cancelable"
@@ -61,6 +67,8 @@ class ErrorCode(StrEnum):
     WORKER_CRASHED = "worker_crashed"
     INPUT_MISSING = "input_missing"
     INTERNAL_ERROR = "internal_error"
+    STORAGE_UNAVAILABLE = "storage_unavailable"
+    """The database or the blob store cannot be written (or read) right now."""
 
     @classmethod
     def of(cls, stored: str | None) -> ErrorCode:

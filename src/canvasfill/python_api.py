@@ -2,6 +2,10 @@
 
 They build the same job spec the CLI and the server build and run it in-process, so a
 notebook gets exactly what a request would get.
+
+``import canvasfill`` imports this module, and so does every command of the CLI (the
+package comes first): the pipeline, numpy and Pillow are imported when a function is
+called, not here, so importing canvasfill stays cheap.
 """
 
 from __future__ import annotations
@@ -10,27 +14,16 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
-import numpy as np
-from numpy.typing import NDArray
-from PIL import Image
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+    from PIL import Image
 
-from canvasfill.engines.base import Operation, resolve_seed
-from canvasfill.imaging.encode import OutputFormat
-from canvasfill.jobs.processing import JobOutput, run_job
-from canvasfill.jobs.spec import (
-    Box,
-    BoxRemoval,
-    CanvasMask,
-    Geometry,
-    JobSpec,
-    MaskRemoval,
-    OutputOptions,
-    PixelExpansion,
-    RatioExpansion,
-)
+    from canvasfill.jobs.spec import Geometry, JobSpec
 
-ImageInput = str | Path | bytes | Image.Image | NDArray[np.uint8]
+ImageInput: TypeAlias = "str | Path | bytes | Image.Image | NDArray[np.uint8]"
 
 
 @dataclass(frozen=True)
@@ -63,6 +56,16 @@ def expand(
 ) -> Result:
     """Expand ``image``: sides as fractions of its width/height (or pixels with
     ``pixels=True``), or canvas mode when ``mask`` is given. ``seed=-1`` is random."""
+    from canvasfill.engines.base import Operation, resolve_seed
+    from canvasfill.imaging.encode import OutputFormat
+    from canvasfill.jobs.spec import (
+        CanvasMask,
+        JobSpec,
+        OutputOptions,
+        PixelExpansion,
+        RatioExpansion,
+    )
+
     geometry: Geometry
     if mask is not None:
         geometry = CanvasMask()
@@ -101,6 +104,9 @@ def remove(
     steps: int | None = None,
 ) -> Result:
     """Remove what ``mask`` marks (white) or what lies in ``boxes`` of (x, y, w, h)."""
+    from canvasfill.engines.base import Operation, resolve_seed
+    from canvasfill.jobs.spec import Box, BoxRemoval, JobSpec, MaskRemoval
+
     geometry: Geometry
     if boxes:
         geometry = BoxRemoval(
@@ -121,17 +127,24 @@ def remove(
 
 
 def _run(spec: JobSpec, image: ImageInput, mask: ImageInput | None) -> Result:
-    output: JobOutput = run_job(spec, _as_bytes(image), None if mask is None else _as_bytes(mask))
+    from canvasfill.jobs.processing import run_job
+
+    output = run_job(spec, _as_bytes(image), None if mask is None else _as_bytes(mask))
     images = [_load(item.data) for item in output.images]
     return Result(images=images, engine=output.engine, seed=output.seed, seconds=output.seconds)
 
 
 def _load(data: bytes) -> Image.Image:
+    from PIL import Image
+
     with Image.open(io.BytesIO(data)) as opened:
         return opened.copy()
 
 
 def _as_bytes(source: ImageInput) -> bytes:
+    import numpy as np
+    from PIL import Image
+
     if isinstance(source, bytes):
         return source
     if isinstance(source, str | Path):

@@ -4,8 +4,12 @@ Every default is safe for one machine: the data folder holds the SQLite database
 blobs and the generated signing secret, so ``canvasfill serve`` runs from a clean clone
 with nothing configured. Distributed mode is the same code with other URLs here.
 
-The config file is ``$CANVASFILL_CONFIG`` when set, else ``./canvasfill.toml`` when it
-exists; environment variables win over it.
+:class:`Settings` extends the engines' :class:`~canvasfill.engines.settings.EngineSettings`
+rather than repeating their fields, and both read the same sources
+(:mod:`canvasfill.config`): the config file is ``$CANVASFILL_CONFIG`` when set, else
+``./canvasfill.toml`` when it exists; environment variables win over it. The engines
+keep reading theirs through ``engine_settings()``, since they may not import this
+module (it sits above them).
 """
 
 from __future__ import annotations
@@ -16,15 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
 
-CONFIG_ENV = "CANVASFILL_CONFIG"
-DEFAULT_CONFIG_FILE = "canvasfill.toml"
+from canvasfill.engines.settings import EngineSettings
+
 _SECRET_FILE = "signing.key"
 
 
@@ -32,10 +30,8 @@ def _default_workers() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-class Settings(BaseSettings):
+class Settings(EngineSettings):
     """What an operator can set; read once at start and passed to every part."""
-
-    model_config = SettingsConfigDict(env_prefix="CANVASFILL_", extra="ignore", frozen=True)
 
     data_dir: Path = Path("./canvasfill-data")
     database_url: str | None = None
@@ -43,6 +39,18 @@ class Settings(BaseSettings):
     ``postgresql+psycopg://user@host/db``."""
     blob_dir: Path | None = None
     """Where inputs and results are kept; default ``<data_dir>/blobs``."""
+
+    # --- blob storage: an S3-compatible bucket in distributed mode (storage/blob_url.py) ---
+    # Credentials and region come the standard way: AWS_ACCESS_KEY_ID,
+    # AWS_SECRET_ACCESS_KEY, AWS_REGION (or a profile or role boto3 finds).
+    blob_url: str | None = None
+    """``s3://bucket/prefix``: inputs and results in that bucket, fetched by presigned URLs
+    straight from it; unset: the local folder ``blob_dir``, served by the API."""
+    s3_endpoint_url: str | None = None
+    """The S3 API of a non-AWS store (``http://127.0.0.1:8333``); unset: AWS."""
+    s3_public_url: str | None = None
+    """The store's address as users reach it, when not ``s3_endpoint_url`` (a compose
+    network): presigned URLs name it. Unset: ``s3_endpoint_url``."""
     public_url: str | None = None
     """Base of the result URLs handed out (``https://fill.example.com``); default: the
     address a request came in on."""
@@ -65,7 +73,6 @@ class Settings(BaseSettings):
     url_timeout_s: float = Field(10.0, gt=0)
     url_max_redirects: int = Field(3, ge=0)
     url_max_length: int = Field(512, ge=16)
-    default_engine: str = "auto"
     engine_modules: list[str] = Field(default_factory=list)
     """Extra modules to import in every process so the engines they define register."""
     idempotency_ttl_s: int = Field(24 * 3600, ge=1)
@@ -80,6 +87,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # --- hardening (issue 14): request bodies, proxies, repeated synchronous calls ---
+    body_timeout_s: float = Field(30.0, gt=0)
+    """A request body that sends nothing for this long is refused with 408."""
+    forwarded_allow_ips: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    """Proxies whose ``X-Forwarded-Host``/``-Proto`` and ``Forwarded`` headers are believed
+    when result URLs are built (addresses or networks; ``"*"`` trusts every peer), as
+    uvicorn's ``--forwarded-allow-ips``. Others' forwarded headers are ignored."""
+    sync_join_s: float = Field(600.0, ge=0)
+    """A synchronous request repeated (same key, same body) within this many seconds of
+    the first, while its task is queued or running, waits on that task; 0 turns it off."""
+
     # --- dispatch, leases, waits and rate limits (issue 12: distributed mode) -----------
     broker_url: str | None = None
     """Redis URL of the Celery broker (``redis://127.0.0.1:6379/0``); unset runs the
@@ -92,25 +110,6 @@ class Settings(BaseSettings):
     (a message lost with a broker restart); duplicates are harmless."""
     png_compress_level: int = Field(1, ge=0, le=9)
     """zlib level of PNG results: 1 is fast (default), 9 smallest; pixels are the same."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config = os.environ.get(CONFIG_ENV) or (
-            DEFAULT_CONFIG_FILE if Path(DEFAULT_CONFIG_FILE).is_file() else None
-        )
-        if config:
-            if not Path(config).is_file():
-                raise FileNotFoundError(f"{CONFIG_ENV} names {config!r}, which is not a file")
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
-        return tuple(sources)
 
     @property
     def resolved_database_url(self) -> str:

@@ -60,6 +60,7 @@ def secret_of(live: LiveService, key: str) -> str:
     return record.webhook_secret
 
 
+@pytest.mark.slow
 def test_a_callback_is_signed_and_retried_after_a_500(
     live: LiveService, receiver: Loopback
 ) -> None:

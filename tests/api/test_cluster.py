@@ -2,8 +2,8 @@
 
 Two API nodes (``canvasfill serve``) and two Celery workers, all in processes of their
 own, on one PostgreSQL database and a Redis of the test's own; blobs in the S3 server
-(SeaweedFS, started by ``scripts/start-services.sh``) when this checkout has the S3
-blob store and the server answers, else in one local folder the nodes share. Forty
+(SeaweedFS, started by ``scripts/start-services.sh``) when it answers, else in one
+local folder the nodes share. Forty
 tasks come in through both nodes, the native API and the four dialects; one worker is
 killed with ``kill -9`` while it runs a task, one API node while tasks are queued.
 Every task must succeed exactly once: one success callback each, credits exact, polls
@@ -22,6 +22,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -30,16 +31,18 @@ from urllib.parse import urlparse
 import httpx
 import jwt
 import pytest
-import service_testkit as kit
 from service_testkit import (
+    S3_ENDPOINT,
     Loopback,
     canvasfill_command,
     descendant_pids,
     free_port,
     fresh_postgres_database,
+    fresh_s3_bucket,
     loopback,
     redis_server,
     respond,
+    s3_env,
     serve_env,
     serve_process,
     wait_until,
@@ -51,7 +54,6 @@ from canvasfill.jobs.deliveries import DeliveryStore
 from canvasfill.jobs.keys import KeyStore
 from canvasfill.jobs.tasks import TaskStore
 from canvasfill.sample import sample_photo_png
-from canvasfill.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -73,13 +75,12 @@ def _s3_answers(endpoint: str) -> bool:
 @contextlib.contextmanager
 def blob_settings() -> Iterator[tuple[dict[str, str], str | None]]:
     """(settings for every process, the S3 endpoint or None for a shared local folder)."""
-    endpoint = getattr(kit, "S3_ENDPOINT", None)
-    if "blob_url" not in Settings.model_fields or endpoint is None or not _s3_answers(endpoint):
+    if not _s3_answers(S3_ENDPOINT):
         yield {}, None
         return
-    with kit.fresh_s3_bucket() as bucket:
-        settings = {"blob_url": f"s3://{bucket}/cluster", "s3_endpoint_url": endpoint}
-        yield {**settings, **{f"raw:{k}": v for k, v in kit.s3_env().items()}}, endpoint
+    with fresh_s3_bucket() as bucket:
+        settings = {"blob_url": f"s3://{bucket}/cluster", "s3_endpoint_url": S3_ENDPOINT}
+        yield {**settings, **{f"raw:{k}": v for k, v in s3_env().items()}}, S3_ENDPOINT
 
 
 def environment(data: Path, extra: dict[str, str]) -> dict[str, str]:
@@ -155,23 +156,23 @@ class Node:
         assert answer.status_code == 200, answer.text
         return str(answer.json()["data"]["task_id"])
 
-    def ailab(self) -> None:
+    def ailab(self, variant: int) -> None:
         answer = httpx.post(
             f"{self.base}/api/image/editing/ai-image-extender",
             headers={"ailabapi-api-key": self.keys["key"]},
             files={"image": ("p.png", PHOTO, "image/png")},
-            data={"left": "0.25", "right": "0", "top": "0", "bottom": "0"},
+            data={"left": f"{0.2 + variant / 100:g}", "right": "0", "top": "0", "bottom": "0"},
             timeout=120,
         )
         assert answer.status_code == 200, answer.text
         assert len(answer.json()["data"]["binary_data_base64"]) == 1
 
-    def stability(self) -> None:
+    def stability(self, variant: int) -> None:
         answer = httpx.post(
             f"{self.base}/api/edit/outpaint",
             headers={"authorization": self.keys["key"]},
             files={"image": ("p.png", PHOTO, "image/png")},
-            data={"left": 32, "output_format": "png"},
+            data={"left": 32 + variant, "output_format": "png"},
             timeout=120,
         )
         assert answer.status_code == 200, answer.text
@@ -258,10 +259,12 @@ def test_forty_tasks_through_two_nodes_survive_a_dead_worker_and_a_dead_node(
         [victim] = [w for w in workers if pid in descendant_pids(w.pid)]
         os.killpg(victim.pid, signal.SIGKILL)
 
-        # 2. sixteen synchronous requests through both nodes at once
+        # 2. sixteen synchronous requests through both nodes at once (bodies differ: a
+        # repeated synchronous request would join its twin's task)
         with ThreadPoolExecutor(max_workers=8) as pool:
-            calls = [node.ailab for node in (first, second) for _ in range(4)]
-            calls += [node.stability for node in (first, second) for _ in range(4)]
+            both = list(enumerate((first, second)))
+            calls = [partial(node.ailab, 4 * n + i) for n, node in both for i in range(4)]
+            calls += [partial(node.stability, 4 * n + i) for n, node in both for i in range(4)]
             list(pool.map(lambda call: call(), calls))
 
         # 3. queued on the first node, which then dies with them queued

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 from service_testkit import LiveService, png
 from sqlalchemy import update
 
@@ -31,6 +32,7 @@ def finished_task(live: LiveService, key: str) -> dict[str, object]:
     return task
 
 
+@pytest.mark.slow
 def test_nothing_is_served_without_a_valid_signature(live: LiveService) -> None:
     task = finished_task(live, live.new_key())
     url = task["results"][0]["url"]  # type: ignore[index]

@@ -7,6 +7,7 @@ import io
 import socket
 
 import httpx
+import pytest
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 from service_testkit import LiveService, image_size, png, wait_until
@@ -132,6 +133,7 @@ def test_listing_is_newest_first_and_pages_by_cursor(live: LiveService) -> None:
         assert other.get(f"/v1/tasks/{ids[0]}").status_code == 404
 
 
+@pytest.mark.slow
 def test_cancel_a_queued_task_but_not_a_running_or_finished_one(live: LiveService) -> None:
     key = live.new_key(credits=10)
     with live.client(key) as client:

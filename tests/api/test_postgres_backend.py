@@ -7,9 +7,11 @@ import concurrent.futures
 from pathlib import Path
 
 import httpx
+import pytest
 from service_testkit import fresh_postgres_database, image_size, live_service, png, service_settings
 
 
+@pytest.mark.slow
 def test_the_service_runs_on_postgresql(tmp_path: Path) -> None:
     with (
         fresh_postgres_database() as url,

@@ -63,6 +63,7 @@ def run(live: LiveService, key: str, url: str) -> dict[str, object]:
     return task
 
 
+@pytest.mark.slow
 def test_an_image_url_is_fetched_and_expanded(live: LiveService, origin: Loopback) -> None:
     task = run(live, live.new_key(), origin.url("/ok.png"))
     assert task["status"] == "succeeded"

@@ -19,11 +19,10 @@ from canvasfill.engines.diffusion import (
     FluxFillEngine,
     SdInpaintEngine,
     SdxlInpaintEngine,
-    _dtype,
     denoising_steps,
     soft_mask,
-    strength_from_creativity,
 )
+from canvasfill.engines.diffusion.loading import dtype_for
 from canvasfill.engines.registry import choose_engine, get_engine
 from canvasfill.engines.settings import Precision
 from canvasfill.errors import EngineError, InputError
@@ -308,10 +307,10 @@ def test_a_hub_id_that_cannot_be_fetched_says_internet_is_needed(
 
 
 def test_precision_defaults_per_family_and_device() -> None:
-    assert _dtype(SD15, "cpu", Precision.AUTO) == torch.float32
-    assert _dtype(SD15, "cuda", Precision.AUTO) == torch.float16
-    assert _dtype(FLUX_FILL, "cuda", Precision.AUTO) == torch.bfloat16
-    assert _dtype(SD15, "cuda", Precision.FP32) == torch.float32
+    assert dtype_for(SD15, "cpu", Precision.AUTO) == torch.float32
+    assert dtype_for(SD15, "cuda", Precision.AUTO) == torch.float16
+    assert dtype_for(FLUX_FILL, "cuda", Precision.AUTO) == torch.bfloat16
+    assert dtype_for(SD15, "cuda", Precision.FP32) == torch.float32
 
 
 def test_a_low_strength_still_runs_one_step_and_zero_is_refused() -> None:
@@ -320,10 +319,3 @@ def test_a_low_strength_still_runs_one_step_and_zero_is_refused() -> None:
     assert int(denoising_steps(3, 0.3) * 0.3) >= 1
     with pytest.raises(InputError, match="strength must be above 0"):
         denoising_steps(30, 0.0)
-
-
-def test_creativity_maps_onto_strength() -> None:
-    assert strength_from_creativity(0.0) == 0.5
-    assert strength_from_creativity(0.5) == 0.75
-    assert strength_from_creativity(1.0) == 1.0
-    assert strength_from_creativity(7.0) == 1.0

@@ -142,6 +142,60 @@ def fresh_postgres_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+S3_ENDPOINT = os.environ.get("CANVASFILL_TEST_S3_ENDPOINT", "http://127.0.0.1:8333")
+"""SeaweedFS's S3 on loopback (``scripts/start-services.sh`` starts it with these keys)."""
+S3_ACCESS_KEY = os.environ.get("CANVASFILL_TEST_S3_ACCESS_KEY", "canvasfill-test")
+S3_SECRET_KEY = os.environ.get("CANVASFILL_TEST_S3_SECRET_KEY", "canvasfill-test-secret")
+
+
+def s3_env() -> dict[str, str]:
+    """The standard AWS variables that give boto3 the test server's keys."""
+    return {
+        "AWS_ACCESS_KEY_ID": S3_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY,
+        "AWS_REGION": "us-east-1",
+    }
+
+
+def s3_client(endpoint_url: str = S3_ENDPOINT) -> Any:
+    """A boto3 client with the test keys, configured as the service's (SigV4, path-style
+    addresses), to look into buckets from the test's side."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=S3_ACCESS_KEY,
+        aws_secret_access_key=S3_SECRET_KEY,
+        region_name="us-east-1",
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+
+
+def s3_keys(client: Any, bucket: str, prefix: str = "") -> list[str]:
+    """Every key in ``bucket`` under ``prefix``, sorted."""
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+@contextmanager
+def fresh_s3_bucket() -> Iterator[str]:
+    """A new, empty bucket on the test S3 server (a valid S3 name); emptied and removed
+    afterwards."""
+    name = f"canvasfill-test-{uuid.uuid4().hex[:12]}"
+    client = s3_client()
+    client.create_bucket(Bucket=name)
+    try:
+        yield name
+    finally:
+        keys = s3_keys(client, name)
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": key} for key in keys[start : start + 1000]]
+            client.delete_objects(Bucket=name, Delete={"Objects": batch, "Quiet": True})
+        client.delete_bucket(Bucket=name)
+
+
 @dataclass
 class LiveService:
     """The real app served by uvicorn on loopback, in a thread of the test process."""
@@ -165,7 +219,8 @@ class LiveService:
 
     def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30.0, **kwargs)
+        kwargs.setdefault("timeout", 30.0)
+        return httpx.Client(base_url=self.base_url, headers=headers, **kwargs)
 
     def wait_for_task(self, task_id: str, status: str, timeout: float = 30.0) -> Any:
         def reached() -> Any:
@@ -200,7 +255,14 @@ def _serve_in_thread(settings: Settings) -> Iterator[LiveService]:
     app = create_app(settings)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,  # as canvasfill serve: forwarded_allow_ips is the one list
+        )
     )
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()

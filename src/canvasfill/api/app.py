@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
-from canvasfill.api import dialects, files, health
+from canvasfill.api import dialects, engines_route, events, files, forwarded, health, playground
 from canvasfill.api.errors import install_error_handlers
 from canvasfill.api.metrics import Metrics
 from canvasfill.api.native import routes as native
@@ -55,7 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         holder["service"].events.publish(task_id)
         holder["service"].callbacks.wake()
 
-    events = events_for(settings.broker_url, lambda _task_id: holder["service"].callbacks.wake())
+    task_events = events_for(
+        settings.broker_url, lambda _task_id: holder["service"].callbacks.wake()
+    )
     dispatcher = make_dispatcher(runtime, on_finished=finished)
 
     def callback_body(task: Task, event: str) -> dict[str, Any]:
@@ -70,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sweeper=Sweeper(
             runtime, dispatcher.submit, finished, fail_overdue=bool(settings.broker_url)
         ),
-        events=events,
+        events=task_events,
     )
     holder["service"] = service
 
@@ -95,14 +97,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Self-hosted image expansion (outpainting) and object removal (inpainting).",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served offline by api/playground.py
+        redoc_url=None,
     )
     app.state.service = service
     install_error_handlers(app)
     app.include_router(native.router)
+    app.include_router(engines_route.router)
+    app.include_router(events.router)
     app.include_router(files.router)
     app.include_router(health.router)
     _install_dialects(app)
+    playground.install(app)
     app.middleware("http")(_observe(service))
+    # outermost: a trusted proxy's forwarded headers apply before anything reads the URL
+    app.add_middleware(forwarded.ForwardedHeaders, allow=settings.forwarded_allow_ips)
     _extend_openapi(app)
     return app
 

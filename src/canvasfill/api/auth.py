@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
+from typing import Any
 
 import jwt
 from fastapi import Depends, Request
@@ -23,6 +25,9 @@ from canvasfill.jobs.tables import ApiKey
 # Kling's own auth codes, kept on the refusal as its ``vendor_code``
 KLING_AUTH_FAILED, KLING_AUTH_EMPTY, KLING_AUTH_INVALID = 1000, 1001, 1002
 KLING_TOKEN_NOT_YET_VALID, KLING_TOKEN_EXPIRED = 1003, 1004
+KLING_MAX_TOKEN_LIFETIME_S = 24 * 3600
+"""A token may live at most this long past its ``nbf`` (else ``iat``, else now): Kling's
+own examples sign tokens for 30 minutes, and one that never expires is a stolen key."""
 
 
 def authorize(
@@ -84,6 +89,19 @@ def require_key(request: Request, service: Service = Depends(get_service)) -> Ap
     return authorize(service, bearer_token(request))
 
 
+def _check_lifetime(claims: dict[str, Any]) -> None:
+    """Refuse a token whose ``exp`` lies more than 24 h past its start (1002)."""
+    start = claims.get("nbf", claims.get("iat"))
+    if not isinstance(start, int | float):
+        start = time.time()
+    if claims["exp"] - start > KLING_MAX_TOKEN_LIFETIME_S:
+        raise _kling_refusal(
+            KLING_AUTH_INVALID,
+            "the token lives too long: exp may be at most 24 h past nbf (or iat); "
+            "sign short-lived tokens (30 minutes, as Kling's examples do)",
+        )
+
+
 # --- Kling: JWTs signed with a derived secret key ------------------------------------------
 
 
@@ -128,7 +146,9 @@ def authorize_kling_jwt(service: Service, authorization: str | None) -> ApiKey:
         )
     secret = kling_secret_key(service.runtime.settings.secret(), key.id)
     try:
-        jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "iss"]})
+        verified = jwt.decode(
+            token, secret, algorithms=["HS256"], options={"require": ["exp", "iss"]}
+        )
     except jwt.ImmatureSignatureError:
         raise _kling_refusal(
             KLING_TOKEN_NOT_YET_VALID, "the token is not yet valid (nbf)"
@@ -137,5 +157,6 @@ def authorize_kling_jwt(service: Service, authorization: str | None) -> ApiKey:
         raise _kling_refusal(KLING_TOKEN_EXPIRED, "the token has expired (exp)") from None
     except jwt.InvalidTokenError as exc:
         raise _kling_refusal(KLING_AUTH_INVALID, f"the token is invalid: {exc}") from None
+    _check_lifetime(verified)
     throttle(service, key)
     return key

@@ -11,17 +11,23 @@ store or the blob store.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
 import json
+import logging
 import math
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import UploadFile
 
 from canvasfill.api.errors import ApiError, ErrorInfo, register_error_renderer
@@ -32,12 +38,15 @@ from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.limits import ImageLimits
 from canvasfill.jobs.accept import accept
 from canvasfill.jobs.events import RECHECK_S
-from canvasfill.jobs.idempotency import Idempotency, IdempotencyConflictError
+from canvasfill.jobs.idempotency import Idempotency, IdempotencyConflictError, fingerprint
 from canvasfill.jobs.keys import InsufficientCreditsError
 from canvasfill.jobs.logs import request_id
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tables import ApiKey, Task, TaskStatus
+from canvasfill.storage.base import BlobNotFoundError
+
+log = logging.getLogger(__name__)
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 JSON_TYPE = "application/json"
@@ -63,23 +72,65 @@ def _too_large(cap: int) -> ApiError:
     )
 
 
+TEXT_FIELD_CAP = 64 * 1024
+"""The longest form text field a door reads (prompts are far shorter; files are parts)."""
+SPOOL_IN_MEMORY = 2**20
+"""A body is kept in memory up to this size while it arrives, then in a temporary file,
+so a body that is refused half-way never sat in memory."""
+_REPLAY_CHUNK = 64 * 1024
+
+
 async def read_capped(request: Request, cap: int) -> bytes:
     """The whole body, refused with 413 as soon as it passes ``cap`` bytes.
 
     The declared ``Content-Length`` is checked first; a chunked body is counted as it
-    arrives, so memory stays bounded whatever the client claims.
+    arrives (and spooled to disk past 1 MB), so memory stays bounded whatever the client
+    claims; a body that stalls for ``body_timeout_s`` is refused with 408.
     """
+    with await _spool(request, cap) as spool:
+        return spool.read()
+
+
+async def _spool(request: Request, cap: int) -> IO[bytes]:
+    """The body in a spooled temporary file, rewound; see :func:`read_capped`."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         raise _too_large(cap)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise _too_large(cap)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    timeout = _body_timeout(request)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 (returned)
+    try:
+        size = 0
+        chunks = request.stream().__aiter__()
+        while True:
+            try:
+                async with asyncio.timeout(timeout):
+                    chunk = await anext(chunks)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise _stalled(timeout) from None
+            size += len(chunk)
+            if size > cap:
+                raise _too_large(cap)
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool
+
+
+def _body_timeout(request: Request) -> float:
+    service: Service = request.app.state.service
+    return service.runtime.settings.body_timeout_s
+
+
+def _stalled(seconds: float) -> ApiError:
+    return ApiError(
+        408,
+        ErrorCode.BODY_TIMEOUT,
+        f"the request body stalled: nothing arrived for {seconds:g} s; send it again",
+    )
 
 
 async def read_json(request: Request, cap: int) -> Any:
@@ -101,11 +152,20 @@ class Form:
     """Uploaded files; a file part with no bytes is absent, as if not sent."""
 
 
-async def read_form(request: Request, cap: int) -> Form:
-    """A multipart or url-encoded body, read under ``cap``, then parsed."""
-    raw = await read_capped(request, cap)
-    replay = _replaying(request, raw)
-    form = await replay.form(max_part_size=cap)
+async def read_form(
+    request: Request,
+    cap: int,
+    *,
+    text_cap: int = TEXT_FIELD_CAP,
+    large_text: tuple[str, ...] = (),
+) -> Form:
+    """A multipart or url-encoded body, read under ``cap``, then parsed.
+
+    A text field longer than ``text_cap`` characters is refused (400, naming it), except
+    those named in ``large_text`` (the native API's base64 ``image`` and ``mask``).
+    """
+    with await _spool(request, cap) as spool:
+        form = await _replaying(request, spool).form(max_part_size=cap)
     fields: dict[str, str] = {}
     files: dict[str, bytes] = {}
     try:
@@ -115,22 +175,30 @@ async def read_form(request: Request, cap: int) -> Form:
                 if data:
                     files[name] = data
             else:
+                if len(value) > text_cap and name not in large_text:
+                    raise InputError(
+                        ErrorCode.INVALID_PARAMETER,
+                        f"{name} is {len(value):,} characters long; a text field may be "
+                        f"at most {text_cap:,}",
+                        field=name,
+                    )
                 fields[name] = value
     finally:
         await form.close()
     return Form(fields, files)
 
 
-def _replaying(request: Request, body: bytes) -> Request:
+def _replaying(request: Request, body: IO[bytes]) -> Request:
     """A request whose body is ``body``, already read (the form parser streams it again)."""
-    sent = False
+    done = False
 
     async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
+        nonlocal done
+        if done:
             return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
+        chunk = body.read(_REPLAY_CHUNK)
+        done = len(chunk) < _REPLAY_CHUNK
+        return {"type": "http.request", "body": chunk, "more_body": not done}
 
     return Request(request.scope, receive)
 
@@ -140,6 +208,58 @@ async def form_body(request: Request, cap: int) -> Form:
     if content_type(request) not in FORM_TYPES:
         raise unsupported_body(400, "multipart/form-data")
     return await read_form(request, cap)
+
+
+async def form_or_json_body(
+    request: Request, cap: int, base64_files: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """A form door's fields and files, from multipart (or url-encoded) or from JSON.
+
+    Clients of the hosted APIs send either. In a JSON object, the keys of
+    ``base64_files`` hold base64 files (a ``data:`` prefix is fine) and become the file
+    each names; every other key is a field, its JSON value kept (numbers, lists).
+    """
+    kind = content_type(request)
+    if kind in FORM_TYPES:
+        form = await read_form(request, cap)
+        return dict(form.fields), form.files
+    if kind != JSON_TYPE:
+        raise unsupported_body(400, "multipart/form-data or application/json")
+    body = await read_json(request, cap)
+    if not isinstance(body, dict):
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER, "the JSON body must be an object", field="body"
+        )
+    fields: dict[str, Any] = {}
+    files: dict[str, bytes] = {}
+    for name, value in body.items():
+        if name in base64_files:
+            if value not in (None, ""):
+                files[base64_files[name]] = _base64_file(value, name)
+        elif isinstance(value, str) and len(value) > TEXT_FIELD_CAP:
+            raise InputError(
+                ErrorCode.INVALID_PARAMETER,
+                f"{name} is {len(value):,} characters long; a text field may be at most "
+                f"{TEXT_FIELD_CAP:,}",
+                field=name,
+            )
+        else:
+            fields[name] = value
+    return fields, files
+
+
+def _base64_file(value: Any, name: str) -> bytes:
+    text = (
+        value.partition(",")[2] if isinstance(value, str) and value.startswith("data:") else value
+    )
+    try:
+        if not isinstance(text, str):
+            raise ValueError(name)
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER, f"{name} is not valid base64", field=name
+        ) from None
 
 
 def unsupported_body(status: int, expected: str) -> ApiError:
@@ -153,16 +273,28 @@ def unsupported_body(status: int, expected: str) -> ApiError:
 
 
 async def submit(
-    service: Service, key: ApiKey, submission: Submission, idem: Idempotency | None = None
+    service: Service,
+    key: ApiKey,
+    submission: Submission,
+    idem: Idempotency | None = None,
+    *,
+    repeat: str | None = None,
 ) -> Task:
-    """Accept the task (inputs stored first, credits held) and hand it to the dispatcher."""
+    """Accept the task (inputs stored first, credits held) and hand it to the dispatcher.
+
+    A synchronous door passes ``repeat``, its body's fingerprint (:func:`body_fingerprint`):
+    the same request retried while its task runs joins that task (``jobs.accept``).
+    """
     try:
-        task, _created = await run_in_threadpool(accept, service.runtime, key, submission, idem)
+        task, _created = await run_in_threadpool(
+            accept, service.runtime, key, submission, idem, repeat
+        )
     except InsufficientCreditsError as exc:
         raise ApiError(
             402,
             ErrorCode.INSUFFICIENT_CREDITS,
-            f"{exc}; ask for fewer images, or have the operator add credits to the key",
+            f"{exc}; ask for fewer images, or have the operator add credits to the key "
+            "('canvasfill keys credits KEY_ID --add N')",
         ) from None
     except IdempotencyConflictError:
         raise ApiError(
@@ -171,8 +303,26 @@ async def submit(
             "this Idempotency-Key was used with a different request; use a new key",
             field="Idempotency-Key",
         ) from None
+    except (OSError, SQLAlchemyError):
+        log.exception("a task could not be stored", extra={"event": "store_failed"})
+        raise storage_unavailable() from None
     service.dispatcher.submit(task.id)
     return task
+
+
+def body_fingerprint(fields: Mapping[str, Any], files: Mapping[str, bytes]) -> str:
+    """What a request asked for, independent of its encoding (multipart boundary, order)."""
+    names = sorted(files)
+    return fingerprint({"fields": dict(fields), "files": names}, *(files[name] for name in names))
+
+
+def storage_unavailable() -> ApiError:
+    """The refusal of a request the stores cannot take now (a read-only disk or database)."""
+    return ApiError(
+        503,
+        ErrorCode.STORAGE_UNAVAILABLE,
+        "the service cannot store data right now; retry later (the error was logged)",
+    )
 
 
 async def wait(service: Service, task: Task, seconds: float) -> Task:
@@ -295,7 +445,7 @@ def view_for(task: Task, runtime: Runtime, base: str, *, with_data: bool = False
         watermark_url = None
         if watermark_key and task.results_expire_at is not None:
             watermark_url = blobs.url(watermark_key, task.results_expire_at, base)
-        data = blobs.get(str(stored["key"])) if with_data else None
+        data = _result_bytes(runtime, str(stored["key"])) if with_data else None
         results.append(DialectResult(**vars(signed), data=data, watermark_url=watermark_url))
     return TaskView(
         id=task.id,
@@ -313,6 +463,16 @@ def view_for(task: Task, runtime: Runtime, base: str, *, with_data: bool = False
         external_id=task.external_id,
         meta=dict(task.meta),
     )
+
+
+def _result_bytes(runtime: Runtime, key: str) -> bytes:
+    """A result's bytes; 404 when the blob is gone (expired, or removed by hand)."""
+    try:
+        return runtime.blobs.get(key)
+    except BlobNotFoundError:
+        raise ApiError(
+            404, ErrorCode.NOT_FOUND, "the task's result is gone (results expire); run it again"
+        ) from None
 
 
 # --- errors ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from dataclasses import field as dataclass_field
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from canvasfill.errors import CanvasfillError, ErrorCode
@@ -59,6 +60,7 @@ _UNPROCESSABLE = {
     ErrorCode.MASK_SIZE_MISMATCH,
     ErrorCode.MASK_HAS_ICC_PROFILE,
     ErrorCode.EMPTY_MASK,
+    ErrorCode.FULL_MASK,
     ErrorCode.ENGINE_UNAVAILABLE,
 }
 
@@ -73,6 +75,12 @@ def status_for(code: ErrorCode) -> int:
         return 422
     if code is ErrorCode.ENGINE_FAILED:
         return 500
+    if code is ErrorCode.STORAGE_UNAVAILABLE:
+        return 503
+    if code is ErrorCode.BODY_TIMEOUT:
+        return 408
+    if code is ErrorCode.EXTERNAL_ID_TAKEN:
+        return 409
     return 400
 
 
@@ -102,6 +110,14 @@ def error_info(exc: Exception) -> ErrorInfo:
         )
         headers = dict(exc.headers or {})
         return ErrorInfo(exc.status_code, code, str(exc.detail), None, headers)
+    if isinstance(exc, OSError | SQLAlchemyError):
+        # the stores failed (a full or read-only disk, a database that refuses writes):
+        # the request may succeed later, so 503 rather than the 500 of a bug
+        return ErrorInfo(
+            503,
+            ErrorCode.STORAGE_UNAVAILABLE,
+            "the service cannot store data right now; retry later (the error was logged)",
+        )
     return ErrorInfo(500, ErrorCode.INTERNAL_ERROR, "the server failed; the error was logged")
 
 

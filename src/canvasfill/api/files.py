@@ -29,7 +29,8 @@ def get_file(
     signature: str = "",
 ) -> FileResponse:
     signer = service.runtime.signer
-    if not signature or not signer.matches(key, expires, signature):
+    # a signature is hex: anything else (non-ASCII included) cannot match
+    if not signature.isascii() or not signature or not signer.matches(key, expires, signature):
         raise ApiError(
             403, ErrorCode.INVALID_SIGNATURE, "this URL is not signed by this server (or altered)"
         )

@@ -21,11 +21,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-
-import httpx
+from typing import TYPE_CHECKING
 
 from canvasfill.engines.settings import engine_settings
 from canvasfill.errors import EngineError, ErrorCode
+
+if TYPE_CHECKING:
+    # imported in pull() only: engine discovery imports this module, and `canvasfill
+    # engines` must not pay for an HTTP client it never uses
+    import httpx
 
 Progress = Callable[[int, int], None]
 """Called as bytes arrive: (bytes done, bytes in all)."""
@@ -277,6 +281,8 @@ def pull(
     offset = partial.stat().st_size if partial.is_file() else 0
     if offset >= spec.size:  # a finished but unverified leftover: check it, fetch nothing
         return _finish(spec, partial, target, what="the earlier download")
+    import httpx
+
     timeout = httpx.Timeout(60.0, connect=connect_timeout)
     try:
         with httpx.Client(timeout=timeout, follow_redirects=True, transport=transport) as client:

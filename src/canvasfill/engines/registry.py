@@ -96,7 +96,12 @@ def all_engines() -> list[Engine]:
 
 
 def choose_engine(name: str | None, operation: Operation, params: FillParams) -> Engine:
-    """The engine to run: the one named, or for ``auto``/None the best available here."""
+    """The engine to run: the one named, or for ``auto``/None the operator's
+    ``default_engine`` setting, and where that is ``auto`` too, the best available here."""
+    if not name or name == AUTO:
+        from canvasfill.engines.settings import engine_settings
+
+        name = engine_settings().default_engine
     if name and name != AUTO:
         engine = get_engine(name)
         availability = engine.availability()

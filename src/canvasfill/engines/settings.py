@@ -1,10 +1,15 @@
-"""Where learned engines find their weights and how they run, read from the environment.
+"""Where learned engines find their weights and how they run.
 
-Every setting is an environment variable with the ``CANVASFILL_`` prefix (for example
-``CANVASFILL_MODELS_DIR``), so a server, a Celery worker and the CLI on one host agree
-without passing flags around. Settings are read afresh on each call: they are a few
-environment look-ups, and tests (or an operator) can change them without a restart
-of anything but the engines that already loaded a model.
+Every setting is a ``CANVASFILL_*`` environment variable (``CANVASFILL_MODELS_DIR``) or
+a key of the TOML config file (``models_dir = "..."``), read through the same sources
+as the service's settings (:mod:`canvasfill.config`), so a server, a Celery worker and
+the CLI on one host agree without passing flags around. The service's
+:class:`canvasfill.settings.Settings` extends :class:`EngineSettings`: one set of
+sources, one file, and engines still import nothing above them.
+
+Engines read their settings through :func:`engine_settings`, afresh on each call: a
+few environment look-ups and one small file, and tests (or an operator) can change
+them without a restart of anything but the engines that already loaded a model.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from canvasfill.config import CanvasfillSettings
 
 
 def default_models_dir() -> Path:
@@ -38,11 +44,13 @@ class Precision(StrEnum):
     FP32 = "fp32"
 
 
-class EngineSettings(BaseSettings):
+class EngineSettings(CanvasfillSettings):
     """Settings of the learned engines (ONNX and diffusion)."""
 
-    model_config = SettingsConfigDict(env_prefix="CANVASFILL_", extra="ignore")
-
+    default_engine: str = "auto"
+    """The engine a request that names none (or ``auto``) runs on; ``auto`` picks the best
+    available for each request. The server applies it at acceptance (and records the
+    engine on the task); the CLI and the Python API when they choose the engine."""
     models_dir: Path = Field(default_factory=default_models_dir)
     """Where ``canvasfill models pull`` puts pinned model files (MI-GAN, LaMa)."""
     onnx_providers: str = ""
@@ -66,4 +74,5 @@ class EngineSettings(BaseSettings):
 
 
 def engine_settings() -> EngineSettings:
+    """The engines' settings as they are now: environment over the TOML file."""
     return EngineSettings()

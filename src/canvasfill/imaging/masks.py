@@ -162,10 +162,21 @@ def from_rectangles(
 
 
 def require_something_to_fill(mask: Mask, *, field: str = "mask") -> None:
-    """An all-black mask is a caller mistake: there is nothing to generate."""
+    """An all-black mask is a caller mistake: there is nothing to generate.
+
+    So is an all-white one: with nothing to keep there is nothing to fill from (one
+    engine returns the input, another a flat grey), and the caller would pay for it.
+    """
     if not bool(mask.any()):
         raise InputError(
             ErrorCode.EMPTY_MASK,
             "the mask marks no pixel to fill; paint the area to fill white (255)",
+            field=field,
+        )
+    if bool(mask.all()):
+        raise InputError(
+            ErrorCode.FULL_MASK,
+            "the mask marks every pixel, so there is nothing to keep and nothing to fill "
+            "from; leave the part to keep black (0)",
             field=field,
         )

@@ -14,6 +14,7 @@ next start finds the task queued and runs it.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import timedelta
 
@@ -23,11 +24,15 @@ from canvasfill.jobs.idempotency import Idempotency
 from canvasfill.jobs.processing import prepare
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.submission import Submission
-from canvasfill.jobs.tables import ApiKey, Task
+from canvasfill.jobs.tables import ApiKey, Task, utcnow
 from canvasfill.jobs.tasks import new_task_id
 from canvasfill.storage.base import input_key, task_prefixes
 
 CALLBACK_URL_MAX = 2048
+
+
+REPEAT_META = "repeat_of"
+"""Where a synchronous task keeps the fingerprint of the request that made it."""
 
 
 def accept(
@@ -35,8 +40,14 @@ def accept(
     key: ApiKey,
     submission: Submission,
     idem: Idempotency | None = None,
+    repeat: str | None = None,
 ) -> tuple[Task, bool]:
     """Store a task for ``submission``; returns (task, created).
+
+    ``repeat`` is the fingerprint of a synchronous request's body: when the key made
+    the same request less than ``sync_join_s`` ago and its task is still queued or
+    running, that task comes back (``created`` False) rather than a second one, so a
+    client that timed out and retries waits on the work it already paid for.
 
     Raises ``InputError`` for bad inputs (``tasks.ExternalIdTakenError`` for a reused
     external id), ``keys.InsufficientCreditsError`` when the key cannot pay and
@@ -48,6 +59,13 @@ def accept(
         existing = runtime.idempotency.find(key.id, idem, ttl)
         if existing is not None:
             return existing, False
+    if repeat is not None and runtime.settings.sync_join_s > 0:
+        repeat = _repeat_marker(submission, repeat)
+        since = utcnow() - timedelta(seconds=runtime.settings.sync_join_s)
+        running = runtime.tasks.find_unfinished_by_meta(key.id, REPEAT_META, repeat, since)
+        if running is not None:
+            return running, False
+        submission = replace(submission, meta={**submission.meta, REPEAT_META: repeat})
     submission = with_default_engine(submission, runtime.settings.default_engine)
     spec = submission.spec
     # an unknown or unusable engine is the caller's to fix: refuse now, not in the task
@@ -68,6 +86,12 @@ def accept(
     if not created:
         _drop_inputs(runtime, task_id)
     return task, created
+
+
+def _repeat_marker(submission: Submission, fingerprint: str) -> str:
+    """The body's fingerprint, qualified by the door and the operation it asked for."""
+    scope = f"{submission.dialect}:{submission.spec.operation.value}:{fingerprint}"
+    return hashlib.sha256(scope.encode()).hexdigest()
 
 
 def with_default_engine(submission: Submission, default: str) -> Submission:

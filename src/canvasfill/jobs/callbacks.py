@@ -117,8 +117,13 @@ class CallbackSender:
             "user-agent": "canvasfill-webhooks",
         }
         try:
-            self._policy.check(delivery.url, "callback_url")
-            response = client.post(delivery.url, content=body, headers=headers)
+            pinned = self._policy.pinned(delivery.url, "callback_url")
+            response = client.post(
+                pinned.url,
+                content=body,
+                headers=headers | pinned.headers,
+                extensions=pinned.extensions,
+            )
         except FetchError as exc:
             return self._record(delivery, DeliveryState.FAILED, None, exc.message)
         except httpx.HTTPError as exc:

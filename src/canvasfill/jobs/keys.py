@@ -98,13 +98,28 @@ class KeyStore:
                 record.revoked_at = utcnow()
             return record
 
-    def add_credits(self, key_id: str, amount: int) -> None:
+    def add_credits(self, id_or_prefix: str, amount: int) -> ApiKey | None:
+        """Add ``amount`` to a limited key's credits; the key afterwards (None: no such key).
+
+        An unlimited key is returned unchanged. One conditional UPDATE, so a top-up and
+        concurrent requests spending credits never lose each other's change.
+        """
+        if amount < 0:
+            raise ValueError("credits are added, never taken away here")
         with self._sessions.begin() as session:
+            record = session.get(ApiKey, id_or_prefix) or session.scalar(
+                select(ApiKey).where(ApiKey.prefix == id_or_prefix)
+            )
+            if record is None:
+                return None
             session.execute(
                 update(ApiKey)
-                .where(ApiKey.id == key_id, ApiKey.credits.is_not(None))
+                .where(ApiKey.id == record.id, ApiKey.credits.is_not(None))
                 .values(credits=ApiKey.credits + amount)
+                .execution_options(synchronize_session=False)
             )
+            session.refresh(record)
+            return record
 
 
 def reserve(session: Session, key_id: str, cost: int) -> None:

@@ -19,7 +19,7 @@ from canvasfill.jobs.keys import KeyStore
 from canvasfill.jobs.tasks import TaskStore
 from canvasfill.settings import Settings
 from canvasfill.storage.base import BlobStore
-from canvasfill.storage.local import LocalBlobStore
+from canvasfill.storage.blob_url import open_blob_store
 from canvasfill.storage.signing import UrlSigner
 
 
@@ -34,7 +34,7 @@ class Runtime:
     idempotency: IdempotencyStore
     deliveries: DeliveryStore
     blobs: BlobStore
-    """Local folder by default; anything implementing ``storage.base.BlobStore``."""
+    """Local folder by default, an S3 bucket when ``blob_url`` names one."""
     signer: UrlSigner
 
     @property
@@ -52,13 +52,24 @@ def import_engine_modules(settings: Settings) -> None:
 
 
 def build_runtime(settings: Settings, *, apply_migrations: bool = False) -> Runtime:
+    """``apply_migrations`` (the API process, at start) also prepares the shared state
+    beside the schema: a missing bucket is created and given its lifecycle rule."""
     settings.ensure_data_dir()
     import_engine_modules(settings)
+    signer = UrlSigner(settings.secret())
+    blobs = open_blob_store(
+        settings.blob_url,
+        local_root=settings.resolved_blob_dir,
+        signer=signer,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        s3_public_url=settings.s3_public_url,
+        result_ttl_s=settings.result_ttl_s,
+        prepare=apply_migrations,
+    )
     db = make_engine(settings.resolved_database_url)
     if apply_migrations:
         migrate(db)
     sessions = make_sessions(db)
-    signer = UrlSigner(settings.secret())
     return Runtime(
         settings=settings,
         db=db,
@@ -67,6 +78,6 @@ def build_runtime(settings: Settings, *, apply_migrations: bool = False) -> Runt
         keys=KeyStore(sessions),
         idempotency=IdempotencyStore(sessions),
         deliveries=DeliveryStore(sessions),
-        blobs=LocalBlobStore(settings.resolved_blob_dir, signer),
+        blobs=blobs,
         signer=signer,
     )

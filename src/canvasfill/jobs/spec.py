@@ -16,6 +16,11 @@ from canvasfill.engines.base import SEED_MAX, FillParams, Operation
 from canvasfill.imaging.encode import DEFAULT_QUALITY, OutputFormat
 
 MAX_IMAGES = 9
+MAX_STEPS = 200
+"""The most sampling steps (or solver iterations) any door accepts: past it a diffusion
+engine would only run into the task timeout."""
+MAX_OUTPUT_SIDE = 65_535
+"""The largest ``max_width``/``max_height`` (PNG and WebP sides stop near it anyway)."""
 
 
 class _Frozen(BaseModel):
@@ -79,9 +84,9 @@ Geometry = Annotated[
 class OutputOptions(_Frozen):
     format: OutputFormat = OutputFormat.PNG
     quality: int = Field(DEFAULT_QUALITY, ge=1, le=100)
-    max_width: int = Field(0, ge=0)
+    max_width: int = Field(0, ge=0, le=MAX_OUTPUT_SIDE)
     """Scale the final result down to fit (aspect kept); 0 means no limit."""
-    max_height: int = Field(0, ge=0)
+    max_height: int = Field(0, ge=0, le=MAX_OUTPUT_SIDE)
     watermark: bool = False
     """Also produce a visibly watermarked copy of each result."""
 
@@ -95,7 +100,7 @@ class JobSpec(_Frozen):
     n: int = Field(1, ge=1, le=MAX_IMAGES)
     prompt: str = ""
     negative_prompt: str = ""
-    steps: int | None = Field(None, ge=1)
+    steps: int | None = Field(None, ge=1, le=MAX_STEPS)
     strength: float | None = Field(None, ge=0, le=1)
     guidance_scale: float | None = Field(None, ge=0)
     output: OutputOptions = OutputOptions()

@@ -40,7 +40,7 @@ class ExternalIdTakenError(InputError):
 
     def __init__(self, external_id: str, task_id: str) -> None:
         super().__init__(
-            ErrorCode.INVALID_PARAMETER,
+            ErrorCode.EXTERNAL_ID_TAKEN,
             f"external_task_id {external_id!r} is already used by task {task_id}",
             field="external_task_id",
         )
@@ -73,6 +73,26 @@ class TaskStore:
         self._now = clock
 
     # --- accepting ---------------------------------------------------------------
+
+    def find_unfinished_by_meta(
+        self, key_id: str, name: str, value: str, since: datetime
+    ) -> Task | None:
+        """The key's newest queued or running task created after ``since`` whose
+        ``meta[name]`` is ``value`` (a key has few unfinished tasks: filtered here)."""
+        with self._sessions() as session:
+            candidates = session.scalars(
+                select(Task)
+                .where(
+                    Task.key_id == key_id,
+                    Task.status.in_(UNFINISHED),
+                    Task.created_at >= since,
+                )
+                .order_by(Task.created_at.desc())
+            )
+            for task in candidates:
+                if (task.meta or {}).get(name) == value:
+                    return task
+        return None
 
     def create(
         self,

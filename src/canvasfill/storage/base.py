@@ -2,7 +2,7 @@
 
 Keys are plain relative paths (``inputs/<task>/image``), so a folder and an S3 bucket
 can hold the same layout. A store also hands out URLs for results: a local store signs
-URLs the API serves itself; an S3 store would return presigned bucket URLs.
+URLs the API serves itself; an S3 store returns presigned bucket URLs.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ _KEY = re.compile(r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-][A-Za-z0-9_.\-]*)*$")
 
 class BlobNotFoundError(KeyError):
     """No blob is stored under that key (never stored, deleted or expired)."""
+
+
+class BlobStoreError(OSError):
+    """The store could not do what was asked (unreachable, refused, misconfigured)."""
 
 
 def check_key(key: str) -> str:

@@ -44,6 +44,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     yield from live_app(tmp_path_factory.mktemp("kling-cb"), url_allow=["127.0.0.1/32"])
 
 
+@pytest.mark.slow
 def test_callbacks_carry_the_query_data(live: Live, receiver: str) -> None:
     headers = {"Authorization": f"Bearer {live.kling_token()}"}
     body = {

@@ -15,6 +15,8 @@ from service_testkit import canvasfill_command, free_port, serve_env, serve_proc
 
 from canvasfill.sample import sample_photo_png
 
+pytestmark = pytest.mark.slow  # a canvasfill serve process per module
+
 PHOTO = sample_photo_png(400, 320, seed=9)
 
 

@@ -26,18 +26,33 @@ from canvasfill.api.view import TaskView, output_format_of, require_image
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.limits import AILAB
-from canvasfill.jobs.spec import CanvasMask, JobSpec, MaskRemoval, OutputOptions, RatioExpansion
+from canvasfill.jobs.spec import (
+    MAX_OUTPUT_SIDE,
+    MAX_STEPS,
+    CanvasMask,
+    JobSpec,
+    MaskRemoval,
+    OutputOptions,
+    RatioExpansion,
+)
 from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tables import TaskStatus
 
 NAME = "ailab"
 API_KEY_HEADER = "ailabapi-api-key"
+PREFIX = "/api/image/"
+"""Unknown paths and wrong methods under it answer in AILab's body too."""
 EXPAND_PATH = "/api/image/editing/ai-image-extender"
 REMOVE_PATH = "/api/image/editing/remove-objects-advanced"
 
 SEED_RANDOM = frozenset({-1})
 DEFAULT_RATIO = 0.1
 DEFAULT_MAX_SIDE = 1920
+PROMPT_WORDS = 100
+"""The reference: 'limit the prompt to 100 English words or fewer. Any content beyond
+this limit may have minimal impact': longer prompts are accepted, the tail dropped."""
+MAX_PROMPT_CHARACTERS = 10_000
+"""Past this a prompt is not a long prompt but a mistake (or an attack): refused."""
 
 # (HTTP status, error_detail.code, code_message) for canvasfill's own codes
 _IMAGE_SIZE = (422, "ERROR_IMAGE_SIZE", "The image size does not meet the requirements.")
@@ -50,6 +65,7 @@ _BY_CODE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.MASK_SIZE_MISMATCH: _INVALID,
     ErrorCode.MASK_HAS_ICC_PROFILE: _INVALID,
     ErrorCode.EMPTY_MASK: (400, "PARAMETERS_CANNOT_EMPTY", "Parameters cannot be empty."),
+    ErrorCode.FULL_MASK: _INVALID,
     ErrorCode.FILE_TOO_LARGE: _IMAGE_SIZE,
     ErrorCode.IMAGE_TOO_SMALL: _IMAGE_SIZE,
     ErrorCode.IMAGE_TOO_LARGE: _IMAGE_SIZE,
@@ -69,6 +85,13 @@ _BY_CODE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.INSUFFICIENT_CREDITS: (429, "ERROR_NOT_ENOUGH_CREDITS", "Insufficient credits."),
     ErrorCode.RATE_LIMITED: (429, "ERROR_TOO_MANY_REQUESTS", "Too many requests."),
     ErrorCode.NOT_FOUND: (404, "ERROR_AI_NOT_EXISTS", "AI does not exist or has been deactivated."),
+    ErrorCode.METHOD_NOT_ALLOWED: (
+        405,
+        "ERROR_AI_NOT_EXISTS",
+        "AI does not exist or has been deactivated.",
+    ),
+    ErrorCode.STORAGE_UNAVAILABLE: (503, "PROCESSING_FAILURE", "Processing failed."),
+    ErrorCode.BODY_TIMEOUT: (408, "PROCESSING_FAILURE", "Processing failed."),
 }
 _PROCESSING_FAILURE = (400, "PROCESSING_FAILURE", "Processing failed.")
 
@@ -78,7 +101,7 @@ def _common(fields: FieldReader) -> dict[str, Any]:
     return {
         # left out: each engine's own default (30 for SD and SDXL, as hosted; 4 for patch,
         # whose steps are EM iterations: 30 would cost it 2-3x the time for nothing)
-        "steps": fields.optional_integer("steps", minimum=1),
+        "steps": fields.optional_integer("steps", minimum=1, maximum=MAX_STEPS),
         "strength": fields.number("strength", 0.8, minimum=0.1, maximum=1.0),
         "guidance_scale": fields.number("scale", 7.0, minimum=1.0, maximum=20.0),
         "seed": resolve_seed(fields.integer("seed", 0, minimum=-1), SEED_RANDOM),
@@ -90,8 +113,8 @@ def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -
     require_image(image, None, names="image")
     assert image is not None
     common = _common(fields)
-    max_width = fields.integer("max_width", DEFAULT_MAX_SIDE, minimum=0)
-    max_height = fields.integer("max_height", DEFAULT_MAX_SIDE, minimum=0)
+    max_width = fields.integer("max_width", DEFAULT_MAX_SIDE, minimum=0, maximum=MAX_OUTPUT_SIDE)
+    max_height = fields.integer("max_height", DEFAULT_MAX_SIDE, minimum=0, maximum=MAX_OUTPUT_SIDE)
     geometry: CanvasMask | RatioExpansion
     if mask is not None:
         geometry = CanvasMask()
@@ -110,7 +133,7 @@ def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -
     spec = JobSpec(
         operation=Operation.EXPAND,
         geometry=geometry,
-        prompt=fields.text("custom_prompt"),
+        prompt=_prompt(fields),
         output=OutputOptions(
             format=output_format_of(image), max_width=max_width, max_height=max_height
         ),
@@ -119,6 +142,13 @@ def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -
         **common,
     )
     return Submission(spec=spec, image=image, mask=mask, dialect=NAME)
+
+
+def _prompt(fields: FieldReader) -> str:
+    """``custom_prompt``: its first 100 words (as hosted, the tail has no effect)."""
+    text = fields.text("custom_prompt", max_length=MAX_PROMPT_CHARACTERS)
+    words = text.split()
+    return " ".join(words[:PROMPT_WORDS]) if len(words) > PROMPT_WORDS else text
 
 
 def parse_remove(fields: FieldReader, image: bytes | None, mask: bytes | None) -> Submission:
@@ -200,7 +230,9 @@ async def _run(request: Request, service: Service, parser: Parser) -> Response:
     key = authorize(service, token, header_hint=f"{API_KEY_HEADER}: <key>")
     form = await doors.form_body(request, doors.body_cap(AILAB))
     submission = parser(FieldReader(form.fields), form.files.get("image"), form.files.get("mask"))
-    task = await doors.wait_sync(service, await doors.submit(service, key, submission))
+    repeat = doors.body_fingerprint(form.fields, form.files)
+    task = await doors.submit(service, key, submission, repeat=repeat)
+    task = await doors.wait_sync(service, task)
     if not TaskStatus(task.status).finished:
         raise doors.timed_out(task)
     view = doors.view(task, service, request, with_data=True)
@@ -214,4 +246,4 @@ def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
-    doors.install_error_renderer(app, (EXPAND_PATH, REMOVE_PATH), _render_info)
+    doors.install_error_renderer(app, (PREFIX,), _render_info)

@@ -27,10 +27,19 @@ from canvasfill.imaging.limits import KLING
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.spec import MAX_IMAGES, JobSpec, OutputOptions, RatioExpansion
 from canvasfill.jobs.submission import Notify, Submission
-from canvasfill.jobs.tables import Task
+from canvasfill.jobs.tables import ApiKey, Task
 
 NAME = "kling"
 PATH = "/v1/images/editing/expand"
+COSTS_PATHS = ("/account/costs", "/v1/account/costs")
+"""Resource-pack information (Kling's clients call it as a credential check; some
+under ``/v1``)."""
+PREFIXES = ("/v1/images/", "/account/", "/v1/account/costs")
+"""Unknown paths and wrong methods under these answer in Kling's envelope too."""
+NEVER_MS = 4_102_444_800_000
+"""Credits do not expire: the pack's ``invalid_time`` is 2100-01-01."""
+UNLIMITED_QUANTITY = 2**31 - 1
+"""What a key with unlimited credits reports as its resource pack's quantities."""
 MAX_PROMPT = 2500
 MAX_RATIO = 2.0
 MAX_PAGE_NUM, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 500, 30
@@ -48,6 +57,10 @@ _BY_CODE: dict[ErrorCode, tuple[int, int]] = {
     ErrorCode.UNAUTHORIZED: (1000, 401),
     ErrorCode.INSUFFICIENT_CREDITS: (1102, 429),
     ErrorCode.MISSING_PARAMETER: (1200, 400),
+    # the reference says "unique within a single user account" and names no code of
+    # its own: a reused id is an invalid parameter value
+    ErrorCode.EXTERNAL_ID_TAKEN: (1201, 400),
+    ErrorCode.FULL_MASK: (1201, 400),  # Kling takes no mask: listed for completeness
     ErrorCode.INVALID_REQUEST: (1200, 400),
     ErrorCode.NOT_FOUND: (1203, 404),
     ErrorCode.METHOD_NOT_ALLOWED: (1202, 404),
@@ -55,6 +68,8 @@ _BY_CODE: dict[ErrorCode, tuple[int, int]] = {
     ErrorCode.ENGINE_FAILED: (5000, 500),
     ErrorCode.INTERNAL_ERROR: (5000, 500),
     ErrorCode.TIMEOUT: (5002, 504),
+    ErrorCode.STORAGE_UNAVAILABLE: (5001, 503),
+    ErrorCode.BODY_TIMEOUT: (1200, 400),
 }
 _PARAMETER_VALUE = (1201, 400)
 
@@ -220,6 +235,35 @@ def list_tasks(request: Request, service: ServiceDep) -> Response:
     return _answer([task_data(doors.view(task, service, request)) for task in tasks])
 
 
+@router.get(COSTS_PATHS[0], summary="Kling account: resource packs (the key's credits)")
+@router.get(COSTS_PATHS[1], include_in_schema=False)
+def account_costs(request: Request, service: ServiceDep) -> Response:
+    """The key's credits as one resource pack; ``start_time``/``end_time`` are accepted
+    (a key's credits have no history to filter)."""
+    key = authorize_kling_jwt(service, request.headers.get("authorization"))
+    query = FieldReader(dict(request.query_params))
+    query.optional_integer("start_time", minimum=0)
+    query.optional_integer("end_time", minimum=0)
+    return _answer(costs_data(key))
+
+
+def costs_data(key: ApiKey) -> dict[str, Any]:
+    """``data`` of ``/account/costs``: one pack, remaining = the key's credits."""
+    remaining = UNLIMITED_QUANTITY if key.credits is None else key.credits
+    pack = {
+        "resource_pack_name": f"canvasfill credits ({key.name or key.id})",
+        "resource_pack_id": key.id,
+        "resource_pack_type": "constant_period",
+        "total_quantity": remaining,
+        "remaining_quantity": remaining,
+        "purchase_time": _milliseconds(key.created_at),
+        "effective_time": _milliseconds(key.created_at),
+        "invalid_time": NEVER_MS,
+        "status": "online" if remaining > 0 else "runout",
+    }
+    return {"code": 0, "msg": "", "resource_pack_subscribe_infos": [pack]}
+
+
 def _answer(data: Any) -> Response:
     return JSONResponse(envelope(data, doors.current_request_id()))
 
@@ -243,5 +287,5 @@ def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
-    doors.install_error_renderer(app, (PATH,), _render_info)
+    doors.install_error_renderer(app, PREFIXES, _render_info)
     register_callback_renderer(NAME, _callback)

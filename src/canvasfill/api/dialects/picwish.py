@@ -26,23 +26,41 @@ from canvasfill.api.view import TaskView, require_image
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.limits import PICWISH
-from canvasfill.jobs.spec import Box, BoxRemoval, CanvasMask, JobSpec, MaskRemoval, RatioExpansion
+from canvasfill.jobs.spec import (
+    MAX_STEPS,
+    Box,
+    BoxRemoval,
+    CanvasMask,
+    JobSpec,
+    MaskRemoval,
+    RatioExpansion,
+)
 from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tables import ApiKey, Task
 
 NAME = "picwish"
 API_KEY_HEADER = "X-API-KEY"
+PREFIX = "/api/tasks/"
+"""Unknown paths and wrong methods under it answer in PicWish's body too."""
 EXPAND_PATH = "/api/tasks/visual/advanced-image-expand"
 INPAINT_PATH = "/api/tasks/visual/inpaint"
 RATE_LIMIT_PER_SECOND = 2.0
 SEED_RANDOM = frozenset({-1})
 MAX_RECTANGLES = 50
+MAX_PROMPT = 2500
+"""The reference advises 'within 100 Chinese characters or English words' and names no
+limit; longer than Kling's 2500 characters is refused."""
 RETURN_URL, RETURN_BASE64 = 1, 2
 
 STATE_DONE, STATE_QUEUED, STATE_PROCESSING = 1, 0, 4
 _DOWNLOAD_FAILED = (-3, "source image download failed")
 _FAILURE_STATES: dict[ErrorCode, tuple[int, str]] = {
+    # every way a URL input can fail to arrive, refused ones included
     ErrorCode.DOWNLOAD_FAILED: _DOWNLOAD_FAILED,
+    ErrorCode.URL_NOT_ALLOWED: _DOWNLOAD_FAILED,
+    ErrorCode.DOWNLOAD_TOO_LARGE: _DOWNLOAD_FAILED,
+    ErrorCode.DOWNLOAD_TIMEOUT: _DOWNLOAD_FAILED,
+    ErrorCode.DOWNLOAD_TOO_MANY_REDIRECTS: _DOWNLOAD_FAILED,
     ErrorCode.FILE_TOO_LARGE: (-5, "image too large"),
     ErrorCode.IMAGE_TOO_LARGE: (-5, "image too large"),
     ErrorCode.DECOMPRESSION_BOMB: (-5, "image too large"),
@@ -54,6 +72,8 @@ _FAILURE_STATES: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.IMAGE_TOO_SMALL: (-7, "invalid image file"),
     ErrorCode.INVALID_MASK: (-7, "invalid image file"),
     ErrorCode.MASK_SIZE_MISMATCH: (-7, "invalid image file"),
+    ErrorCode.EMPTY_MASK: (-7, "invalid image file"),
+    ErrorCode.FULL_MASK: (-7, "invalid image file"),
     ErrorCode.TIMEOUT: (-8, "processing timeout"),
 }
 _CANCELED = (-13, "canceled")
@@ -64,9 +84,14 @@ _HTTP_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.RATE_LIMITED: 429,
-    ErrorCode.INSUFFICIENT_CREDITS: 429,
+    # not 429, which PicWish clients retry (its reference names no status for it):
+    # 402 is final, and 429 stays the rate limit's, always with Retry-After
+    ErrorCode.INSUFFICIENT_CREDITS: 402,
     ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.STORAGE_UNAVAILABLE: 503,
+    ErrorCode.BODY_TIMEOUT: 408,
 }
 
 
@@ -104,10 +129,11 @@ def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -
         operation=Operation.EXPAND,
         geometry=geometry,
         seed=resolve_seed(fields.integer("seed", -1, minimum=-1), SEED_RANDOM),
-        prompt=fields.text("prompt"),
+        prompt=fields.text("prompt", max_length=MAX_PROMPT),
         strength=fields.optional_number("strength", minimum=0.0, maximum=1.0),
         guidance_scale=fields.number("scale", 7.0, minimum=1.0, maximum=20.0),
-        steps=fields.optional_integer("steps", minimum=1),  # left out: the engine's default
+        # left out: the engine's default
+        steps=fields.optional_integer("steps", minimum=1, maximum=MAX_STEPS),
         limits=NAME,
     )
     return _submission(spec, fields, image, image_url, mask, mask_url)
@@ -257,6 +283,9 @@ Parser = Callable[[FieldReader, bytes | None, bytes | None], Submission]
 
 
 BODY_CAP = doors.body_cap(PICWISH)
+JSON_FILES = {"image_file": "image_file", "image": "image_file", "mask_file": "mask_file"}
+JSON_FILES |= {"mask": "mask_file"}
+"""A JSON body carries the files as base64, under the form's names or the short ones."""
 
 
 def _key(request: Request, service: Service) -> ApiKey:
@@ -267,11 +296,12 @@ def _key(request: Request, service: Service) -> ApiKey:
 
 async def _create(request: Request, service: Service, parser: Parser) -> Response:
     key = _key(request, service)
-    form = await doors.form_body(request, BODY_CAP)
-    files = form.files
-    parsed = parser(FieldReader(form.fields), files.get("image_file"), files.get("mask_file"))
-    task = await doors.submit(service, key, parsed)
-    if not parsed.meta["sync"]:
+    fields, files = await doors.form_or_json_body(request, BODY_CAP, JSON_FILES)
+    parsed = parser(FieldReader(fields), files.get("image_file"), files.get("mask_file"))
+    synchronous = bool(parsed.meta["sync"])
+    repeat = doors.body_fingerprint(fields, files) if synchronous else None
+    task = await doors.submit(service, key, parsed, repeat=repeat)
+    if not synchronous:
         return JSONResponse(render_created(task.id))
     return _answer(request, service, await doors.wait_sync(service, task))
 
@@ -315,4 +345,4 @@ def install(app: FastAPI) -> None:
     broker_url = app.state.service.runtime.settings.broker_url  # shared in Redis when set
     app.state.picwish_limiter = limiter_for(RATE_LIMIT_PER_SECOND, broker_url, "picwish")
     app.include_router(router)
-    doors.install_error_renderer(app, (EXPAND_PATH, INPAINT_PATH), _render_info)
+    doors.install_error_renderer(app, (PREFIX,), _render_info)

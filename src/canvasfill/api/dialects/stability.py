@@ -31,23 +31,34 @@ from canvasfill.jobs.tables import TaskStatus
 
 NAME = "stability"
 AUTH_HEADER = "authorization"
+REFERENCE_AUTH_HEADER = "authentication"
+"""The header the reference's table names; its own example sends ``authorization``."""
+JSON_FILES = {"image": "image"}
+PREFIX = "/api/edit/"
+"""Unknown paths and wrong methods under it answer in this door's body too."""
 PATH = "/api/edit/outpaint"
 CREDITS_PER_IMAGE = 8
 MAX_PIXELS_PER_SIDE = 2000
 SEED_RANDOM = frozenset({0})
 SIDES = ("left", "right", "up", "down")
+MAX_PROMPT = 2500
+"""The reference names no limit; longer than Kling's 2500 characters is refused."""
 
 _STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.FILE_TOO_LARGE: 413,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.UNSUPPORTED_FORMAT: 415,
+    ErrorCode.FULL_MASK: 400,  # no mask here: listed for completeness
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.INSUFFICIENT_CREDITS: 402,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.ENGINE_FAILED: 500,
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.TIMEOUT: 504,
+    ErrorCode.STORAGE_UNAVAILABLE: 503,
+    ErrorCode.BODY_TIMEOUT: 408,
 }
 BODY_CAP = doors.body_cap(STABILITY, images=1)
 
@@ -81,7 +92,7 @@ def parse(fields: FieldReader, image: bytes | None) -> Submission:
             left=pixels["left"], right=pixels["right"], top=pixels["up"], bottom=pixels["down"]
         ),
         seed=resolve_seed(seed, SEED_RANDOM),
-        prompt=fields.text("prompt"),
+        prompt=fields.text("prompt", max_length=MAX_PROMPT),
         strength=strength_from_creativity(
             fields.number("creativity", 0.5, minimum=0.0, maximum=1.0)
         ),
@@ -118,11 +129,12 @@ def token_of(header: str | None) -> str | None:
 
 @router.post(PATH, summary="Stability-style outpaint (synchronous)")
 async def outpaint(request: Request, service: ServiceDep) -> Response:
-    token = token_of(request.headers.get(AUTH_HEADER))
-    key = authorize(service, token, header_hint=f"{AUTH_HEADER}: <key>")
-    form = await doors.form_body(request, BODY_CAP)
-    parsed = parse(FieldReader(form.fields), form.files.get("image"))
-    task = await doors.wait_sync(service, await doors.submit(service, key, parsed))
+    header = request.headers.get(AUTH_HEADER) or request.headers.get(REFERENCE_AUTH_HEADER)
+    key = authorize(service, token_of(header), header_hint=f"{AUTH_HEADER}: <key>")
+    fields, files = await doors.form_or_json_body(request, BODY_CAP, JSON_FILES)
+    parsed = parse(FieldReader(fields), files.get("image"))
+    repeat = doors.body_fingerprint(fields, files)
+    task = await doors.wait_sync(service, await doors.submit(service, key, parsed, repeat=repeat))
     if not TaskStatus(task.status).finished:
         raise doors.timed_out(task)
     status, body = render_task(doors.view(task, service, request, with_data=True))
@@ -135,4 +147,4 @@ def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
-    doors.install_error_renderer(app, (PATH,), _render_info)
+    doors.install_error_renderer(app, (PREFIX,), _render_info)

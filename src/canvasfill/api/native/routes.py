@@ -97,7 +97,7 @@ async def _create(
     if kind == doors.JSON_TYPE:
         body, image, mask = translate.from_json(await doors.read_json(request, BODY_CAP))
     elif kind in doors.FORM_TYPES:
-        form = await doors.read_form(request, BODY_CAP)
+        form = await doors.read_form(request, BODY_CAP, large_text=("image", "mask"))
         body, image, mask = translate.from_form(form.fields, form.files)
     else:
         raise doors.unsupported_body(415, "application/json or multipart/form-data")

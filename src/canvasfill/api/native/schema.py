@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from canvasfill.engines.base import SEED_MAX
-from canvasfill.jobs.spec import MAX_IMAGES
+from canvasfill.jobs.spec import MAX_IMAGES, MAX_OUTPUT_SIDE, MAX_STEPS
 
 
 class _Request(BaseModel):
@@ -46,11 +46,13 @@ class NativeRequest(_Request):
     """The body of ``POST /v1/expand`` and ``POST /v1/remove``."""
 
     image: str | None = Field(None, description="base64 image (a data: URL prefix is fine)")
-    image_url: str | None = Field(None, description="http(s) URL the image is fetched from")
+    image_url: str | None = Field(
+        None, max_length=2048, description="http(s) URL the image is fetched from"
+    )
     mask: str | None = Field(
         None, description="base64 mask (white = fill): removal, or expansion in canvas mode"
     )
-    mask_url: str | None = None
+    mask_url: str | None = Field(None, max_length=2048)
     ratios: Ratios | None = Field(None, description="expand: growth per side, fractions")
     pixels: Pixels | None = Field(None, description="expand: growth per side, pixels")
     rectangles: list[Rectangle] | None = Field(
@@ -60,16 +62,16 @@ class NativeRequest(_Request):
     prompt: str = Field("", max_length=2500)
     negative_prompt: str = Field("", max_length=2500)
     seed: int | None = Field(None, ge=-1, le=SEED_MAX, description="absent or -1: random")
-    steps: int | None = Field(None, ge=1, le=200)
+    steps: int | None = Field(None, ge=1, le=MAX_STEPS)
     strength: float | None = Field(None, ge=0, le=1)
     guidance_scale: float | None = Field(None, ge=0, le=50)
     n: int = Field(1, ge=1, le=MAX_IMAGES)
-    output_format: str = "png"
+    output_format: str = Field("png", max_length=16)
     quality: int | None = Field(None, ge=1, le=100)
-    max_width: int = Field(0, ge=0)
-    max_height: int = Field(0, ge=0)
-    engine: str | None = None
-    callback_url: str | None = None
+    max_width: int = Field(0, ge=0, le=MAX_OUTPUT_SIDE)
+    max_height: int = Field(0, ge=0, le=MAX_OUTPUT_SIDE)
+    engine: str | None = Field(None, max_length=64)
+    callback_url: str | None = Field(None, max_length=2048)
     callback_events: Literal["finish", "change"] = "finish"
 
 

@@ -34,6 +34,12 @@ from canvasfill.jobs.submission import Notify, Submission
 
 JSON_FORM_FIELDS = ("ratios", "pixels", "rectangles")
 """Form fields that carry JSON text in a multipart request."""
+SIDES = ("left", "right", "top", "bottom")
+FLAT_FORM_FIELDS = {
+    **{side: ("ratios", side) for side in SIDES},
+    **{f"{side}_px": ("pixels", side) for side in SIDES},
+}
+"""Flat form fields (``-F left=0.25``, ``-F left_px=200``) and the object each fills."""
 
 
 def _invalid(message: str, field: str | None) -> InputError:
@@ -65,14 +71,21 @@ def from_form(
 ) -> tuple[NativeRequest, bytes | None, bytes | None]:
     """A multipart body: text fields (JSON text where the model wants an object) and files."""
     values: dict[str, Any] = {}
+    flat: dict[str, dict[str, str]] = {}
     for name, value in fields.items():
-        if name in JSON_FORM_FIELDS:
+        if name in FLAT_FORM_FIELDS and value != "":
+            group, side = FLAT_FORM_FIELDS[name]
+            if group in fields:
+                raise _invalid(f"send {name} or {group}, not both", name)
+            flat.setdefault(group, {})[side] = value
+        elif name in JSON_FORM_FIELDS:
             try:
                 values[name] = json.loads(value)
             except json.JSONDecodeError:
                 raise _invalid(f"{name} must be JSON text in a form field", name) from None
         elif value != "":
             values[name] = value
+    values.update(flat)
     body = validate(values)
     image = files.get("image") or (decode_base64(body.image, "image") if body.image else None)
     mask = files.get("mask") or (decode_base64(body.mask, "mask") if body.mask else None)
@@ -184,7 +197,8 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, number = text.partition(":")
-        if prefix != "seq" or not number.isdigit():
+        # a sequence number fits in 64 bits: anything longer was not handed out here
+        if prefix != "seq" or not number.isdigit() or not number.isascii() or len(number) > 18:
             raise ValueError(cursor)
         return int(number)
     except (ValueError, UnicodeDecodeError, binascii.Error):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -12,8 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from canvasfill.cli.models import models_app
 from canvasfill.engines import models
-from canvasfill.engines.models_cli import models_app
 from tests.engines.onnx_graphs import isolate_models
 
 PAYLOAD = b"not really weights, " * 5000
@@ -129,3 +130,27 @@ def test_an_unknown_model_is_an_error(folder: Path) -> None:
     result = runner.invoke(models_app, ["pull", "nope"])
     assert result.exit_code == 1
     assert "no model named 'nope'" in result.stderr
+
+
+def test_list_shows_each_models_pinned_url_and_sha256(folder: Path) -> None:
+    result = runner.invoke(models_app, ["list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for name, spec in models.MODELS.items():
+        assert f"{name}: {spec.url}" in result.stdout
+        assert f"sha256 {spec.sha256}" in result.stdout
+
+
+def test_list_as_json(folder: Path) -> None:
+    result = runner.invoke(models_app, ["list", "--json"])
+    assert result.exit_code == 0
+    listed = json.loads(result.stdout)
+    assert listed["folder"] == str(folder)
+    rows = {row["name"]: row for row in listed["models"]}
+    assert sorted(rows) == sorted(models.MODELS)
+    lama = models.MODELS["lama"]
+    assert rows["lama"]["url"] == lama.url
+    assert rows["lama"]["sha256"] == lama.sha256
+    assert rows["lama"]["size"] == lama.size
+    assert rows["lama"]["state"] == "missing"
+    assert rows["lama"]["path"] == str(folder / lama.filename)
+    assert rows["migan"]["licence"] == "MIT"

@@ -1,44 +1,22 @@
-"""Diffusion engines: ``sd-inpaint``, ``sdxl-inpaint`` and ``flux-fill`` (diffusers).
-
-Prompt-guided expansion and removal with the model families hosted services use.
-They need the ``diffusion`` extra (``pip install 'canvasfill[diffusion]'``: torch,
-diffusers, transformers, accelerate), a CUDA GPU (``CANVASFILL_DIFFUSION_DEVICE=cpu``
-forces the CPU, which works and is very slow), and weights named in settings:
-
-- ``CANVASFILL_SD_INPAINT_MODEL``: e.g. a folder with a diffusers copy of
-  ``stable-diffusion-v1-5/stable-diffusion-inpainting``;
-- ``CANVASFILL_SDXL_INPAINT_MODEL``: e.g. ``diffusers/stable-diffusion-xl-1.0-inpainting-0.1``;
-- ``CANVASFILL_FLUX_FILL_MODEL``: e.g. ``black-forest-labs/FLUX.1-Fill-dev``.
-
-Each is a local diffusers folder, a single-file checkpoint (``.safetensors``), or a
-Hugging Face hub id; a hub id downloads on first use, which only works where this
-host has internet (and, for gated models, a token).
+"""The diffusion engines: choosing, windowing, calling the pipeline, and registering.
 
 How a fill runs: the hole gets a cheap first guess (``prefill``: nearest known colour,
 smoothed), the canvas is cut into windows around the holes and each window is scaled
-to the model's working size (long side 512 for SD 1.5, 1024 for SDXL and FLUX; width
+to the family's working size (long side 512 for SD 1.5, 1024 for SDXL and FLUX; width
 and height multiples of 8, or 16 for FLUX); the mask's edge is widened and blurred so
-the model repaints a seam band; the pipeline runs with ``prompt``,
+the model repaints a seam band (:func:`soft_mask`); the pipeline runs with ``prompt``,
 ``negative_prompt`` (not FLUX Fill, which has none), ``num_inference_steps`` = steps,
 ``strength``, ``guidance_scale``, one seeded ``torch.Generator`` per image
 (``FillParams.seed_for(i)``, created on the CPU so a seed means the same pixels on any
 device) and ``num_images_per_prompt`` = n; each result's colours are matched to its
 surroundings (``colour``), scaled back, and the core composites it so the known
 pixels come back exactly.
-
-Stability's ``creativity`` (0..1) has no direct twin in diffusers: the Stability
-dialect (``api/dialects/stability.py``) turns it into ``strength`` with
-:func:`strength_from_creativity` when it builds the job spec.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import threading
-from dataclasses import dataclass
-from importlib.util import find_spec
-from pathlib import Path
 from typing import Any, ClassVar
 
 import cv2
@@ -55,98 +33,20 @@ from canvasfill.engines.base import (
     Param,
 )
 from canvasfill.engines.colour import match_colours
+from canvasfill.engines.diffusion.families import FLUX_FILL, SD15, SDXL, Family
+from canvasfill.engines.diffusion.loading import (
+    INSTALL_HINT,
+    device,
+    device_problem,
+    load_pipeline,
+    missing_extras,
+    source_kind,
+)
 from canvasfill.engines.prefill import prefill
 from canvasfill.engines.registry import register
-from canvasfill.engines.settings import (
-    EngineSettings,
-    Offload,
-    Precision,
-    engine_settings,
-)
+from canvasfill.engines.settings import engine_settings
 from canvasfill.engines.windows import WindowPolicy, run_windowed_many
 from canvasfill.errors import EngineError, ErrorCode, InputError
-
-EXTRA_MODULES = ("torch", "diffusers", "transformers", "accelerate")
-INSTALL_HINT = "pip install 'canvasfill[diffusion]'"
-_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
-
-
-def strength_from_creativity(creativity: float) -> float:
-    """Stability's ``creativity`` (0..1, default 0.5) as a diffusion ``strength``.
-
-    Strength is how much of the starting image is noised away. Below about 0.5 an
-    expansion keeps the smooth first guess and looks blurred, so creativity spans
-    0.5..1: the default 0.5 becomes 0.75, and 1 lets the model ignore the guess.
-    """
-    return 0.5 + 0.5 * min(max(creativity, 0.0), 1.0)
-
-
-@dataclass(frozen=True)
-class Family:
-    """What differs between the model families: pipeline, sizes, defaults, precision."""
-
-    pipeline: str
-    setting: str
-    """The ``EngineSettings`` field naming the weights."""
-    example: str
-    long_side: int
-    multiple: int
-    steps: int
-    guidance: float
-    strength: float
-    gpu_precision: Precision
-    negative_prompt: bool = True
-
-    @property
-    def env(self) -> str:
-        return f"CANVASFILL_{self.setting.upper()}"
-
-
-SD15 = Family(
-    pipeline="StableDiffusionInpaintPipeline",
-    setting="sd_inpaint_model",
-    example="stable-diffusion-v1-5/stable-diffusion-inpainting",
-    long_side=512,
-    multiple=8,
-    steps=30,
-    guidance=7.5,
-    strength=1.0,
-    gpu_precision=Precision.FP16,
-)
-SDXL = Family(
-    pipeline="StableDiffusionXLInpaintPipeline",
-    setting="sdxl_inpaint_model",
-    example="diffusers/stable-diffusion-xl-1.0-inpainting-0.1",
-    long_side=1024,
-    multiple=8,
-    steps=30,
-    guidance=8.0,
-    strength=0.99,  # the SDXL inpainting model's own advice: 1.0 ignores the image entirely
-    gpu_precision=Precision.FP16,
-)
-FLUX_FILL = Family(
-    pipeline="FluxFillPipeline",
-    setting="flux_fill_model",
-    example="black-forest-labs/FLUX.1-Fill-dev",
-    long_side=1024,
-    multiple=16,
-    steps=28,
-    guidance=30.0,
-    strength=1.0,
-    gpu_precision=Precision.BF16,
-    negative_prompt=False,
-)
-
-
-def _source_kind(source: str) -> str:
-    path = Path(source).expanduser()
-    if path.is_dir():
-        return "folder"
-    if path.is_file():
-        return "file"
-    if _HUB_ID.fullmatch(source) and not source.startswith((".", "~")):
-        return "hub"
-    return "missing"
 
 
 class DiffusionEngine(Engine):
@@ -163,8 +63,13 @@ class DiffusionEngine(Engine):
         self._lock = threading.Lock()
 
     # -- choosing -------------------------------------------------------------------
+    def model_source(self) -> str:
+        """The weights settings name for this engine ("" when none): what it would load."""
+        source: str = getattr(engine_settings(), self.family.setting)
+        return source
+
     def availability(self) -> Availability:
-        missing = [name for name in EXTRA_MODULES if find_spec(name) is None]
+        missing = missing_extras()
         if missing:
             return Availability(
                 False,
@@ -175,14 +80,15 @@ class DiffusionEngine(Engine):
         if not source:
             return Availability(
                 False,
-                f"no weights: set {self.family.env} to a local folder, or a hub id such as "
+                f"no weights: set {self.family.env} (or {self.family.setting} in "
+                f"canvasfill.toml) to a local folder, or a hub id such as "
                 f"{self.family.example} (needs internet)",
             )
-        if _source_kind(source) == "missing":
+        if source_kind(source) == "missing":
             return Availability(False, f"{self.family.env}={source}: no such file or folder")
-        device_problem = _device_problem(settings)
-        if device_problem:
-            return Availability(False, device_problem)
+        problem = device_problem(settings)
+        if problem:
+            return Availability(False, problem)
         return Availability(True)
 
     def preference(self, operation: Operation, params: FillParams) -> int | None:
@@ -198,10 +104,10 @@ class DiffusionEngine(Engine):
         source = getattr(settings, self.family.setting)
         if not source:
             raise EngineError(ErrorCode.ENGINE_UNAVAILABLE, self.availability().reason)
-        device = _device(settings)
+        where = device(settings)
         key = (
             source,
-            device,
+            where,
             settings.diffusion_precision,
             settings.diffusion_offload,
             settings.diffusion_attention_slicing,
@@ -209,9 +115,9 @@ class DiffusionEngine(Engine):
         )
         if self._pipe is None or self._pipe_key != key:
             self._pipe = None  # let the old one go before loading another
-            self._pipe = _load(self.family, source, device, settings)
+            self._pipe = load_pipeline(self.family, source, where, settings)
             self._pipe_key = key
-        return self._pipe, device
+        return self._pipe, where
 
     # -- filling --------------------------------------------------------------------
     def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
@@ -307,91 +213,6 @@ def soft_mask(holes: Mask) -> np.ndarray:
     grown = cv2.dilate(holes.astype(np.uint8) * 255, kernel)
     blurred = cv2.GaussianBlur(grown, (0, 0), sigmaX=edge / 2)
     return np.maximum(np.asarray(blurred), holes.astype(np.uint8) * 255)
-
-
-def _device_problem(settings: EngineSettings) -> str | None:
-    if settings.diffusion_device != "auto":
-        return None
-    import torch
-
-    if torch.cuda.is_available():
-        return None
-    return (
-        "no CUDA GPU on this host (set CANVASFILL_DIFFUSION_DEVICE=cpu to run on the CPU, "
-        "which takes minutes per image)"
-    )
-
-
-def _device(settings: EngineSettings) -> str:
-    problem = _device_problem(settings)
-    if problem:
-        raise EngineError(ErrorCode.ENGINE_UNAVAILABLE, problem)
-    return "cuda" if settings.diffusion_device == "auto" else settings.diffusion_device
-
-
-def _dtype(family: Family, device: str, precision: Precision) -> Any:
-    import torch
-
-    if precision is Precision.AUTO:
-        precision = family.gpu_precision if device.startswith("cuda") else Precision.FP32
-    return {
-        Precision.FP16: torch.float16,
-        Precision.BF16: torch.bfloat16,
-        Precision.FP32: torch.float32,
-    }[precision]
-
-
-def _dtype_keyword() -> str:
-    """``dtype`` where diffusers has renamed ``torch_dtype`` (it warns on the old name)."""
-    from diffusers.utils import deprecation_utils
-
-    return "dtype" if hasattr(deprecation_utils, "_resolve_dtype") else "torch_dtype"
-
-
-def _load(family: Family, source: str, device: str, settings: EngineSettings) -> Any:
-    import diffusers
-
-    pipeline_class = getattr(diffusers, family.pipeline)
-    precision = {_dtype_keyword(): _dtype(family, device, settings.diffusion_precision)}
-    kind = _source_kind(source)
-    try:
-        if kind == "folder":
-            pipe = pipeline_class.from_pretrained(
-                str(Path(source).expanduser()), local_files_only=True, **precision
-            )
-        elif kind == "file":
-            pipe = pipeline_class.from_single_file(str(Path(source).expanduser()), **precision)
-        elif kind == "hub":
-            pipe = pipeline_class.from_pretrained(source, **precision)
-        else:
-            raise EngineError(
-                ErrorCode.ENGINE_UNAVAILABLE, f"{family.env}={source}: no such file or folder"
-            )
-    except EngineError:
-        raise
-    except Exception as exc:  # diffusers and the hub raise many unrelated types
-        hint = (
-            f" Loading a hub id needs internet on this host; elsewhere, download it "
-            f"(`huggingface-cli download {source} --local-dir DIR`) and set {family.env}=DIR."
-            if kind == "hub"
-            else ""
-        )
-        raise EngineError(
-            ErrorCode.ENGINE_UNAVAILABLE,
-            f"cannot load {family.pipeline} from {source}: {exc}.{hint}",
-        ) from exc
-    if settings.diffusion_attention_slicing:
-        pipe.enable_attention_slicing()
-    if settings.diffusion_vae_tiling:
-        pipe.vae.enable_tiling()
-    if settings.diffusion_offload is Offload.MODEL:
-        pipe.enable_model_cpu_offload(device=device)
-    elif settings.diffusion_offload is Offload.SEQUENTIAL:
-        pipe.enable_sequential_cpu_offload(device=device)
-    else:
-        pipe.to(device)
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
 
 
 _ALL_BUT_NEGATIVE = frozenset(

@@ -193,3 +193,37 @@ def test_demo_writes_a_sample_and_its_expansion(tmp_path: Path) -> None:
     assert code == 0
     assert decode_pixels((tmp_path / "sample-expanded.png").read_bytes()).shape == (614, 1152, 3)
     assert "sample-expanded.png" in stdout
+
+
+def test_error_messages_are_printed_with_their_brackets(tmp_path: Path) -> None:
+    """rich would read ``[1]`` as markup and drop it: the printed line must keep it."""
+    missing = tmp_path / "photo[1].png"
+    code, stdout, stderr = _invoke(
+        "expand", str(missing), "-o", str(tmp_path / "o.png"), "--left", "0.1"
+    )
+    assert (code, stdout) == (2, "")
+    assert stderr.strip() == f"error: {missing}: no such file or folder"
+
+
+def test_written_paths_are_printed_with_their_brackets(photo_jpeg: Path, tmp_path: Path) -> None:
+    out = tmp_path / "wide[v2].png"
+    code, stdout, stderr = _invoke(
+        "expand", str(photo_jpeg), "-o", str(out), "--left-px", "8", "--engine", "telea"
+    )
+    assert code == 0, stderr
+    assert stdout.splitlines()[0] == f"wrote {out}"
+
+
+def test_the_operators_default_engine_applies_without_engine(
+    photo_jpeg: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``default_engine`` (here from the environment) is the CLI's engine too."""
+    monkeypatch.setenv("CANVASFILL_DEFAULT_ENGINE", "ns")
+    out = str(tmp_path / "x.png")
+    code, stdout, stderr = _invoke("expand", str(photo_jpeg), "-o", out, "--left-px", "8", "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["engine"] == "ns"
+    code, stdout, _ = _invoke(
+        "expand", str(photo_jpeg), "-o", out, "--left-px", "8", "--engine", "telea", "--json"
+    )
+    assert json.loads(stdout)["engine"] == "telea"  # a named engine wins

@@ -1,7 +1,10 @@
 """``canvasfill models``: list, pull (or import), verify and locate pinned model files.
 
-The CLI mounts ``models_app`` as its ``models`` group; everything here is a thin shell
-over ``engines.models``, which does the work and the checking.
+A thin shell over :mod:`canvasfill.engines.models`, which does the work and the
+checking. It lives in the CLI, not in ``engines``, because the engine registry imports
+every module of ``engines``: discovering engines must not import typer. ``list``
+shows each model's pinned URL and sha256, so an operator can fetch and check a file
+by hand on a host without internet, then ``pull --from`` it.
 """
 
 from __future__ import annotations
@@ -9,21 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.progress import Progress as RichProgress
-from rich.table import Table
 
-from canvasfill.engines import models
+from canvasfill.cli.options import JsonOpt
+from canvasfill.cli.output import EXIT_FAILED, cell, fail, out, print_json, say
 from canvasfill.errors import CanvasfillError
+
+if TYPE_CHECKING:
+    from canvasfill.engines.models import Progress
 
 models_app = typer.Typer(
     name="models",
@@ -31,21 +29,27 @@ models_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_console = Console()
-_errors = Console(stderr=True)
-
 
 @contextmanager
-def _progress_bar(description: str) -> Iterator[models.Progress]:
+def _progress_bar(description: str) -> Iterator[Progress]:
     """A rich download bar, handed to ``models`` as a plain (done, total) callback."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+    from rich.progress import Progress as RichProgress
+
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
-    with RichProgress(*columns, console=_console, transient=False) as bar:
+    with RichProgress(*columns, console=out, transient=False) as bar:
         task = bar.add_task(description, total=None)
 
         def update(done: int, total: int) -> None:
@@ -54,26 +58,51 @@ def _progress_bar(description: str) -> Iterator[models.Progress]:
         yield update
 
 
-def _fail(error: CanvasfillError) -> typer.Exit:
-    _errors.print(f"[red]error:[/red] {error.message}", highlight=False)
-    return typer.Exit(1)
+def _rows() -> list[dict[str, Any]]:
+    from canvasfill.engines import models
+
+    return [
+        {
+            "name": name,
+            "file": spec.filename,
+            "size": spec.size,
+            "licence": spec.licence,
+            "state": models.state(name).value,
+            "url": spec.url,
+            "sha256": spec.sha256,
+            "path": str(models.model_path(name)),
+            "summary": spec.summary,
+        }
+        for name, spec in sorted(models.MODELS.items())
+    ]
 
 
 @models_app.command("list")
-def list_models() -> None:
-    """Every known model: what it is, its licence, size, and whether it is here."""
+def list_models(as_json: JsonOpt = False) -> None:
+    """Every known model: what it is, its licence, size, whether it is here, and its pins."""
+    from rich.table import Table
+
+    from canvasfill.engines import models
+
+    rows = _rows()
+    if as_json:
+        print_json({"folder": str(models.models_dir()), "models": rows})
+        return
     table = Table("name", "file", "size", "licence", "state", "what it is")
-    for name, spec in sorted(models.MODELS.items()):
+    for row in rows:
         table.add_row(
-            name,
-            spec.filename,
-            f"{spec.size / 1e6:.1f} MB",
-            spec.licence,
-            models.state(name).value,
-            spec.summary,
+            cell(row["name"]),
+            cell(row["file"]),
+            cell(f"{row['size'] / 1e6:.1f} MB"),
+            cell(row["licence"]),
+            cell(row["state"]),
+            cell(row["summary"]),
         )
-    _console.print(table)
-    _console.print(f"folder: {models.models_dir()}", highlight=False)
+    out.print(table)
+    say(f"folder: {models.models_dir()}")
+    for row in rows:
+        say(f"{row['name']}: {row['url']}")
+        say(f"{' ' * len(row['name'])}  sha256 {row['sha256']}")
 
 
 @models_app.command()
@@ -88,6 +117,8 @@ def pull(
     ),
 ) -> None:
     """Download a model (or import a file), verify its sha256, then put it in place."""
+    from canvasfill.engines import models
+
     try:
         spec = models.get_model(name)
         with _progress_bar(f"{name} ({spec.filename})") as progress:
@@ -96,8 +127,8 @@ def pull(
             else:
                 path = models.import_file(name, from_file, progress=progress)
     except CanvasfillError as error:
-        raise _fail(error) from None
-    _console.print(f"{name}: verified, {path}", highlight=False)
+        fail(error.message, EXIT_FAILED)
+    say(f"{name}: verified, {path}")
 
 
 @models_app.command("verify")
@@ -105,24 +136,25 @@ def verify_models(
     name: str | None = typer.Argument(None, help="One model; all that are present if left out."),
 ) -> None:
     """Check size and sha256 of model files; exit 1 if any is damaged (or the named one missing)."""
+    from canvasfill.engines import models
+
     try:
         names = [models.get_model(name).name] if name else sorted(models.MODELS)
     except CanvasfillError as error:
-        raise _fail(error) from None
+        fail(error.message, EXIT_FAILED)
     failed = False
     for each in names:
         result = models.verify(each)
         if result is models.ModelState.MISSING and name is None:
-            _console.print(f"{each}: missing (not checked)", highlight=False)
+            say(f"{each}: missing (not checked)")
             continue
         if result is not models.ModelState.VERIFIED:
             failed = True
-            advice = f"; run `{models.pull_command(each)}`"
-            _console.print(f"{each}: {result.value}{advice}", highlight=False)
+            say(f"{each}: {result.value}; run `{models.pull_command(each)}`")
         else:
-            _console.print(f"{each}: ok ({models.model_path(each)})", highlight=False)
+            say(f"{each}: ok ({models.model_path(each)})")
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 @models_app.command()
@@ -130,8 +162,10 @@ def path(
     name: str | None = typer.Argument(None, help="A model's file; the folder if left out."),
 ) -> None:
     """Print the models folder (set with CANVASFILL_MODELS_DIR), or one model's file path."""
+    from canvasfill.engines import models
+
     try:
         where = models.model_path(name) if name else models.models_dir()
     except CanvasfillError as error:
-        raise _fail(error) from None
+        fail(error.message, EXIT_FAILED)
     typer.echo(str(where))

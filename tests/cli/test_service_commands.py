@@ -1,4 +1,4 @@
-"""``serve`` and ``keys``, mounted on a throwaway Typer app as cli.py mounts them."""
+"""``canvasfill serve`` and ``canvasfill keys``, run through the real ``canvasfill`` app."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 import typer
+import uvicorn
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from canvasfill.api import commands
+from canvasfill.cli import app
 from canvasfill.jobs.database import make_engine, make_sessions
 from canvasfill.jobs.keys import KeyStore
 
@@ -23,9 +24,6 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     monkeypatch.setenv("CANVASFILL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.delenv("CANVASFILL_PUBLIC_URL", raising=False)
-    app = typer.Typer()
-    app.command("serve")(commands.serve)
-    app.add_typer(commands.keys_app, name="keys")
     return app
 
 
@@ -57,12 +55,14 @@ def test_keys_create_list_and_revoke(cli: typer.Typer, tmp_path: Path) -> None:
     assert store(tmp_path).authenticate(key.group(0)) is None
     unknown = runner.invoke(cli, ["keys", "revoke", "nope"])
     assert unknown.exit_code == 1
-    assert "no key" in unknown.output
+    assert unknown.stdout.strip() == "there is no key 'nope'; see 'canvasfill keys list'"
 
 
 def test_keys_create_refuses_negative_credits(cli: typer.Typer) -> None:
     result = CliRunner().invoke(cli, ["keys", "create", "--credits", "-3"])
-    assert result.exit_code != 0
+    assert result.exit_code == 2  # click's usage error
+    assert "Invalid value for '--credits'" in result.stderr
+    assert "greater than or equal to 0" in result.stderr
 
 
 def test_serve_prints_the_url_and_a_first_key_once(
@@ -74,7 +74,7 @@ def test_serve_prints_the_url_and_a_first_key_once(
         assert isinstance(app, FastAPI)
         calls.append(options)
 
-    monkeypatch.setattr(commands.uvicorn, "run", fake_run)
+    monkeypatch.setattr(uvicorn, "run", fake_run)
     runner = CliRunner()
     first = runner.invoke(cli, ["serve", "--port", "8123", "--workers", "1"])
     assert first.exit_code == 0, first.output
@@ -82,8 +82,40 @@ def test_serve_prints_the_url_and_a_first_key_once(
     key = KEY.search(first.output)
     assert key is not None
     assert store(tmp_path).authenticate(key.group(0)) is not None
-    assert calls == [{"host": "127.0.0.1", "port": 8123, "log_config": None, "access_log": False}]
+    assert calls == [
+        {
+            "host": "127.0.0.1",
+            "port": 8123,
+            "log_config": None,
+            "access_log": False,
+            "proxy_headers": False,
+        }
+    ]
+    # the playground link carries the first key in its fragment, never sent to the server
+    assert f"playground: http://127.0.0.1:8123/#key={key.group(0)}" in first.output
 
     second = runner.invoke(cli, ["serve", "--port", "8123"])
     assert second.exit_code == 0
     assert KEY.search(second.output) is None  # the data folder already has a key
+    assert "playground: http://127.0.0.1:8123/\n" in second.output
+
+
+def test_keys_credits_tops_up_a_limited_key(cli: typer.Typer, tmp_path: Path) -> None:
+    runner = CliRunner()
+    created = runner.invoke(cli, ["keys", "create", "--credits", "2"])
+    key_id = re.search(r"^id: (\S+)$", created.output, re.M)
+    assert key_id is not None
+    topped = runner.invoke(cli, ["keys", "credits", key_id.group(1), "--add", "5"])
+    assert topped.exit_code == 0, topped.output
+    assert topped.stdout.strip() == f"{key_id.group(1)} now has 7 credits"
+    record = store(tmp_path).get(key_id.group(1))
+    assert record is not None
+    assert record.credits == 7
+    unknown = runner.invoke(cli, ["keys", "credits", "nope", "--add", "1"])
+    assert unknown.exit_code == 1
+    assert unknown.stdout.strip() == "there is no key 'nope'; see 'canvasfill keys list'"
+    unlimited = runner.invoke(cli, ["keys", "create"])
+    unlimited_id = re.search(r"^id: (\S+)$", unlimited.output, re.M)
+    assert unlimited_id is not None
+    same = runner.invoke(cli, ["keys", "credits", unlimited_id.group(1), "--add", "3"])
+    assert same.stdout.strip() == f"{unlimited_id.group(1)} has unlimited credits; nothing to add"

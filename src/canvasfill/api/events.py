@@ -1,0 +1,135 @@
+"""``GET /v1/tasks/{id}/events``: a task's progress as Server-Sent Events.
+
+The stream sends one ``progress`` event per change of status or progress (the first
+one is the state at connection), then one ``task`` event holding the finished task as
+the native task JSON, then it ends. Comment lines keep idle connections open.
+
+Waiting for a change is one function, :func:`poll_for_change`: it polls the task record
+with a short, bounded interval. The in-process event (or Redis pub/sub) replaces it by
+passing another :data:`WaitForChange` to :func:`task_events`. A client that goes away
+ends its stream (Starlette cancels the response on disconnect; a keep-alive write or the
+check after each change notices it otherwise), so no server task outlives its client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from canvasfill.api.auth import require_key
+from canvasfill.api.doors import own_task
+from canvasfill.api.render import native_task
+from canvasfill.api.service import Service, get_service
+from canvasfill.jobs.tables import ApiKey, Task, TaskStatus
+
+router = APIRouter(prefix="/v1", tags=["native"])
+
+Caller = Annotated[ApiKey, Depends(require_key)]
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+POLL_START_S = 0.05
+POLL_MAX_S = 0.25
+KEEPALIVE_S = 15.0
+"""A comment line this often while nothing changes (proxies close silent connections)."""
+
+WaitForChange = Callable[[Service, str, tuple[str, int]], Awaitable[Task | None]]
+"""(service, task id, the (status, progress) already sent) → the task once it differs
+from that, or None when the task no longer exists. It may wait as long as it likes: the
+stream bounds each wait itself (and then sends a keep-alive)."""
+
+
+async def poll_for_change(service: Service, task_id: str, seen: tuple[str, int]) -> Task | None:
+    """Poll the task record until its (status, progress) differs from ``seen``."""
+    delay = POLL_START_S
+    while True:
+        task = await run_in_threadpool(service.runtime.tasks.get, task_id)
+        if task is None or (task.status, task.progress) != seen:
+            return task
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, POLL_MAX_S)
+
+
+@dataclass
+class OpenStreams:
+    """How many event streams are being served now (tests check none is left behind)."""
+
+    count: int = 0
+
+
+def open_streams(request: Request) -> OpenStreams:
+    streams: OpenStreams | None = getattr(request.app.state, "event_streams", None)
+    if streams is None:
+        streams = request.app.state.event_streams = OpenStreams()
+    return streams
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
+    """One Server-Sent Event (JSON has no raw newlines, so one data line suffices)."""
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+def progress_data(task: Task) -> dict[str, Any]:
+    return {"id": task.id, "status": task.status, "progress": task.progress}
+
+
+async def task_events(
+    request: Request,
+    service: Service,
+    task: Task,
+    wait: WaitForChange = poll_for_change,
+) -> AsyncIterator[bytes]:
+    """The event stream of ``task``; ends after the finished task, or when the client left."""
+    streams = open_streams(request)
+    streams.count += 1
+    base = service.public_base(request)
+    try:
+        yield b"retry: 1000\n\n"
+        yield sse("progress", progress_data(task))
+        while not TaskStatus(task.status).finished:
+            try:
+                fresh = await asyncio.wait_for(
+                    wait(service, task.id, (task.status, task.progress)), KEEPALIVE_S
+                )
+            except TimeoutError:
+                yield b": keep-alive\n\n"  # writing is also how a gone client is noticed
+                continue
+            if await request.is_disconnected():
+                return
+            if fresh is None:
+                yield sse("error", {"code": "not_found", "message": "the task no longer exists"})
+                return
+            task = fresh
+            yield sse("progress", progress_data(task))
+        yield sse("task", native_task(task, service.runtime, base))
+    finally:
+        streams.count -= 1
+
+
+@router.get(
+    "/tasks/{task_id}/events",
+    summary="Task events (Server-Sent Events)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def events(
+    task_id: str, request: Request, key: Caller, service: ServiceDep
+) -> StreamingResponse:
+    """Server-Sent Events for one of the caller's tasks.
+
+    ``event: progress`` with ``{id, status, progress}`` at connection and on every change,
+    then ``event: task`` with the finished task (as ``GET /v1/tasks/{id}``); then the
+    stream ends. Send the key as ``Authorization: Bearer <key>``.
+    """
+    task = await run_in_threadpool(own_task, service, key, task_id)
+    return StreamingResponse(
+        task_events(request, service, task),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

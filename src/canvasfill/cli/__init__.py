@@ -1,0 +1,51 @@
+"""The ``canvasfill`` command: fill files or folders, list engines and models, run the service.
+
+One module per command group: :mod:`.fill` (``expand``, ``remove``, sharing
+:class:`~canvasfill.cli.options.FillOptions`), :mod:`.batch` (folders),
+:mod:`.running` (one file), :mod:`.output` (printing, files written, exit codes),
+:mod:`.engines`, :mod:`.demo`, :mod:`.serve`, :mod:`.keys` and :mod:`.models`.
+
+Importing this package imports typer and the command declarations only: each command
+imports what it needs (the pipeline, the database, FastAPI, torch through an engine)
+when it runs, so ``canvasfill --help`` and ``canvasfill engines`` start in a fraction
+of a second. A test keeps it so (``tests/cli/test_imports.py``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from canvasfill.cli.demo import demo
+from canvasfill.cli.engines import engines
+from canvasfill.cli.fill import expand, remove
+from canvasfill.cli.keys import keys_app
+from canvasfill.cli.models import models_app
+from canvasfill.cli.serve import serve
+
+app = typer.Typer(
+    name="canvasfill",
+    help="Self-hosted image expansion (outpainting) and object removal (inpainting).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("serve")(serve)
+app.add_typer(keys_app, name="keys")
+app.add_typer(models_app, name="models")
+app.command()(expand)
+app.command()(remove)
+app.command()(engines)
+app.command()(demo)
+
+
+def main() -> None:
+    """Entry point of the ``canvasfill`` script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,5 @@
+"""``python -m canvasfill.cli``: the ``canvasfill`` script, where it is not installed."""
+
+from canvasfill.cli import main
+
+main()

@@ -1,0 +1,53 @@
+"""``canvasfill serve``: run the HTTP service (native API, dialects, playground, metrics).
+
+It prints where it listens and, on a fresh data folder (no key yet), makes a first key
+and prints it once, so a newcomer can call the API straight away. FastAPI, uvicorn and
+the database are imported when the command runs, not when the CLI starts.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from canvasfill.cli.output import say
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every one)."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int | None = typer.Option(
+        None, help="Worker processes running engines (default: the setting, half the CPUs)."
+    ),
+) -> None:
+    """Run the HTTP service: native API, result files, health and metrics."""
+    import uvicorn
+
+    from canvasfill.api.app import create_app
+    from canvasfill.api.playground import playground_link
+    from canvasfill.cli.keys import open_key_store
+    from canvasfill.jobs.logs import configure_logging
+    from canvasfill.settings import Settings
+
+    overrides: dict[str, object] = {}
+    if workers is not None:
+        overrides["workers"] = workers
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    configure_logging(settings.log_level, settings.log_json)
+    keys = open_key_store(settings)
+    url = settings.public_url or f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
+    if not settings.public_url:
+        # callbacks carry result URLs too, and they have no request to take a host from
+        settings = settings.model_copy(update={"public_url": url})
+    first_key = None
+    if keys.count() == 0:
+        created = keys.create(name="first key")
+        first_key = created.key
+        say("A first API key was made (it is shown only this once):", style="bold")
+        say(f"  {created.key}")
+        say(f"  webhook secret: {created.record.webhook_secret}")
+    say(f"canvasfill is serving at {url}  (API docs: {url}/docs)")
+    say(f"playground: {playground_link(url, first_key)}")
+    say(f"data folder: {settings.data_dir.resolve()}")
+    app = create_app(settings)
+    # canvasfill's forwarded_allow_ips is the one list of trusted proxies (api/forwarded.py)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
