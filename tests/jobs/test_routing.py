@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from canvasfill.engines.base import RGB, Engine, FillParams, Hardware, Mask, Ope
 from canvasfill.jobs.celery_dispatch import queue_for, visibility_timeout
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.spec import JobSpec, PixelExpansion
-from canvasfill.jobs.worker import worker_argv
+from canvasfill.jobs.worker import run_worker, worker_argv
 from canvasfill.settings import Settings
 from tests.jobs.conftest import create
 
@@ -63,3 +64,8 @@ def test_worker_arguments() -> None:
     assert "--without-mingle" in argv
     with pytest.raises(ValueError, match="queues"):
         worker_argv(["tpu"], 1, "INFO")
+
+
+def test_a_worker_needs_a_broker(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="CANVASFILL_BROKER_URL"):
+        run_worker(Settings(data_dir=tmp_path, broker_url=None), ["cpu"], 1)
