@@ -15,3 +15,6 @@ def test_test_engines_leave_the_registry_with_their_server(tmp_path: Path) -> No
     assert not set(TEST_ENGINE_NAMES) & set(engine_names())
     with live_service(service_settings(tmp_path)):  # and a later server loads them again
         assert set(TEST_ENGINE_NAMES) <= set(engine_names())
+        with live_service(service_settings(tmp_path / "inner")):
+            pass
+        assert set(TEST_ENGINE_NAMES) <= set(engine_names())  # a nested server's end keeps them

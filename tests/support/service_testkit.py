@@ -230,19 +230,27 @@ class LiveService:
         return wait_until(reached, timeout)
 
 
+_servers_with_test_engines = 0
+
+
 @contextmanager
 def test_engines_registered() -> Iterator[None]:
     """The test engines (``canvasfill_test_engines``) registered here, and removed after.
 
-    The app imports the module named in ``engine_modules``, which registers them; on the
-    way out they leave the registry and the module cache, so no later test sees them.
+    The app imports the module named in ``engine_modules``, which registers them; when
+    the last server that loaded them stops (servers may nest: a module's server and a
+    test's own), they leave the registry and the module cache, so no later test sees them.
     """
+    global _servers_with_test_engines
+    _servers_with_test_engines += 1
     try:
         yield
     finally:
-        for name in TEST_ENGINE_NAMES:
-            registry.unregister(name)
-        sys.modules.pop(TEST_ENGINES, None)
+        _servers_with_test_engines -= 1
+        if _servers_with_test_engines == 0:
+            for name in TEST_ENGINE_NAMES:
+                registry.unregister(name)
+            sys.modules.pop(TEST_ENGINES, None)
 
 
 @contextmanager
