@@ -119,3 +119,21 @@ def test_keys_credits_tops_up_a_limited_key(cli: typer.Typer, tmp_path: Path) ->
     assert unlimited_id is not None
     same = runner.invoke(cli, ["keys", "credits", unlimited_id.group(1), "--add", "3"])
     assert same.stdout.strip() == f"{unlimited_id.group(1)} has unlimited credits; nothing to add"
+
+
+def test_worker_without_a_broker_says_what_to_set(
+    cli: typer.Typer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CANVASFILL_BROKER_URL", raising=False)
+    result = CliRunner().invoke(cli, ["worker", "--queues", "cpu"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: canvasfill worker needs CANVASFILL_BROKER_URL (redis://host:6379/0)"
+    )
+
+
+def test_worker_refuses_an_unknown_queue(cli: typer.Typer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CANVASFILL_BROKER_URL", "redis://127.0.0.1:6379/15")
+    result = CliRunner().invoke(cli, ["worker", "--queues", "cpu,tpu"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: queues must be cpu and/or gpu (got cpu, tpu)"

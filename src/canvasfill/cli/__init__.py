@@ -3,7 +3,8 @@
 One module per command group: :mod:`.fill` (``expand``, ``remove``, sharing
 :class:`~canvasfill.cli.options.FillOptions`), :mod:`.batch` (folders),
 :mod:`.running` (one file), :mod:`.output` (printing, files written, exit codes),
-:mod:`.engines`, :mod:`.demo`, :mod:`.serve`, :mod:`.keys` and :mod:`.models`.
+:mod:`.engines`, :mod:`.demo`, :mod:`.serve`, :mod:`.worker`, :mod:`.keys` and
+:mod:`.models`.
 
 Importing this package imports typer and the command declarations only: each command
 imports what it needs (the pipeline, the database, FastAPI, torch through an engine)
@@ -23,6 +24,7 @@ from canvasfill.cli.fill import expand, remove
 from canvasfill.cli.keys import keys_app
 from canvasfill.cli.models import models_app
 from canvasfill.cli.serve import serve
+from canvasfill.cli.worker import worker
 
 app = typer.Typer(
     name="canvasfill",
@@ -32,6 +34,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("serve")(serve)
+app.command("worker")(worker)
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
 app.command()(expand)
