@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 LINTED := $(wildcard src tests benchmarks)
 
-.PHONY: serve demo test lint format install install-test services browser clean
+.PHONY: serve demo cluster test lint format install install-test services browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ serve: install
 ## demo: expand a generated sample photo from the command line, no server
 demo: install
 	$(BIN)/canvasfill demo
+
+## cluster: the distributed shape on loopback (2 API nodes, 2 Celery workers, PostgreSQL,
+## Redis, SeaweedFS); prints the URLs and a key; Ctrl-C stops it
+cluster: install-test
+	bash scripts/cluster.sh
 
 ## test: install the test extras, start what the tests need, run lint and the whole suite
 test: install-test services browser lint
