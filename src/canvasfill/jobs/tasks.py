@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -281,11 +281,7 @@ class TaskStore:
         with self._sessions.begin() as session:
             session.execute(
                 update(Task)
-                .where(
-                    Task.id == task_id,
-                    Task.attempts == attempt,
-                    Task.status == TaskStatus.RUNNING.value,
-                )
+                .where(*_running(task_id, attempt))
                 .values(progress=max(0, min(99, percent)), updated_at=self._now())
             )
 
@@ -340,11 +336,7 @@ class TaskStore:
         with self._sessions.begin() as session:
             changed = session.execute(
                 update(Task)
-                .where(
-                    Task.id == task_id,
-                    Task.attempts == attempt,
-                    Task.status == TaskStatus.RUNNING.value,
-                )
+                .where(*_running(task_id, attempt))
                 .values(lease_until=self._now() + lease)
             )
             return rowcount(changed) == 1
@@ -376,9 +368,7 @@ class TaskStore:
                 changed = session.execute(
                     update(Task)
                     .where(
-                        Task.id == task_id,
-                        Task.attempts == attempts,
-                        Task.status == TaskStatus.RUNNING.value,
+                        *_running(task_id, attempts),
                         (Task.lease_until.is_(None)) | (Task.lease_until <= now),
                     )
                     .values(_requeued(now))
@@ -519,6 +509,15 @@ def _requeued(now: datetime) -> dict[str, Any]:
         "progress": 0,
         "updated_at": now,
     }
+
+
+def _running(task_id: str, attempt: int) -> tuple[ColumnElement[bool], ...]:
+    """The conditions of an update that only ``attempt``, while it runs the task, may make."""
+    return (
+        Task.id == task_id,
+        Task.attempts == attempt,
+        Task.status == TaskStatus.RUNNING.value,
+    )
 
 
 def _failure(code: ErrorCode, message: str, field: str | None = None) -> dict[str, Any]:

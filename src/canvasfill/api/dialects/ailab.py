@@ -57,6 +57,7 @@ MAX_PROMPT_CHARACTERS = 10_000
 # (HTTP status, error_detail.code, code_message) for canvasfill's own codes
 _IMAGE_SIZE = (422, "ERROR_IMAGE_SIZE", "The image size does not meet the requirements.")
 _IMAGE_FORMAT = (422, "ERROR_IMAGE_FORMAT", "The image format does not meet the requirements.")
+_NO_SUCH_AI = "AI does not exist or has been deactivated."
 _INVALID = (400, "ERROR_INVALID_PARAMETER", "Invalid parameter.")
 _BY_CODE: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.MISSING_PARAMETER: (400, "MISSING_PARAMETERS", "Missing parameters."),
@@ -84,12 +85,8 @@ _BY_CODE: dict[ErrorCode, tuple[int, str, str]] = {
     ),
     ErrorCode.INSUFFICIENT_CREDITS: (429, "ERROR_NOT_ENOUGH_CREDITS", "Insufficient credits."),
     ErrorCode.RATE_LIMITED: (429, "ERROR_TOO_MANY_REQUESTS", "Too many requests."),
-    ErrorCode.NOT_FOUND: (404, "ERROR_AI_NOT_EXISTS", "AI does not exist or has been deactivated."),
-    ErrorCode.METHOD_NOT_ALLOWED: (
-        405,
-        "ERROR_AI_NOT_EXISTS",
-        "AI does not exist or has been deactivated.",
-    ),
+    ErrorCode.NOT_FOUND: (404, "ERROR_AI_NOT_EXISTS", _NO_SUCH_AI),
+    ErrorCode.METHOD_NOT_ALLOWED: (405, "ERROR_AI_NOT_EXISTS", _NO_SUCH_AI),
     ErrorCode.STORAGE_UNAVAILABLE: (503, "PROCESSING_FAILURE", "Processing failed."),
     ErrorCode.BODY_TIMEOUT: (408, "PROCESSING_FAILURE", "Processing failed."),
 }
