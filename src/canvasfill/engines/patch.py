@@ -34,7 +34,7 @@ from canvasfill.engines.base import RGB, Engine, FillParams, Mask, Operation, Pa
 from canvasfill.engines.registry import register
 
 if TYPE_CHECKING:  # the solver imports numba: loaded on first fill, not at discovery
-    from canvasfill.engines.patchmatch.solver import Settings
+    from canvasfill.engines.patchmatch.solver import SolverSettings
 
 DEFAULT_STEPS = 4
 MAX_STEPS = 20
@@ -48,15 +48,15 @@ def hedges(operation: Operation) -> bool:
 
 def settings_for(
     steps: int | None, strength: float | None = None, operation: Operation = Operation.REMOVE
-) -> Settings:
+) -> SolverSettings:
     """Solver settings for a request (see the module docstring for the mapping)."""
     from canvasfill.engines.patchmatch.hedge import Hedge
-    from canvasfill.engines.patchmatch.solver import Settings
+    from canvasfill.engines.patchmatch.solver import SolverSettings
 
     effort = DEFAULT_STEPS if steps is None else min(max(steps, 1), MAX_STEPS)
     texture = 0.0 if strength is None else min(max(strength, 0.0), 1.0)
     hedge = Hedge(floor=texture) if hedges(operation) and texture < 1.0 else None
-    return Settings(em_iterations=effort, coarse_extra=effort, hedge=hedge)
+    return SolverSettings(em_iterations=effort, coarse_extra=effort, hedge=hedge)
 
 
 @register
@@ -88,7 +88,7 @@ class PatchEngine(Engine):
 
 def warm_up() -> None:
     """Compile (or load from numba's disk cache) every kernel, on a tiny image."""
-    from canvasfill.engines.patchmatch.solver import Settings, complete
+    from canvasfill.engines.patchmatch.solver import SolverSettings, complete
 
     side = 64
     yy, xx = np.mgrid[:side, :side]
@@ -96,4 +96,4 @@ def warm_up() -> None:
     hole = np.zeros((side, side), dtype=bool)
     hole[24:40, 24:40] = True
     # two levels with refinement, so the refine-only path compiles as well
-    complete(image, hole, Settings(work_side=side // 2, min_side=16), seed=0)
+    complete(image, hole, SolverSettings(work_side=side // 2, min_side=16), seed=0)

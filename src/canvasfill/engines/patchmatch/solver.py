@@ -8,7 +8,7 @@ by patch similarity and by confidence, which falls off with distance from the kn
 region, so the trusted border leads. The NNF found at one level, with its offsets
 doubled, starts the next.
 
-Large canvases: levels wider than ``Settings.work_side`` only refine what the level
+Large canvases: levels wider than ``SolverSettings.work_side`` only refine what the level
 below found (one short search around the upsampled NNF and one vote), so time and
 memory grow with the pixel count, not with the search.
 
@@ -36,7 +36,7 @@ _BANDS = 32
 
 
 @dataclass(frozen=True)
-class Settings:
+class SolverSettings:
     """The solver's knobs; ``patch`` derives them from the request's ``steps``."""
 
     patch_radius: int = 3
@@ -84,7 +84,7 @@ class _Field:
     nnf_x: NDArray[np.int32]
 
 
-def complete(image: RGB, hole: Mask, settings: Settings, seed: int) -> RGB:
+def complete(image: RGB, hole: Mask, settings: SolverSettings, seed: int) -> RGB:
     """``image`` with the ``hole`` pixels synthesised from the rest; known pixels unchanged."""
     if not hole.any():
         return image.copy()
@@ -151,7 +151,7 @@ def _targets(hole: Mask, r: int) -> Mask:
     return grown & inner
 
 
-def _pyramid(image: RGB, hole: Mask, settings: Settings) -> list[_Level]:
+def _pyramid(image: RGB, hole: Mask, settings: SolverSettings) -> list[_Level]:
     """Levels from full size down, halving until too small to hold enough source patches."""
     r = settings.patch_radius
     levels = [_Level(image, hole)]
@@ -213,7 +213,7 @@ def _solve_level(
     level: _Level,
     colour: Floats,
     previous: _Field | None,
-    settings: Settings,
+    settings: SolverSettings,
     iterations: int,
     refine_only: bool,
     rng: np.random.Generator,
