@@ -92,10 +92,38 @@ def _draw(rng: np.random.Generator, shape: tuple[int, int], recipe: _Recipe, sca
     return canvas.astype(bool)
 
 
-def expansion_mask(shape: tuple[int, int], side: float = 0.2) -> Mask:
-    """Everything but the centre crop: each side loses ``side`` of the width/height."""
+class Layout(StrEnum):
+    """Where an expansion adds canvas: the sides of the photo that are cut away."""
+
+    BOTH_SIDES = "sides"
+    TOP_BOTTOM = "topbottom"
+    ALL_ROUND = "allround"
+    ONE_SIDE = "oneside"
+
+
+EXPAND_SIDE = 0.2
+"""Each extended side gives this share of the photo's width (or height) to the fill."""
+
+
+def expansion_mask(shape: tuple[int, int], layout: Layout = Layout.ALL_ROUND,
+                   side: float = EXPAND_SIDE) -> Mask:  # fmt: skip
+    """The pixels an expansion of a crop back to the full frame must fill.
+
+    The crop keeps the middle of the photo and loses ``side`` of the width or height
+    on each extended side: left and right (``sides``), top and bottom, all four, or
+    the right side only (``oneside``, which loses ``1.5 * side``: one side carries the
+    whole extension, as a widening to a new aspect ratio does).
+    """
     height, width = shape
     top, left = round(height * side), round(width * side)
+    bottom, right = height - top, width - left
+    if layout is Layout.BOTH_SIDES:
+        top, bottom = 0, height
+    elif layout is Layout.TOP_BOTTOM:
+        left, right = 0, width
+    elif layout is Layout.ONE_SIDE:
+        top, bottom, left = 0, height, 0
+        right = width - round(width * side * 1.5)
     mask = np.ones(shape, dtype=bool)
-    mask[top : height - top, left : width - left] = False
+    mask[top:bottom, left:right] = False
     return mask
