@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from typer.testing import CliRunner
 
 from canvasfill.cli.models import models_app
 from canvasfill.engines import models
-from tests.engines.onnx_graphs import isolate_models
+from tests.engines.onnx_graphs import isolate_models, pin_payload
 
 PAYLOAD = b"not really weights, " * 5000
 runner = CliRunner()
@@ -24,18 +23,7 @@ runner = CliRunner()
 @pytest.fixture
 def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = isolate_models(tmp_path, monkeypatch)
-    spec = models.ModelSpec(
-        name="migan",
-        family="migan",
-        filename="migan_pipeline_v2.onnx",
-        url="http://127.0.0.1:9/migan_pipeline_v2.onnx",
-        sha256=hashlib.sha256(PAYLOAD).hexdigest(),
-        size=len(PAYLOAD),
-        licence="MIT",
-        summary="test payload",
-        homepage="https://example.invalid",
-    )
-    monkeypatch.setitem(models.MODELS, "migan", spec)
+    pin_payload(monkeypatch, "migan", PAYLOAD, filename="migan_pipeline_v2.onnx", licence="MIT")
     return folder
 
 

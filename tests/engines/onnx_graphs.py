@@ -121,6 +121,26 @@ def isolate_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+def pin_payload(
+    monkeypatch: pytest.MonkeyPatch, name: str, payload: bytes, *, filename: str, licence: str
+) -> models.ModelSpec:
+    """Re-pin model ``name`` to ``payload`` (its size and sha256), so no real weights are
+    needed; its URL answers nothing until a test points it at a server of its own."""
+    spec = models.ModelSpec(
+        name=name,
+        family=name,
+        filename=filename,
+        url="http://127.0.0.1:9/never",
+        sha256=hashlib.sha256(payload).hexdigest(),
+        size=len(payload),
+        licence=licence,
+        summary="test payload",
+        homepage="https://example.invalid",
+    )
+    monkeypatch.setitem(models.MODELS, name, spec)
+    return spec
+
+
 def install(
     name: str, graph: Path, monkeypatch: pytest.MonkeyPatch, *, url: str = "http://127.0.0.1:9/"
 ) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 import time
@@ -16,7 +15,7 @@ import pytest
 from canvasfill.engines import models
 from canvasfill.engines.settings import EngineSettings
 from canvasfill.errors import EngineError
-from tests.engines.onnx_graphs import isolate_models
+from tests.engines.onnx_graphs import isolate_models, pin_payload
 
 PAYLOAD = bytes(range(256)) * 4096 + b"tail"  # 1 MiB and a bit: several chunks
 
@@ -29,19 +28,9 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def pinned(monkeypatch: pytest.MonkeyPatch, folder: Path) -> models.ModelSpec:
     """Model 'lama' re-pinned to PAYLOAD, so no real weights are needed."""
-    spec = models.ModelSpec(
-        name="lama",
-        family="lama",
-        filename="lama_fp32.onnx",
-        url="http://127.0.0.1:9/never",
-        sha256=hashlib.sha256(PAYLOAD).hexdigest(),
-        size=len(PAYLOAD),
-        licence="Apache-2.0",
-        summary="test payload",
-        homepage="https://example.invalid",
+    return pin_payload(
+        monkeypatch, "lama", PAYLOAD, filename="lama_fp32.onnx", licence="Apache-2.0"
     )
-    monkeypatch.setitem(models.MODELS, "lama", spec)
-    return spec
 
 
 @dataclass
