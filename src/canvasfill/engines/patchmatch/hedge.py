@@ -80,33 +80,53 @@ class Matches:
 
 def hedge(image: RGB, hole: Mask, filled: Floats, matches: Matches, settings: Hedge) -> Floats:
     """``filled`` (changed in place) with its texture kept where predictable and the
-    structure a consensus. Only the hole's surroundings are worked on."""
+    structure a consensus. ``filled`` covers the hole's ``bounding_box``; the work is
+    done on that box grown by the blur's reach, known pixels taken from ``image``."""
     keep = max(settings.floor, predictability(image, hole, matches) / settings.explained_full)
     if keep >= 1.0:
         return filled
     scale = max(min(hole.shape) / REFERENCE_SIDE, 0.5)
     sigma = settings.structure_sigma * scale
-    box = _surroundings(hole, margin=math.ceil(3 * sigma))
-    inside, fill = hole[box], filled[box]
-    # in place where it can be: on a 4096 px canvas each of these is hundreds of MB
+    box = bounding_box(hole, margin=math.ceil(3 * sigma))
+    window = bounding_box(hole)
+    placed = tuple(
+        slice(inner.start - outer.start, inner.stop - outer.start)
+        for inner, outer in zip(window, box, strict=True)
+    )
+    inside = hole[box]
+    fill = image[box].astype(np.float32)
+    fill[placed] = filled
+    # keep * F + (1 - keep) * (share * S + (1 - share) * D + fade * T), with the fill F,
+    # its structure S (a blur), its texture T = F - S and the diffusion D, regrouped
+    # as weights on T, S and D so that no more than three box-sized images are alive:
+    # on a 4096 px canvas each is a few hundred MB
+    share = settings.fill_share
     structure = _gaussian(fill, sigma)
-    texture = fill - structure
-    structure *= settings.fill_share
-    hedged = diffusion(image[box], inside, settings.diffusion_side)
-    hedged *= 1 - settings.fill_share
-    hedged += structure  # the structure: a consensus of the fill and the diffusion
-    del structure
+    texture = fill
+    texture -= structure
     depth = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)
-    texture *= np.exp(-depth / (settings.reach * scale))[..., None]
-    hedged += texture  # plus the texture, fading with the distance from the border
-    if keep > 0.0:
-        hedged *= 1 - keep
-        hedged += keep * fill
-    fill[inside] = hedged[inside]
+    fade = np.exp(-depth / (settings.reach * scale))
+    del depth
+    fade *= 1 - keep
+    fade += keep
+    texture *= fade[..., None]  # texture kept near the border, or everywhere by ``keep``
+    del fade
+    structure *= keep + (1 - keep) * share
+    texture += structure
+    del structure
+    smooth = diffusion(image[box], inside, settings.diffusion_side)
+    smooth *= (1 - keep) * (1 - share)
+    texture += smooth  # now the hedged fill
+    del smooth
+    filled[...] = texture[placed]
+    filled[~hole[window]] = image[window][~hole[window]]  # only hole pixels are results
     return filled
 
 
-def _surroundings(hole: Mask, margin: int) -> tuple[slice, slice]:
+Window = tuple[slice, slice]
+
+
+def bounding_box(hole: Mask, margin: int = 0) -> Window:
     """The hole's bounding box grown by ``margin`` on every side, inside the image."""
     rows = np.flatnonzero(hole.any(axis=1))
     cols = np.flatnonzero(hole.any(axis=0))

@@ -90,6 +90,7 @@ def _try(
     valid: NDArray[np.bool_],
     usage: NDArray[np.int32],
     penalty: float,
+    source_cost: NDArray[np.float32],
     y: int,
     x: int,
     cy: int,
@@ -101,7 +102,7 @@ def _try(
     """Whether source ``(cy, cx)`` beats ``best_cost``; returns (better, cost, distance)."""
     if not valid[cy, cx] or abs(cy - y) > reach or abs(cx - x) > reach:
         return False, best_cost, 0.0
-    extra = penalty * usage[cy, cx]
+    extra = penalty * usage[cy, cx] + source_cost[cy, cx]
     if extra >= best_cost:
         return False, best_cost, 0.0
     d = patch_distance(feat, y, x, cy, cx, r, best_cost - extra)
@@ -126,6 +127,7 @@ def patchmatch(
     nnf_d: NDArray[np.float32],
     usage: NDArray[np.int32],
     penalty: float,
+    source_cost: NDArray[np.float32],
     r: int,
     reach: int,
     iterations: int,
@@ -137,7 +139,8 @@ def patchmatch(
     Odd iterations scan backwards (propagating from below and from the right), as in
     Barnes et al. Cost is patch distance plus ``penalty`` times the number of
     targets already copying the candidate source, so one source patch is not stamped
-    over a whole region.
+    over a whole region, plus the source's own ``source_cost`` (the solver's locality
+    prior: zero everywhere, or higher for sources far from the hole).
     """
     height, width = valid.shape
     bands = band_start.shape[0] - 1
@@ -161,7 +164,7 @@ def patchmatch(
                 by = nnf_y[k]
                 bx = nnf_x[k]
                 bd = nnf_d[k]
-                best = bd + penalty * usage[by, bx]
+                best = bd + penalty * usage[by, bx] + source_cost[by, bx]
                 if abs(by - y) > reach or abs(bx - x) > reach:
                     best = np.inf  # a start from beyond the reach must be replaced
                 # propagation from the left/right neighbour (same row, same band)
@@ -171,7 +174,7 @@ def patchmatch(
                     cx = nnf_x[n] + step
                     if 0 <= cx < width and (cy != by or cx != bx):
                         ok, best_new, d = _try(
-                            feat, valid, usage, penalty, y, x, cy, cx, r, reach, best
+                            feat, valid, usage, penalty, source_cost, y, x, cy, cx, r, reach, best
                         )
                         if ok:
                             best, bd, by, bx = best_new, d, cy, cx
@@ -184,7 +187,18 @@ def patchmatch(
                         cx = nnf_x[n]
                         if 0 <= cy < height and (cy != by or cx != bx):
                             ok, best_new, d = _try(
-                                feat, valid, usage, penalty, y, x, cy, cx, r, reach, best
+                                feat,
+                                valid,
+                                usage,
+                                penalty,
+                                source_cost,
+                                y,
+                                x,
+                                cy,
+                                cx,
+                                r,
+                                reach,
+                                best,
                             )
                             if ok:
                                 best, bd, by, bx = best_new, d, cy, cx
@@ -197,7 +211,7 @@ def patchmatch(
                     cx = min(max(bx + _below(state, 2 * radius + 1) - radius, 0), width - 1)
                     if cy != by or cx != bx:
                         ok, best_new, d = _try(
-                            feat, valid, usage, penalty, y, x, cy, cx, r, reach, best
+                            feat, valid, usage, penalty, source_cost, y, x, cy, cx, r, reach, best
                         )
                         if ok:
                             best, bd, by, bx = best_new, d, cy, cx
@@ -209,7 +223,7 @@ def patchmatch(
                     state = _xorshift(state)
                     cx = min(max(x + _below(state, 2 * reach + 1) - reach, 0), width - 1)
                     ok, best_new, d = _try(
-                        feat, valid, usage, penalty, y, x, cy, cx, r, reach, best
+                        feat, valid, usage, penalty, source_cost, y, x, cy, cx, r, reach, best
                     )
                     if ok:
                         best, bd, by, bx = best_new, d, cy, cx
@@ -220,27 +234,35 @@ def patchmatch(
 
 @njit(cache=True, nogil=True, parallel=True)
 def vote(
-    feat: NDArray[np.float32],
+    feat: NDArray[np.float32] | NDArray[np.uint8],
     hole: NDArray[np.bool_],
     tidx: NDArray[np.int32],
     nnf_y: NDArray[np.int32],
     nnf_x: NDArray[np.int32],
     weight: NDArray[np.float32],
     r: int,
+    top: int,
+    left: int,
     out: NDArray[np.float32],
 ) -> None:
     """Each hole pixel becomes the weighted mean of what every overlapping patch copies there.
 
-    ``out`` holds the colour channels (HxWx3); only hole pixels are written.
+    ``out`` is a window of the image whose corner is (``top``, ``left``): the whole
+    image, or only the hole's bounding box when the image is large. It holds the
+    voted channels (the first ``out.shape[2]`` of ``feat``: the colour, then the
+    texture channels when the solver uses them); only its hole pixels are written.
+    ``feat`` may be the photo itself (uint8) when only its colour is voted.
     """
     height, width = hole.shape
-    for y in prange(height):
-        for x in range(width):
+    channels = out.shape[2]
+    for wy in prange(out.shape[0]):
+        y = wy + top
+        sums = np.empty(channels, dtype=np.float64)
+        for wx in range(out.shape[1]):
+            x = wx + left
             if not hole[y, x]:
                 continue
-            a0 = 0.0
-            a1 = 0.0
-            a2 = 0.0
+            sums[:] = 0.0
             total = 0.0
             for dy in range(-r, r + 1):
                 cy = y - dy
@@ -256,14 +278,12 @@ def vote(
                     w = weight[k]
                     sy = nnf_y[k] + dy
                     sx = nnf_x[k] + dx
-                    a0 += w * feat[sy, sx, 0]
-                    a1 += w * feat[sy, sx, 1]
-                    a2 += w * feat[sy, sx, 2]
+                    for c in range(channels):
+                        sums[c] += w * feat[sy, sx, c]
                     total += w
             if total > 0.0:
-                out[y, x, 0] = a0 / total
-                out[y, x, 1] = a1 / total
-                out[y, x, 2] = a2 / total
+                for c in range(channels):
+                    out[wy, wx, c] = sums[c] / total
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -8,9 +8,11 @@ by patch similarity and by confidence, which falls off with distance from the kn
 region, so the trusted border leads. The NNF found at one level, with its offsets
 doubled, starts the next.
 
-Large canvases: levels wider than ``SolverSettings.work_side`` only refine what the level
-below found (one short search around the upsampled NNF and one vote), so time and
-memory grow with the pixel count, not with the search.
+Large canvases: levels wider than ``SolverSettings.work_side`` are not searched. The NNF
+of the widest solved level is carried up, offsets doubled at each level, and one
+vote at full size copies the photo's own full-resolution pixels into the hole, so
+the fill is as sharp as the photo while time and memory grow with the pixel count
+only (no feature images, no search at the sizes where they cost most).
 
 A removal then passes the full-size fill and its NNF through ``hedge.py``, which keeps
 the texture the photo predicts and fades the guessed rest to a smooth consensus.
@@ -25,12 +27,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from canvasfill.engines.patchmatch import kernels
-from canvasfill.engines.patchmatch.hedge import Hedge, Matches, hedge
+from canvasfill.engines.patchmatch.hedge import Hedge, Matches, Window, bounding_box, hedge
 
 RGB = NDArray[np.uint8]
 Mask = NDArray[np.bool_]
 Floats = NDArray[np.float32]
 
+_TRUSTED_DEPTH = 48.0
+"""Vote confidence stops falling this far (px) into the hole (see ``_confidence``)."""
+_FALLBACK_SOURCES = 1 << 18
+"""Sources a carried level draws its rare random fallbacks from (``_source_sample``)."""
 _BANDS = 32
 """Horizontal bands the search runs in parallel; fixed so results do not depend on cores."""
 
@@ -48,7 +54,7 @@ class SolverSettings:
     search_iterations: int = 2
     """PatchMatch sweeps per EM iteration."""
     work_side: int = 640
-    """Levels whose longer side exceeds this only refine the level below (one short pass)."""
+    """Levels whose longer side exceeds this are not searched: the NNF below is carried up."""
     min_side: int = 80
     """Coarsest level's shorter side is at least this: coarser levels leave too few whole
     source patches, and the fill drifts to whatever large flat region remains."""
@@ -58,12 +64,20 @@ class SolverSettings:
     """Cost per target already copying a source, as a fraction of the median distance."""
     confidence_base: float = 2.0
     """Vote confidence is ``base ** -(distance to the known region)``."""
-    refine_radius: int = 4
-    """Random-search radius for the refine-only levels above ``work_side``."""
     reach: float = 1.0
     """Sources lie within this fraction of the level's longer side from their target
     (at least ``min_reach`` pixels): nearby content is the likelier continuation."""
     min_reach: int = 16
+    locality: float = 2.0
+    """Locality prior: a source costs this times the median patch distance times its
+    distance from the hole over the level's longer side, so among similar sources the
+    near ones win. Expansion sets it: the centre of a photo is usually its subject,
+    and a copy of the subject in the extension is the fault a viewer sees first."""
+    texture_weight: float = 4.0
+    """Weight of the texture channels (Newson et al. 2017): each pixel also carries the
+    mean gradient magnitude around it in the full-size photo, voted into the hole with
+    the colour. A blurred estimate then still asks for a textured source, so the fill
+    keeps its grain instead of drifting to the flattest patches of the image."""
     hedge: Hedge | None = None
     """When set, the texture the photo does not predict fades to a smooth consensus
     (``hedge.py``); removal sets it, expansion does not."""
@@ -73,6 +87,15 @@ class SolverSettings:
 class _Level:
     image: RGB
     hole: Mask
+    texture: Floats | None = None
+    """HxWx2 texture channels (already weighted), or None when they are off."""
+
+    def signal(self) -> Floats:
+        """What the solver matches and votes: the colour, then the texture channels."""
+        colour = self.image.astype(np.float32)
+        if self.texture is None:
+            return colour
+        return np.ascontiguousarray(np.dstack([colour, self.texture]))
 
 
 @dataclass
@@ -97,29 +120,71 @@ def complete(image: RGB, hole: Mask, settings: SolverSettings, seed: int) -> RGB
     previous: _Field | None = None
     for depth in range(len(levels) - 1, -1, -1):
         level = levels[depth]
-        refine_only = max(level.image.shape[:2]) > settings.work_side and previous is not None
+        if previous is not None and max(level.hole.shape) > settings.work_side:
+            previous = _carry(level, previous, r, rng)  # so are all finer levels
+            filled = None
+            continue
         if previous is None:
-            colour = _diffuse(level.image, level.hole).astype(np.float32)
+            colour = _start(level)
+            iterations = settings.em_iterations + settings.coarse_extra
         else:
             assert filled is not None
             colour = _upsample_colour(level, filled)
-        iterations = settings.em_iterations
-        if previous is None:
-            iterations += settings.coarse_extra
-        if refine_only:
-            iterations = 1
-        filled, previous = _solve_level(
-            level, colour, previous, settings, iterations, refine_only, rng
-        )
-    assert filled is not None
+            iterations = settings.em_iterations
+        filled, previous = _solve_level(level, colour, previous, settings, iterations, rng)
     assert previous is not None
+    window = bounding_box(hole)  # from here on only the hole's box is worked on
+    if filled is None:
+        filled = _vote_colour(levels[0], previous, window, settings)
+    else:
+        filled = np.ascontiguousarray(filled[window][..., :3])
     if settings.hedge is not None:
         ty, tx = (a.astype(np.int32) for a in np.nonzero(previous.tidx >= 0))
         matches = Matches(ty, tx, previous.nnf_y, previous.nnf_x, r)
         filled = hedge(image, hole, filled, matches, settings.hedge)
     out = image.copy()
-    out[hole] = np.clip(filled[hole] + 0.5, 0, 255).astype(np.uint8)
+    inside = hole[window]
+    out[window][inside] = np.clip(filled[inside] + 0.5, 0, 255).astype(np.uint8)
     return out
+
+
+def _carry(level: _Level, previous: _Field, r: int, rng: np.random.Generator) -> _Field:
+    """The coarser level's NNF carried up to this one, offsets doubled, without search."""
+    valid = _sources(level.hole, r)
+    ty, tx = (a.astype(np.int32) for a in np.nonzero(_targets(level.hole, r)))
+    tidx = np.full(level.hole.shape, -1, dtype=np.int32)
+    tidx[ty, tx] = np.arange(ty.size, dtype=np.int32)
+    src_y, src_x = _source_sample(valid, _FALLBACK_SOURCES)
+    nnf_y = np.empty_like(ty)
+    nnf_x = np.empty_like(tx)
+    kernels.upsample_nnf(
+        ty, tx, previous.tidx, previous.nnf_y, previous.nnf_x, valid, src_y, src_x,
+        int(rng.integers(0, 2**31)), nnf_y, nnf_x,
+    )  # fmt: skip
+    return _Field(tidx=tidx, nnf_y=nnf_y, nnf_x=nnf_x)
+
+
+def _source_sample(valid: Mask, limit: int) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """About ``limit`` valid source centres on a regular grid (all of them if the grid
+    misses every one): the fallback pool of ``upsample_nnf``, which needs no more."""
+    step = max(1, int(np.ceil(np.sqrt(valid.size / limit))))
+    rows, cols = np.nonzero(valid[::step, ::step])
+    if rows.size == 0:
+        rows, cols = np.nonzero(valid)
+        step = 1
+    return (rows * step).astype(np.int32), (cols * step).astype(np.int32)
+
+
+def _vote_colour(level: _Level, field: _Field, window: Window, settings: SolverSettings) -> Floats:
+    """One confidence-weighted vote of a carried NNF over the hole's ``window``:
+    full-size source pixels, sharp."""
+    confidence = _confidence(level.hole, settings.confidence_base)[field.tidx >= 0]
+    colour = level.image[window].astype(np.float32)
+    kernels.vote(
+        level.image, level.hole, field.tidx, field.nnf_y, field.nnf_x, confidence,
+        settings.patch_radius, window[0].start, window[1].start, colour,
+    )  # fmt: skip
+    return colour
 
 
 def _diffuse(image: RGB, hole: Mask) -> RGB:
@@ -127,6 +192,18 @@ def _diffuse(image: RGB, hole: Mask) -> RGB:
     if hole.all():
         return np.full_like(image, 128)
     return np.asarray(cv2.inpaint(image, hole.astype(np.uint8), 5, cv2.INPAINT_TELEA))
+
+
+def _start(level: _Level) -> Floats:
+    """The coarsest level's first guess: diffusion, for the texture channels as well."""
+    signal = level.signal()
+    signal[..., :3] = _diffuse(level.image, level.hole)
+    if level.texture is not None and not level.hole.all():
+        holes = level.hole.astype(np.uint8)
+        for channel in range(3, signal.shape[2]):
+            plane = np.ascontiguousarray(signal[..., channel])
+            signal[..., channel] = cv2.inpaint(plane, holes, 5, cv2.INPAINT_TELEA)
+    return signal
 
 
 def _sources(hole: Mask, r: int) -> Mask:
@@ -169,7 +246,38 @@ def _pyramid(image: RGB, hole: Mask, settings: SolverSettings) -> list[_Level]:
         size = (smaller.shape[1], smaller.shape[0])
         shrunk = cv2.resize(top.image, size, interpolation=cv2.INTER_AREA)
         levels.append(_Level(np.asarray(shrunk, dtype=np.uint8), smaller))
+    if settings.texture_weight > 0:
+        # measured on the finest level up to twice the working size: fine enough to
+        # tell grain from flat, without full-size gradient images of a huge canvas
+        small = (lv for lv in levels if max(lv.hole.shape) <= 2 * settings.work_side)
+        finest = next(small, levels[-1])
+        gradients = _gradients(finest.image, finest.hole)
+        for level in levels:
+            if max(level.hole.shape) <= settings.work_side or level is levels[-1]:
+                level.texture = _texture(gradients, level.hole.shape, r) * settings.texture_weight
     return levels
+
+
+def _gradients(image: RGB, hole: Mask) -> tuple[Floats, Floats]:
+    """Absolute luminance gradients of the full-size photo, and where they are real
+    (their whole 3x3 Sobel window known)."""
+    grey = image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    gx = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)) / 4.0
+    gy = np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)) / 4.0
+    known = cv2.erode((~hole).astype(np.uint8), np.ones((3, 3), np.uint8), borderValue=1)
+    weight = known.astype(np.float32)
+    return np.dstack([gx * weight, gy * weight]), weight
+
+
+def _texture(gradients: tuple[Floats, Floats], shape: tuple[int, int], r: int) -> Floats:
+    """Mean absolute gradient over each patch of a level, from the full-size photo's
+    known pixels: a coarse level still knows which regions are grainy."""
+    weighted, weight = gradients
+    size = (shape[1], shape[0])
+    window = (2 * r + 1, 2 * r + 1)
+    sums = cv2.boxFilter(cv2.resize(weighted, size, interpolation=cv2.INTER_AREA), -1, window)
+    counts = cv2.boxFilter(cv2.resize(weight, size, interpolation=cv2.INTER_AREA), -1, window)
+    return np.asarray(sums / np.maximum(counts, 1e-3)[..., None], dtype=np.float32)
 
 
 def _shrink_mask(hole: Mask) -> Mask:
@@ -189,23 +297,28 @@ def _upsample_colour(level: _Level, coarse: Floats) -> Floats:
     """The level's pixels, with its hole started from the coarser solution enlarged."""
     height, width = level.hole.shape
     enlarged = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
-    colour = level.image.astype(np.float32)
-    colour[level.hole] = enlarged[level.hole]
-    return colour
+    signal = level.signal()
+    signal[level.hole] = enlarged[level.hole]
+    return signal
 
 
 def _features(colour: Floats, weight: float) -> Floats:
-    """Colour plus weighted luminance gradients, so structure lines count in the match."""
+    """The signal (colour, texture channels) plus weighted luminance gradients, so
+    structure lines count in the match."""
     if weight <= 0:
         return colour.copy()  # the vote writes into colour while reading these
-    grey = colour @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    grey = colour[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3) * (weight / 4.0)
     gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3) * (weight / 4.0)
     return np.ascontiguousarray(np.dstack([colour, gx, gy]).astype(np.float32))
 
 
 def _confidence(hole: Mask, base: float) -> Floats:
+    """``base ** -distance`` from the known region, the distance capped at
+    ``_TRUSTED_DEPTH``: only the ratio between overlapping patches matters, and past
+    about 150 px the float32 weight is 0, so deep pixels would get no vote at all."""
     distance = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
+    np.minimum(distance, _TRUSTED_DEPTH, out=distance)
     return np.asarray(np.power(base, -distance), dtype=np.float32)
 
 
@@ -215,7 +328,6 @@ def _solve_level(
     previous: _Field | None,
     settings: SolverSettings,
     iterations: int,
-    refine_only: bool,
     rng: np.random.Generator,
 ) -> tuple[Floats, _Field]:
     r = settings.patch_radius
@@ -241,29 +353,39 @@ def _solve_level(
     nnf_d = np.empty(ty.size, dtype=np.float32)
     usage = np.zeros(hole.shape, dtype=np.int32)
     confidence = _confidence(hole, settings.confidence_base)[ty, tx]
+    remoteness = _remoteness(hole) if settings.locality > 0 else None
+    source_cost = np.zeros(hole.shape, dtype=np.float32)
     reach = max(settings.min_reach, round(settings.reach * max(hole.shape)))
-    max_radius = settings.refine_radius if refine_only else reach
-    sweeps = 1 if refine_only else settings.search_iterations
     if previous is not None:
         # vote once with the upsampled field before searching: it puts sharp source
         # pixels where the enlarged coarse solution is blurred, and a search on the
         # blur would prefer the flattest patches of the image
         colour = np.ascontiguousarray(colour)
-        kernels.vote(_features(colour, 0.0), hole, tidx, nnf_y, nnf_x, confidence, r, colour)
+        kernels.vote(_features(colour, 0.0), hole, tidx, nnf_y, nnf_x, confidence, r, 0, 0, colour)
     for _ in range(iterations):
         feat = _features(colour, settings.gradient_weight)
         kernels.compute_distances(feat, ty, tx, nnf_y, nnf_x, r, nnf_d)
         kernels.count_usage(nnf_y, nnf_x, usage)
-        penalty = settings.reuse_penalty * float(np.median(nnf_d)) if nnf_d.size else 0.0
+        typical = float(np.median(nnf_d)) if nnf_d.size else 0.0
+        penalty = settings.reuse_penalty * typical
+        if remoteness is not None:
+            np.multiply(remoteness, settings.locality * typical, out=source_cost)
         kernels.patchmatch(
             feat, valid, tidx, ty, tx, band_start, src_y, src_x, nnf_y, nnf_x, nnf_d, usage,
-            penalty, r, reach, sweeps, max_radius, int(rng.integers(0, 2**31)),
+            penalty, source_cost, r, reach, settings.search_iterations, reach,
+            int(rng.integers(0, 2**31)),
         )  # fmt: skip
         sigma2 = max(float(np.percentile(nnf_d, 75)), 1e-6)
         weight = (np.exp(-nnf_d / (2.0 * sigma2)) * confidence).astype(np.float32)
         colour = np.ascontiguousarray(colour)
-        kernels.vote(feat, hole, tidx, nnf_y, nnf_x, weight, r, colour)
+        kernels.vote(feat, hole, tidx, nnf_y, nnf_x, weight, r, 0, 0, colour)
     return colour, _Field(tidx=tidx, nnf_y=nnf_y, nnf_x=nnf_x)
+
+
+def _remoteness(hole: Mask) -> Floats:
+    """Each known pixel's distance from the hole, over the level's longer side."""
+    distance = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3)
+    return np.asarray(distance / max(hole.shape), dtype=np.float32)
 
 
 def _bands(ty: NDArray[np.int32]) -> NDArray[np.int64]:
