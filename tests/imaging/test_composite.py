@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -96,3 +97,39 @@ def test_scale_to() -> None:
     assert scale_to(pixels, (50, 25)).shape == (25, 50, 3)
     assert scale_to(pixels, (400, 200)).shape == (200, 400, 3)
     assert scale_to(pixels, (200, 100)) is pixels
+
+
+def _full_size_blend(
+    canvas: np.ndarray, fill: np.ndarray, mask: np.ndarray, feather: int
+) -> np.ndarray:
+    """The seam blend written plainly over the whole image, as the band-only code must
+    reproduce it: weight min(distance / (feather + 1), 1) toward the fill, the rest
+    toward the nearest known pixel (OpenCV's pixel labels)."""
+    holes = mask.astype(np.uint8)
+    distance, labels = cv2.distanceTransformWithLabels(
+        holes, cv2.DIST_L2, cv2.DIST_MASK_PRECISE, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    rows, cols = np.nonzero(~mask)
+    nearest = canvas[rows, cols][np.maximum(labels, 1) - 1].astype(np.float32)
+    weight = np.clip(distance / (feather + 1), 0, 1)[..., None]
+    blended = weight * fill.astype(np.float32) + (1 - weight) * nearest
+    out = canvas.copy()
+    out[mask] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)[mask]
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    canvas=arrays(np.uint8, (20, 28, 3)),
+    fill=arrays(np.uint8, (20, 28, 3)),
+    mask=arrays(np.bool_, (20, 28)),
+    feather=st.integers(1, 8),
+)
+def test_the_band_only_blend_equals_the_full_size_formula(
+    canvas: np.ndarray, fill: np.ndarray, mask: np.ndarray, feather: int
+) -> None:
+    if mask.all() or not mask.any():
+        return  # a plain paste, covered above
+    assert np.array_equal(
+        composite(canvas, fill, mask, feather), _full_size_blend(canvas, fill, mask, feather)
+    )

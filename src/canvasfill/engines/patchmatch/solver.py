@@ -8,14 +8,26 @@ by patch similarity and by confidence, which falls off with distance from the kn
 region, so the trusted border leads. The NNF found at one level, with its offsets
 doubled, starts the next.
 
+Two additions to the plain method keep the fill looking like the photo went on:
+
+- texture channels (Newson et al. 2017): every pixel carries the mean gradient
+  magnitude of its neighbourhood, measured at the finest level up to twice the
+  working size (so coarse levels know fine grain), matched and voted with the
+  colour, so a grainy border asks for grainy sources even where the estimate is
+  still a blur (without them, EM drifts to the flattest patches: flat blotches);
+- a locality prior: a source costs a little more the further it lies from the hole,
+  so of two similar sources the near one (the background beside the hole, not the
+  subject in the middle of the photo) wins.
+
 Large canvases: levels wider than ``SolverSettings.work_side`` are not searched. The NNF
 of the widest solved level is carried up, offsets doubled at each level, and one
 vote at full size copies the photo's own full-resolution pixels into the hole, so
 the fill is as sharp as the photo while time and memory grow with the pixel count
 only (no feature images, no search at the sizes where they cost most).
 
-A removal then passes the full-size fill and its NNF through ``hedge.py``, which keeps
-the texture the photo predicts and fades the guessed rest to a smooth consensus.
+A removal then passes the fill (over the hole's bounding box) and its NNF through
+``hedge.py``, which keeps the texture the photo predicts and fades the guessed rest to
+a smooth consensus.
 """
 
 from __future__ import annotations
@@ -71,12 +83,13 @@ class SolverSettings:
     locality: float = 2.0
     """Locality prior: a source costs this times the median patch distance times its
     distance from the hole over the level's longer side, so among similar sources the
-    near ones win. Expansion sets it: the centre of a photo is usually its subject,
-    and a copy of the subject in the extension is the fault a viewer sees first."""
+    near ones win. The centre of a photo is usually its subject, and a copy of the
+    subject in an expansion is the fault a viewer sees first; a removal's likeliest
+    continuation lies beside the hole too."""
     texture_weight: float = 4.0
     """Weight of the texture channels (Newson et al. 2017): each pixel also carries the
-    mean gradient magnitude around it in the full-size photo, voted into the hole with
-    the colour. A blurred estimate then still asks for a textured source, so the fill
+    mean gradient magnitude around it at the finest measured size, voted into the hole
+    with the colour. A blurred estimate then still asks for a textured source, so the fill
     keeps its grain instead of drifting to the flattest patches of the image."""
     hedge: Hedge | None = None
     """When set, the texture the photo does not predict fades to a smooth consensus
@@ -259,8 +272,8 @@ def _pyramid(image: RGB, hole: Mask, settings: SolverSettings) -> list[_Level]:
 
 
 def _gradients(image: RGB, hole: Mask) -> tuple[Floats, Floats]:
-    """Absolute luminance gradients of the full-size photo, and where they are real
-    (their whole 3x3 Sobel window known)."""
+    """Absolute luminance gradients of a level's photo, and where they are real (their
+    whole 3x3 Sobel window known)."""
     grey = image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     gx = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)) / 4.0
     gy = np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)) / 4.0
@@ -270,8 +283,9 @@ def _gradients(image: RGB, hole: Mask) -> tuple[Floats, Floats]:
 
 
 def _texture(gradients: tuple[Floats, Floats], shape: tuple[int, int], r: int) -> Floats:
-    """Mean absolute gradient over each patch of a level, from the full-size photo's
-    known pixels: a coarse level still knows which regions are grainy."""
+    """Mean absolute gradient over each patch of a level, from the finer level's known
+    pixels that ``gradients`` measured: a coarse level still knows which regions are
+    grainy."""
     weighted, weight = gradients
     size = (shape[1], shape[0])
     window = (2 * r + 1, 2 * r + 1)

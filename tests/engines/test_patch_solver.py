@@ -1,0 +1,142 @@
+"""The solver's parts a whole-image test would not pin down on its own: the texture
+channels, the locality prior, the carried levels of a large canvas, deep holes, and
+pixels that do not depend on the number of threads.
+
+Images are generated here and kept small.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from canvasfill.engines.patchmatch import kernels
+from canvasfill.engines.patchmatch.solver import (
+    SolverSettings,
+    _bands,
+    _confidence,
+    _remoteness,
+    _sources,
+    _targets,
+    complete,
+)
+from tests.engines.test_patch import centre_hole, stripes
+
+RGB = NDArray[np.uint8]
+Mask = NDArray[np.bool_]
+
+
+def grain(image: RGB, hole: Mask) -> float:
+    """Mean step between horizontal neighbours inside the hole: the texture's strength."""
+    steps = np.abs(np.diff(image.astype(np.float32), axis=1)).mean(axis=2)
+    return float(steps[hole[:, 1:] & hole[:, :-1]].mean())
+
+
+def grainy_right_half(seed: int = 4) -> RGB:
+    """Flat grey on the left third, noise of the same mean grey on the rest."""
+    rng = np.random.default_rng(seed)
+    image = np.full((64, 96, 3), 128, dtype=np.uint8)
+    noise = 128 + rng.normal(0, 30, size=(64, 64, 1))
+    image[:, 32:] = np.clip(noise, 0, 255).astype(np.uint8)
+    return image
+
+
+def test_texture_channels_keep_a_grainy_continuation_grainy() -> None:
+    # the noise's own mean is the flat grey: by colour alone a blurred estimate of the
+    # extension matches the flat region best, and the fill goes flat
+    image = grainy_right_half()
+    hole = np.zeros((64, 96), dtype=bool)
+    hole[:, 72:] = True
+    given = image.copy()
+    given[hole] = 0
+    truth = grain(image, hole)
+    flat = complete(given, hole, SolverSettings(texture_weight=0.0, min_side=16), seed=0)
+    grainy = complete(given, hole, SolverSettings(texture_weight=4.0, min_side=16), seed=0)
+    assert grain(flat, hole) < 0.2 * truth
+    assert grain(grainy, hole) > 0.7 * truth
+
+
+def test_the_locality_prior_moves_the_search_to_sources_near_the_hole() -> None:
+    # a flat image: every source matches every target exactly, so only the prior decides
+    r = 3
+    image = np.full((60, 90, 3), 90, dtype=np.float32)
+    hole = np.zeros((60, 90), dtype=bool)
+    hole[:, 70:] = True
+    valid = _sources(hole, r)
+    ty, tx = (a.astype(np.int32) for a in np.nonzero(_targets(hole, r)))
+    tidx = np.full(hole.shape, -1, dtype=np.int32)
+    tidx[ty, tx] = np.arange(ty.size, dtype=np.int32)
+    src_y, src_x = (a.astype(np.int32) for a in np.nonzero(valid))
+    remoteness = _remoteness(hole)
+
+    def searched(prior: NDArray[np.float32]) -> float:
+        """Mean remoteness of the sources chosen from a fixed random start."""
+        pick = np.random.default_rng(0).integers(0, src_y.size, size=ty.size)
+        nnf_y, nnf_x = src_y[pick].copy(), src_x[pick].copy()
+        nnf_d = np.zeros(ty.size, dtype=np.float32)
+        usage = np.zeros(hole.shape, dtype=np.int32)
+        kernels.patchmatch(
+            image, valid, tidx, ty, tx, _bands(ty), src_y, src_x, nnf_y, nnf_x, nnf_d,
+            usage, 0.0, prior, r, 90, 2, 90, 1,
+        )  # fmt: skip
+        return float(remoteness[nnf_y, nnf_x].mean())
+
+    without = searched(np.zeros(hole.shape, dtype=np.float32))
+    with_prior = searched(remoteness * 100.0)
+    assert with_prior < 0.3 * without
+
+
+def test_a_canvas_above_the_working_size_is_carried_up_and_stays_sharp() -> None:
+    # levels wider than work_side are not searched: the NNF is carried up and voted once
+    image = stripes(192, 192)
+    hole = centre_hole(192, 192, 60)
+    given = image.copy()
+    given[hole] = 0
+    result = complete(given, hole, SolverSettings(work_side=64, min_side=16), seed=3)
+    assert np.array_equal(result[~hole], image[~hole])
+    error = np.abs(result[hole].astype(np.float32) - image[hole].astype(np.float32))
+    assert float(error.mean()) < 4.0
+    assert grain(result, hole) > 0.9 * grain(image, hole)
+
+
+def test_every_pixel_of_a_deep_hole_gets_a_vote() -> None:
+    # 2 ** -distance is 0 in float32 past about 150 px; the weights must stay above 0
+    hole = np.ones((420, 420), dtype=bool)
+    hole[200:220, 200:220] = False
+    assert float(_confidence(hole, 2.0)[hole].min()) > 0.0
+
+
+_CHILD = """
+import hashlib, sys
+import numpy as np
+sys.path.insert(0, {root!r})
+from canvasfill.engines.patchmatch.solver import SolverSettings, complete
+from tests.engines.test_patch import textured
+image = textured(96)
+hole = np.zeros((96, 96), dtype=bool)
+hole[20:70, 30:80] = True
+out = complete(image, hole, SolverSettings(min_side=24, work_side=64), seed=9)
+print(hashlib.sha256(out.tobytes()).hexdigest())
+"""
+
+
+def test_the_pixels_do_not_depend_on_the_number_of_threads() -> None:
+    root = str(Path(__file__).resolve().parents[2])
+
+    def digest(threads: int) -> str:
+        environment = {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD.format(root=root)],
+            env=environment, capture_output=True, text=True, check=True, timeout=300,
+        )  # fmt: skip
+        return done.stdout.strip().splitlines()[-1]
+
+    one = digest(1)
+    assert len(one) == len(hashlib.sha256().hexdigest())
+    assert digest(3) == one
