@@ -95,5 +95,5 @@ def warm_up() -> None:
     image = np.stack([(xx * 4) % 256, (yy * 4) % 256, (xx + yy) % 256], axis=-1).astype(np.uint8)
     hole = np.zeros((side, side), dtype=bool)
     hole[24:40, 24:40] = True
-    # two levels with refinement, so the refine-only path compiles as well
+    # the full size is above work_side, so the carried path (and its uint8 vote) compiles too
     complete(image, hole, SolverSettings(work_side=side // 2, min_side=16), seed=0)
