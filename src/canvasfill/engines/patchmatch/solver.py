@@ -324,7 +324,7 @@ def _features(colour: Floats, weight: float) -> Floats:
     grey = colour[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3) * (weight / 4.0)
     gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3) * (weight / 4.0)
-    return np.ascontiguousarray(np.dstack([colour, gx, gy]).astype(np.float32))
+    return np.dstack([colour, gx, gy])  # float32 and contiguous already: no copy
 
 
 def _confidence(hole: Mask, base: float) -> Floats:
