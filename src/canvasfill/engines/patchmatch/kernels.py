@@ -187,19 +187,9 @@ def patchmatch(
                         cx = nnf_x[n]
                         if 0 <= cy < height and (cy != by or cx != bx):
                             ok, best_new, d = _try(
-                                feat,
-                                valid,
-                                usage,
-                                penalty,
-                                source_cost,
-                                y,
-                                x,
-                                cy,
-                                cx,
-                                r,
-                                reach,
-                                best,
-                            )
+                                feat, valid, usage, penalty, source_cost,
+                                y, x, cy, cx, r, reach, best,
+                            )  # fmt: skip
                             if ok:
                                 best, bd, by, bx = best_new, d, cy, cx
                 # random search in windows halving around the current best
