@@ -119,7 +119,8 @@ def hedge(image: RGB, hole: Mask, filled: Floats, matches: Matches, settings: He
     texture += smooth  # now the hedged fill
     del smooth
     filled[...] = texture[placed]
-    filled[~hole[window]] = image[window][~hole[window]]  # only hole pixels are results
+    known = ~hole[window]
+    filled[known] = image[window][known]  # only hole pixels are results
     return filled
 
 

@@ -152,6 +152,8 @@ def complete(image: RGB, hole: Mask, settings: SolverSettings, seed: int) -> RGB
     else:
         filled = np.ascontiguousarray(filled[window][..., :3])
     if settings.hedge is not None:
+        # listed again only here: a field keeps no target list, which on a large
+        # canvas would hold hundreds of MB through the final vote
         ty, tx = (a.astype(np.int32) for a in np.nonzero(previous.tidx >= 0))
         matches = Matches(ty, tx, previous.nnf_y, previous.nnf_x, r)
         filled = hedge(image, hole, filled, matches, settings.hedge)
@@ -164,9 +166,7 @@ def complete(image: RGB, hole: Mask, settings: SolverSettings, seed: int) -> RGB
 def _carry(level: _Level, previous: _Field, r: int, rng: np.random.Generator) -> _Field:
     """The coarser level's NNF carried up to this one, offsets doubled, without search."""
     valid = _sources(level.hole, r)
-    ty, tx = (a.astype(np.int32) for a in np.nonzero(_targets(level.hole, r)))
-    tidx = np.full(level.hole.shape, -1, dtype=np.int32)
-    tidx[ty, tx] = np.arange(ty.size, dtype=np.int32)
+    ty, tx, tidx = _target_list(level.hole, r)
     src_y, src_x = _source_sample(valid, _FALLBACK_SOURCES)
     nnf_y = np.empty_like(ty)
     nnf_x = np.empty_like(tx)
@@ -175,6 +175,17 @@ def _carry(level: _Level, previous: _Field, r: int, rng: np.random.Generator) ->
         int(rng.integers(0, 2**31)), nnf_y, nnf_x,
     )  # fmt: skip
     return _Field(tidx=tidx, nnf_y=nnf_y, nnf_x=nnf_x)
+
+
+def _target_list(
+    hole: Mask, r: int
+) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32]]:
+    """The targets in raster order (``ty``, ``tx``) and the map from a pixel to its
+    target index, -1 where it is none (``tidx``)."""
+    ty, tx = (a.astype(np.int32) for a in np.nonzero(_targets(hole, r)))
+    tidx = np.full(hole.shape, -1, dtype=np.int32)
+    tidx[ty, tx] = np.arange(ty.size, dtype=np.int32)
+    return ty, tx, tidx
 
 
 def _source_sample(valid: Mask, limit: int) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
@@ -347,10 +358,7 @@ def _solve_level(
     r = settings.patch_radius
     hole = level.hole
     valid = _sources(hole, r)
-    target_mask = _targets(hole, r)
-    ty, tx = (a.astype(np.int32) for a in np.nonzero(target_mask))
-    tidx = np.full(hole.shape, -1, dtype=np.int32)
-    tidx[ty, tx] = np.arange(ty.size, dtype=np.int32)
+    ty, tx, tidx = _target_list(hole, r)
     src_y, src_x = (a.astype(np.int32) for a in np.nonzero(valid))
     band_start = _bands(ty)
     nnf_y = np.empty_like(ty)
