@@ -23,7 +23,7 @@ from canvasfill.engines.patchmatch.solver import (
     _confidence,
     _remoteness,
     _sources,
-    _targets,
+    _target_list,
     complete,
 )
 from tests.engines.test_patch import centre_hole, stripes
@@ -69,9 +69,7 @@ def test_the_locality_prior_moves_the_search_to_sources_near_the_hole() -> None:
     hole = np.zeros((60, 90), dtype=bool)
     hole[:, 70:] = True
     valid = _sources(hole, r)
-    ty, tx = (a.astype(np.int32) for a in np.nonzero(_targets(hole, r)))
-    tidx = np.full(hole.shape, -1, dtype=np.int32)
-    tidx[ty, tx] = np.arange(ty.size, dtype=np.int32)
+    ty, tx, tidx = _target_list(hole, r)
     src_y, src_x = (a.astype(np.int32) for a in np.nonzero(valid))
     remoteness = _remoteness(hole)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 from hypothesis import given, settings
@@ -35,13 +37,18 @@ def test_alpha_is_opaque_on_new_area() -> None:
     assert place_alpha(None, plan) is None
 
 
+def composite_inputs(feathers: st.SearchStrategy[int]) -> dict[str, st.SearchStrategy[Any]]:
+    """Hypothesis strategies for ``composite``'s arguments on a small canvas."""
+    return {
+        "canvas": arrays(np.uint8, (24, 32, 3)),
+        "fill": arrays(np.uint8, (24, 32, 3)),
+        "mask": arrays(np.bool_, (24, 32)),
+        "feather": feathers,
+    }
+
+
 @settings(max_examples=40, deadline=None)
-@given(
-    canvas=arrays(np.uint8, (24, 32, 3)),
-    fill=arrays(np.uint8, (24, 32, 3)),
-    mask=arrays(np.bool_, (24, 32)),
-    feather=st.integers(0, 6),
-)
+@given(**composite_inputs(st.integers(0, 6)))
 def test_known_pixels_are_bit_exact(
     canvas: np.ndarray, fill: np.ndarray, mask: np.ndarray, feather: int
 ) -> None:
@@ -119,12 +126,7 @@ def _full_size_blend(
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    canvas=arrays(np.uint8, (20, 28, 3)),
-    fill=arrays(np.uint8, (20, 28, 3)),
-    mask=arrays(np.bool_, (20, 28)),
-    feather=st.integers(1, 8),
-)
+@given(**composite_inputs(st.integers(1, 8)))
 def test_the_band_only_blend_equals_the_full_size_formula(
     canvas: np.ndarray, fill: np.ndarray, mask: np.ndarray, feather: int
 ) -> None:
