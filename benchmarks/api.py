@@ -46,9 +46,9 @@ from rich.console import Console
 from rich.table import Table
 
 from canvasfill.engines.base import Operation
-from canvasfill.jobs.processing import prepare, run
 from canvasfill.jobs.runtime import build_runtime
-from canvasfill.jobs.spec import JobSpec, MaskRemoval
+from canvasfill.pipeline.processing import prepare, run
+from canvasfill.pipeline.spec import JobSpec, MaskRemoval
 from canvasfill.sample import sample_photo
 from canvasfill.settings import Settings
 
@@ -186,7 +186,7 @@ def service(
         for index in range(worker_processes):
             log = folder / f"worker-{index}.log"
             start = log.stat().st_size if log.exists() else 0
-            worker = [sys.executable, "-m", "canvasfill.jobs.worker", "cpu", "1"]
+            worker = [sys.executable, "-m", "canvasfill.jobs.dispatch.worker", "cpu", "1"]
             stack.enter_context(process(worker, env | {"CANVASFILL_LOG_LEVEL": "INFO"}, log))
             wait_for(
                 lambda log=log, start=start: b" ready." in log.read_bytes()[start:],

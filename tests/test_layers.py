@@ -20,8 +20,9 @@ ALLOWED: dict[str, set[str]] = {
     "imaging": {"imaging"} | LEAVES,
     "storage": {"storage"} | LEAVES,
     "engines": {"engines", "imaging"} | LEAVES,
-    "jobs": {"jobs", "engines", "imaging", "storage", "settings"} | LEAVES,
-    "api": {"api", "jobs", "engines", "imaging", "storage", "settings", "web"} | LEAVES,
+    "pipeline": {"pipeline", "engines", "imaging"} | LEAVES,
+    "jobs": {"jobs", "pipeline", "engines", "imaging", "storage", "settings"} | LEAVES,
+    "api": {"api", "jobs", "pipeline", "engines", "imaging", "storage", "settings", "web"} | LEAVES,
 }
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
     from PIL import Image
 
-    from canvasfill.jobs.spec import Geometry, JobSpec
+    from canvasfill.pipeline.spec import Geometry, JobSpec
 
 ImageInput: TypeAlias = "str | Path | bytes | Image.Image | NDArray[np.uint8]"
 
@@ -58,7 +58,7 @@ def expand(
     ``pixels=True``), or canvas mode when ``mask`` is given. ``seed=-1`` is random."""
     from canvasfill.engines.base import Operation, resolve_seed
     from canvasfill.imaging.encode import OutputFormat
-    from canvasfill.jobs.spec import (
+    from canvasfill.pipeline.spec import (
         CanvasMask,
         JobSpec,
         OutputOptions,
@@ -105,7 +105,7 @@ def remove(
 ) -> Result:
     """Remove what ``mask`` marks (white) or what lies in ``boxes`` of (x, y, w, h)."""
     from canvasfill.engines.base import Operation, resolve_seed
-    from canvasfill.jobs.spec import Box, BoxRemoval, JobSpec, MaskRemoval
+    from canvasfill.pipeline.spec import Box, BoxRemoval, JobSpec, MaskRemoval
 
     geometry: Geometry
     if boxes:
@@ -127,7 +127,7 @@ def remove(
 
 
 def _run(spec: JobSpec, image: ImageInput, mask: ImageInput | None) -> Result:
-    from canvasfill.jobs.processing import run_job
+    from canvasfill.pipeline.processing import run_job
 
     output = run_job(spec, _as_bytes(image), None if mask is None else _as_bytes(mask))
     images = [_load(item.data) for item in output.images]

@@ -31,7 +31,7 @@ from service_testkit import (
 )
 
 from canvasfill.api.ratelimit import RedisRateLimiter
-from canvasfill.jobs.celery_dispatch import CeleryDispatcher
+from canvasfill.jobs.dispatch.celery_queue import CeleryDispatcher
 from canvasfill.jobs.events import RedisEvents
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,8 @@ from canvasfill.engines.lama import LamaEngine
 from canvasfill.engines.migan import MiganEngine
 from canvasfill.engines.registry import choose_engine
 from canvasfill.errors import EngineError
-from canvasfill.jobs.processing import run_job
-from canvasfill.jobs.spec import Box, BoxRemoval, JobSpec, PixelExpansion
+from canvasfill.pipeline.processing import run_job
+from canvasfill.pipeline.spec import Box, BoxRemoval, JobSpec, PixelExpansion
 from tests.engines.onnx_graphs import install, isolate_models, lama_like, migan_like
 
 RED, GREEN = (255, 0, 0), (0, 255, 0)

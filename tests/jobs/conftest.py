@@ -13,10 +13,10 @@ import pytest
 from service_testkit import fresh_postgres_database, service_settings
 
 from canvasfill.jobs.runtime import Runtime, build_runtime
-from canvasfill.jobs.spec import JobSpec
 from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tables import Task
 from canvasfill.jobs.tasks import new_task_id
+from canvasfill.pipeline.spec import JobSpec
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,9 @@ from datetime import timedelta
 from canvasfill.engines.base import Operation
 from canvasfill.errors import ErrorCode
 from canvasfill.jobs.runtime import Runtime
-from canvasfill.jobs.spec import JobSpec, RatioExpansion
 from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tasks import new_task_id
+from canvasfill.pipeline.spec import JobSpec, RatioExpansion
 
 
 def test_a_due_delivery_is_taken_by_one_sender_only(runtime: Runtime) -> None:

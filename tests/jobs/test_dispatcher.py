@@ -12,12 +12,12 @@ from service_testkit import png, service_settings, wait_until
 
 from canvasfill.engines.base import Operation
 from canvasfill.jobs.accept import accept
-from canvasfill.jobs.dispatcher import EmbeddedDispatcher
+from canvasfill.jobs.dispatch.embedded import EmbeddedDispatcher
 from canvasfill.jobs.runtime import Runtime, build_runtime
-from canvasfill.jobs.spec import JobSpec, PixelExpansion
 from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.sweeper import recover
 from canvasfill.jobs.tables import Task
+from canvasfill.pipeline.spec import JobSpec, PixelExpansion
 
 pytestmark = pytest.mark.slow  # worker processes start (and warm up) in every test
 

@@ -11,8 +11,8 @@ from canvasfill.engines.base import Operation
 from canvasfill.jobs.accept import accept
 from canvasfill.jobs.execute import execute
 from canvasfill.jobs.runtime import Runtime
-from canvasfill.jobs.spec import Box, BoxRemoval, JobSpec
 from canvasfill.jobs.submission import Submission
+from canvasfill.pipeline.spec import Box, BoxRemoval, JobSpec
 
 
 def removal(runtime: Runtime, image: bytes, n: int = 1) -> str:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from canvasfill.engines.base import Operation
 from canvasfill.jobs.runtime import Runtime
-from canvasfill.jobs.spec import JobSpec, RatioExpansion
 from canvasfill.jobs.tasks import ResultBlob, TaskStore
+from canvasfill.pipeline.spec import JobSpec, RatioExpansion
 from tests.jobs.conftest import create
 
 TTL = timedelta(hours=1)

@@ -9,10 +9,10 @@ import pytest
 
 from canvasfill.engines import registry
 from canvasfill.engines.base import RGB, Engine, FillParams, Hardware, Mask, Operation
-from canvasfill.jobs.celery_dispatch import queue_for, visibility_timeout
+from canvasfill.jobs.dispatch.celery_queue import queue_for, visibility_timeout
+from canvasfill.jobs.dispatch.worker import run_worker, worker_argv
 from canvasfill.jobs.runtime import Runtime
-from canvasfill.jobs.spec import JobSpec, PixelExpansion
-from canvasfill.jobs.worker import run_worker, worker_argv
+from canvasfill.pipeline.spec import JobSpec, PixelExpansion
 from canvasfill.settings import Settings
 from tests.jobs.conftest import create
 

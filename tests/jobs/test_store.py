@@ -14,9 +14,9 @@ from canvasfill.jobs.accept import accept
 from canvasfill.jobs.idempotency import Idempotency, IdempotencyConflictError
 from canvasfill.jobs.keys import InsufficientCreditsError
 from canvasfill.jobs.runtime import Runtime
-from canvasfill.jobs.spec import JobSpec, RatioExpansion
 from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tasks import ResultBlob
+from canvasfill.pipeline.spec import JobSpec, RatioExpansion
 from tests.jobs.conftest import create
 
 TTL = timedelta(hours=1)

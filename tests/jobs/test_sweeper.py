@@ -9,9 +9,9 @@ from service_testkit import S3_ENDPOINT, s3_client, s3_keys, service_settings
 
 from canvasfill.engines.base import Operation
 from canvasfill.jobs.runtime import Runtime, build_runtime
-from canvasfill.jobs.spec import JobSpec, RatioExpansion
 from canvasfill.jobs.sweeper import sweep
 from canvasfill.jobs.tasks import ResultBlob
+from canvasfill.pipeline.spec import JobSpec, RatioExpansion
 from tests.jobs.conftest import create
 
 

@@ -396,9 +396,9 @@ def redis_server(log: Path) -> Iterator[RedisServer]:
 def worker_process(
     env: dict[str, str], log: Path, queues: str = "cpu", concurrency: int = 1
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A Celery worker (``canvasfill.jobs.worker.run_worker``) in a session of its own,
+    """A Celery worker (``canvasfill.jobs.dispatch.worker.run_worker``) in a session of its own,
     ready (its worker processes warmed up) when this yields; stopped on the way out."""
-    command = [sys.executable, "-m", "canvasfill.jobs.worker", queues, str(concurrency)]
+    command = [sys.executable, "-m", "canvasfill.jobs.dispatch.worker", queues, str(concurrency)]
     start = log.stat().st_size if log.exists() else 0
     with log.open("ab") as out:
         process = subprocess.Popen(

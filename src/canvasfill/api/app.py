@@ -30,7 +30,7 @@ from canvasfill.api.ratelimit import limiter_for
 from canvasfill.api.render import render_callback
 from canvasfill.api.service import Service
 from canvasfill.jobs.callbacks import CallbackSender
-from canvasfill.jobs.dispatcher import make_dispatcher
+from canvasfill.jobs.dispatch import make_dispatcher
 from canvasfill.jobs.events import events_for
 from canvasfill.jobs.logs import request_id
 from canvasfill.jobs.runtime import build_runtime

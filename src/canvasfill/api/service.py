@@ -9,7 +9,7 @@ from fastapi import Request
 from canvasfill.api.metrics import Metrics
 from canvasfill.api.ratelimit import Limiter
 from canvasfill.jobs.callbacks import CallbackSender
-from canvasfill.jobs.dispatcher import Dispatcher
+from canvasfill.jobs.dispatch import Dispatcher
 from canvasfill.jobs.events import LocalEvents, TaskEvents
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.sweeper import Sweeper

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from canvasfill.engines.base import Operation
-    from canvasfill.jobs.spec import Geometry
+    from canvasfill.pipeline.spec import Geometry
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
 

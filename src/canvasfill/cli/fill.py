@@ -33,7 +33,7 @@ from canvasfill.cli.output import fail_usage
 
 if TYPE_CHECKING:
     from canvasfill.engines.base import Operation
-    from canvasfill.jobs.spec import Box, Geometry
+    from canvasfill.pipeline.spec import Box, Geometry
 
 InputArg = Annotated[Path, typer.Argument(metavar="INPUT", help="Image file or folder.")]
 
@@ -79,7 +79,7 @@ def expand(
 ) -> None:
     """Expand (outpaint) an image: by side ratios, side pixels, or a canvas and mask."""
     from canvasfill.engines.base import Operation
-    from canvasfill.jobs.spec import CanvasMask, PixelExpansion, RatioExpansion
+    from canvasfill.pipeline.spec import CanvasMask, PixelExpansion, RatioExpansion
 
     ratios = (left, right, top, bottom)
     pixels = (left_px, right_px, top_px, bottom_px)
@@ -126,7 +126,7 @@ def remove(
 ) -> None:
     """Remove objects: what a mask marks, or what lies in one or more boxes."""
     from canvasfill.engines.base import Operation
-    from canvasfill.jobs.spec import BoxRemoval, MaskRemoval
+    from canvasfill.pipeline.spec import BoxRemoval, MaskRemoval
 
     if (mask is None) == (not box):
         fail_usage("give exactly one of --mask or --box")
@@ -160,7 +160,7 @@ def run(
 
 def parse_box(text: str) -> Box:
     """``X,Y,W,H`` as a box; a usage error (exit 2) when it is not four integers."""
-    from canvasfill.jobs.spec import Box
+    from canvasfill.pipeline.spec import Box
 
     parts = text.split(",")
     try:

@@ -2,7 +2,7 @@
 
 The typer declarations (``PromptOpt``, ...) keep the two commands' flags identical;
 :class:`FillOptions` carries what the user chose from the command to the file and
-folder runners, and turns it into a :class:`~canvasfill.jobs.spec.JobSpec`. The job
+folder runners, and turns it into a :class:`~canvasfill.pipeline.spec.JobSpec`. The job
 modules are imported when a spec is built, not when the CLI starts, so ``--help``
 stays fast.
 """
@@ -21,7 +21,7 @@ from canvasfill.cli.output import guarded
 if TYPE_CHECKING:
     from canvasfill.engines.base import Operation
     from canvasfill.imaging.encode import OutputFormat
-    from canvasfill.jobs.spec import Geometry, JobSpec
+    from canvasfill.pipeline.spec import Geometry, JobSpec
 
 OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Output file (or folder).")]
 PromptOpt = Annotated[
@@ -95,7 +95,7 @@ class FillOptions:
     def spec(self, operation: Operation, geometry: Geometry, fmt: OutputFormat) -> JobSpec:
         """The job to run; a seed of -1 draws a fresh one each call (each image of a batch)."""
         from canvasfill.engines.base import resolve_seed
-        from canvasfill.jobs.spec import JobSpec, OutputOptions
+        from canvasfill.pipeline.spec import JobSpec, OutputOptions
 
         return JobSpec(
             operation=operation,

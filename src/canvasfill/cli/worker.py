@@ -1,6 +1,6 @@
 """``canvasfill worker``: run the engines for the tasks API nodes accept (distributed mode).
 
-A thin command over :func:`canvasfill.jobs.worker.run_worker`: Celery and the database
+A thin command over :func:`canvasfill.jobs.dispatch.worker.run_worker`: Celery and the database
 are imported when it runs. It needs ``CANVASFILL_BROKER_URL``; without it there is
 nothing to consume, and it says so.
 """
@@ -21,7 +21,7 @@ def worker(
     ),
 ) -> None:
     """Run a Celery worker: takes task ids from the queues and runs them to an outcome."""
-    from canvasfill.jobs.worker import run_worker
+    from canvasfill.jobs.dispatch.worker import run_worker
     from canvasfill.settings import Settings
 
     names = [name.strip() for name in queues.split(",") if name.strip()]

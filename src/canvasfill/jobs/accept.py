@@ -21,11 +21,11 @@ from datetime import timedelta
 from canvasfill.engines.registry import AUTO, choose_engine
 from canvasfill.jobs.fetch import check_url
 from canvasfill.jobs.idempotency import Idempotency
-from canvasfill.jobs.processing import prepare
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tables import ApiKey, Task, utcnow
 from canvasfill.jobs.tasks import new_task_id
+from canvasfill.pipeline.processing import prepare
 from canvasfill.storage.base import input_key, task_prefixes
 
 CALLBACK_URL_MAX = 2048

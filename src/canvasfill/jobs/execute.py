@@ -25,11 +25,11 @@ from canvasfill.errors import CanvasfillError, ErrorCode
 from canvasfill.imaging.limits import BY_NAME, NATIVE
 from canvasfill.jobs.fetch import AddressPolicy, fetch_url
 from canvasfill.jobs.logs import task_context
-from canvasfill.jobs.processing import prepare, run
 from canvasfill.jobs.runtime import Runtime
-from canvasfill.jobs.spec import JobSpec
 from canvasfill.jobs.tables import Task
 from canvasfill.jobs.tasks import ResultBlob
+from canvasfill.pipeline.processing import prepare, run
+from canvasfill.pipeline.spec import JobSpec
 from canvasfill.storage.base import BlobNotFoundError, input_key, result_key
 
 log = logging.getLogger(__name__)

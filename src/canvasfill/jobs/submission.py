@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from canvasfill.jobs.spec import JobSpec
+from canvasfill.pipeline.spec import JobSpec
 
 
 class Notify(StrEnum):

@@ -11,7 +11,7 @@ from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.engines.base import SEED_MAX
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
-from canvasfill.jobs.spec import CanvasMask, MaskRemoval, RatioExpansion
+from canvasfill.pipeline.spec import CanvasMask, MaskRemoval, RatioExpansion
 from tests.api.dialects.conftest import JPEG_BYTES, PNG_BYTES, task
 
 

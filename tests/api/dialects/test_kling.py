@@ -10,7 +10,7 @@ from canvasfill.api.auth import KLING_TOKEN_EXPIRED
 from canvasfill.api.dialects import kling
 from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.errors import ErrorCode, InputError
-from canvasfill.jobs.spec import RatioExpansion
+from canvasfill.pipeline.spec import RatioExpansion
 from tests.api.dialects.conftest import PNG_BYTES, task
 
 B64 = base64.b64encode(PNG_BYTES).decode()

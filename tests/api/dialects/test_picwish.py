@@ -10,7 +10,7 @@ import pytest
 from canvasfill.api.dialects import picwish
 from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.errors import ErrorCode, InputError
-from canvasfill.jobs.spec import Box, BoxRemoval, CanvasMask, MaskRemoval, RatioExpansion
+from canvasfill.pipeline.spec import Box, BoxRemoval, CanvasMask, MaskRemoval, RatioExpansion
 from tests.api.dialects.conftest import PNG_BYTES, task
 
 

@@ -11,7 +11,7 @@ from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.engines.base import SEED_MAX
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
-from canvasfill.jobs.spec import PixelExpansion
+from canvasfill.pipeline.spec import PixelExpansion
 from tests.api.dialects.conftest import PNG_BYTES, task
 
 

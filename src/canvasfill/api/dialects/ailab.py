@@ -26,7 +26,9 @@ from canvasfill.api.view import TaskView, output_format_of, require_image
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.limits import AILAB
-from canvasfill.jobs.spec import (
+from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.tables import TaskStatus
+from canvasfill.pipeline.spec import (
     MAX_OUTPUT_SIDE,
     MAX_STEPS,
     CanvasMask,
@@ -35,8 +37,6 @@ from canvasfill.jobs.spec import (
     OutputOptions,
     RatioExpansion,
 )
-from canvasfill.jobs.submission import Submission
-from canvasfill.jobs.tables import TaskStatus
 
 NAME = "ailab"
 API_KEY_HEADER = "ailabapi-api-key"

@@ -25,9 +25,9 @@ from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.limits import KLING
 from canvasfill.jobs.runtime import Runtime
-from canvasfill.jobs.spec import MAX_IMAGES, JobSpec, OutputOptions, RatioExpansion
 from canvasfill.jobs.submission import Notify, Submission
 from canvasfill.jobs.tables import ApiKey, Task
+from canvasfill.pipeline.spec import MAX_IMAGES, JobSpec, OutputOptions, RatioExpansion
 
 NAME = "kling"
 PATH = "/v1/images/editing/expand"

@@ -26,7 +26,9 @@ from canvasfill.api.view import TaskView, require_image
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.limits import PICWISH
-from canvasfill.jobs.spec import (
+from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.tables import ApiKey, Task
+from canvasfill.pipeline.spec import (
     MAX_STEPS,
     Box,
     BoxRemoval,
@@ -35,8 +37,6 @@ from canvasfill.jobs.spec import (
     MaskRemoval,
     RatioExpansion,
 )
-from canvasfill.jobs.submission import Submission
-from canvasfill.jobs.tables import ApiKey, Task
 
 NAME = "picwish"
 API_KEY_HEADER = "X-API-KEY"

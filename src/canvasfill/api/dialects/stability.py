@@ -25,9 +25,9 @@ from canvasfill.engines.base import SEED_MAX, Operation, resolve_seed
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
 from canvasfill.imaging.limits import STABILITY
-from canvasfill.jobs.spec import JobSpec, OutputOptions, PixelExpansion
 from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tables import TaskStatus
+from canvasfill.pipeline.spec import JobSpec, OutputOptions, PixelExpansion
 
 NAME = "stability"
 AUTH_HEADER = "authorization"

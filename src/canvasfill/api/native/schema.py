@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from canvasfill.engines.base import SEED_MAX
-from canvasfill.jobs.spec import MAX_IMAGES, MAX_OUTPUT_SIDE, MAX_STEPS
+from canvasfill.pipeline.spec import MAX_IMAGES, MAX_OUTPUT_SIDE, MAX_STEPS
 
 
 class _Request(BaseModel):

@@ -19,7 +19,8 @@ from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
 from canvasfill.imaging.limits import NATIVE
 from canvasfill.jobs.idempotency import Idempotency, fingerprint
-from canvasfill.jobs.spec import (
+from canvasfill.jobs.submission import Notify, Submission
+from canvasfill.pipeline.spec import (
     Box,
     BoxRemoval,
     CanvasMask,
@@ -30,7 +31,6 @@ from canvasfill.jobs.spec import (
     PixelExpansion,
     RatioExpansion,
 )
-from canvasfill.jobs.submission import Notify, Submission
 
 JSON_FORM_FIELDS = ("ratios", "pixels", "rectangles")
 """Form fields that carry JSON text in a multipart request."""

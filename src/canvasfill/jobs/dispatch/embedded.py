@@ -12,7 +12,6 @@ Workers die with the server (``die_with_parent``), even when it is killed.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
 import multiprocessing
@@ -20,16 +19,16 @@ import os
 import queue
 import signal
 import socket
-import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from canvasfill.engines.registry import warm_up_all
+from canvasfill.jobs.dispatch.base import FinishedHook
+from canvasfill.jobs.dispatch.lifetime import die_with_parent
 from canvasfill.jobs.execute import execute
 from canvasfill.jobs.logs import configure_logging
 from canvasfill.jobs.runtime import Runtime, build_runtime
@@ -38,53 +37,9 @@ from canvasfill.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FinishedHook = Callable[[str], None]
-
-
-class Dispatcher(Protocol):
-    """What the API needs from any dispatcher (embedded pool or Celery)."""
-
-    def start(self) -> None: ...
-
-    def submit(self, task_id: str) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def alive(self) -> bool: ...
-
-
 # --- inside a worker process ------------------------------------------------------------
 
 _worker_runtime: Runtime | None = None
-
-
-def die_with_parent(poll_s: float = 0.5) -> None:
-    """End this process when its parent dies, even by ``kill -9``.
-
-    On Linux the kernel sends SIGKILL at once (``PR_SET_PDEATHSIG``); everywhere a
-    daemon thread also watches the parent pid and exits when this process has been
-    handed to another parent. Without this, a killed server's workers would finish what
-    they hold, then idle forever, racing the restarted server's workers.
-    """
-    parent = os.getppid()
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            log.debug("prctl(PR_SET_PDEATHSIG) is not available", exc_info=True)
-    if os.getppid() != parent:  # the parent died before the kernel was told
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(poll_s)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 def _init_worker(settings: dict[str, Any]) -> None:
@@ -300,13 +255,3 @@ class EmbeddedDispatcher:
 
 def _is_broken(pool: ProcessPoolExecutor) -> bool:
     return bool(getattr(pool, "_broken", False))
-
-
-def make_dispatcher(runtime: Runtime, on_finished: FinishedHook | None = None) -> Dispatcher:
-    """Celery when a broker is configured, else the embedded pool (which alone calls
-    ``on_finished``; Celery workers publish their task events themselves)."""
-    if runtime.settings.broker_url:
-        from canvasfill.jobs.celery_dispatch import CeleryDispatcher  # Celery only here
-
-        return CeleryDispatcher(runtime)
-    return EmbeddedDispatcher(runtime, runtime.settings.workers, on_finished=on_finished)

@@ -26,13 +26,13 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from canvasfill.engines.base import Hardware
 from canvasfill.engines.registry import choose_engine, warm_up_all
 from canvasfill.errors import CanvasfillError
-from canvasfill.jobs.dispatcher import die_with_parent
+from canvasfill.jobs.dispatch.lifetime import die_with_parent
 from canvasfill.jobs.events import RedisEvents
 from canvasfill.jobs.execute import execute
 from canvasfill.jobs.logs import configure_logging
 from canvasfill.jobs.runtime import Runtime, build_runtime
-from canvasfill.jobs.spec import JobSpec
 from canvasfill.jobs.tables import Task
+from canvasfill.pipeline.spec import JobSpec
 from canvasfill.settings import Settings
 
 log = logging.getLogger(__name__)

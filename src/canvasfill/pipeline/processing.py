@@ -30,7 +30,7 @@ from canvasfill.imaging.geometry import (
 )
 from canvasfill.imaging.limits import BY_NAME, ImageLimits
 from canvasfill.imaging.watermark import watermark
-from canvasfill.jobs.spec import (
+from canvasfill.pipeline.spec import (
     BoxRemoval,
     CanvasMask,
     JobSpec,

@@ -2,7 +2,7 @@
 
 It consumes the queues it is given (``cpu``, ``gpu``), with ``concurrency`` worker
 processes forked from it; each builds its own runtime and warms its engines up before
-it takes a message (see ``celery_dispatch``), and dies with the worker.
+it takes a message (see ``celery_queue``), and dies with the worker.
 """
 
 from __future__ import annotations
@@ -55,17 +55,17 @@ def run_worker(
     if not settings.broker_url:
         raise ValueError("canvasfill worker needs CANVASFILL_BROKER_URL (redis://host:6379/0)")
     argv = worker_argv(queues, concurrency or settings.workers, settings.log_level)
-    from canvasfill.jobs import celery_dispatch  # Celery only in distributed mode
+    from canvasfill.jobs.dispatch import celery_queue  # Celery only in distributed mode
 
     configure_logging(settings.log_level, settings.log_json)
     settings.ensure_data_dir()
     import_engine_modules(settings)
-    celery_dispatch.bind_worker_settings(settings)
-    celery_dispatch.make_celery(settings).worker_main(argv)
+    celery_queue.bind_worker_settings(settings)
+    celery_queue.make_celery(settings).worker_main(argv)
 
 
 def main() -> None:
-    """``python -m canvasfill.jobs.worker [queues] [concurrency]``: for tests and scripts
+    """``python -m canvasfill.jobs.dispatch.worker [queues] [concurrency]``: for tests and scripts
     until the CLI carries ``canvasfill worker``; settings come from the environment."""
     import sys
 
