@@ -47,7 +47,8 @@ from rich.table import Table
 
 from canvasfill.engines.base import Operation
 from canvasfill.jobs.runtime import build_runtime
-from canvasfill.pipeline.processing import prepare, run
+from canvasfill.pipeline.prepare import prepare
+from canvasfill.pipeline.run import run
 from canvasfill.pipeline.spec import JobSpec, MaskRemoval
 from canvasfill.sample import sample_photo
 from canvasfill.settings import Settings

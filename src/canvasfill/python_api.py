@@ -127,7 +127,7 @@ def remove(
 
 
 def _run(spec: JobSpec, image: ImageInput, mask: ImageInput | None) -> Result:
-    from canvasfill.pipeline.processing import run_job
+    from canvasfill.pipeline.run import run_job
 
     output = run_job(spec, _as_bytes(image), None if mask is None else _as_bytes(mask))
     images = [_load(item.data) for item in output.images]

@@ -26,7 +26,7 @@ from canvasfill.engines.diffusion.loading import dtype_for
 from canvasfill.engines.registry import choose_engine, get_engine
 from canvasfill.engines.settings import Precision
 from canvasfill.errors import EngineError, InputError
-from canvasfill.pipeline.processing import run_job
+from canvasfill.pipeline.run import run_job
 from canvasfill.pipeline.spec import JobSpec, PixelExpansion
 from tests.engines.tiny_diffusion import (
     build_tiny_flux_fill,

@@ -16,7 +16,7 @@ from canvasfill.engines.lama import LamaEngine
 from canvasfill.engines.migan import MiganEngine
 from canvasfill.engines.registry import choose_engine
 from canvasfill.errors import EngineError
-from canvasfill.pipeline.processing import run_job
+from canvasfill.pipeline.run import run_job
 from canvasfill.pipeline.spec import Box, BoxRemoval, JobSpec, PixelExpansion
 from tests.engines.onnx_graphs import install, isolate_models, lama_like, migan_like
 

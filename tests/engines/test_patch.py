@@ -16,7 +16,7 @@ from PIL import Image
 from canvasfill.engines.base import FillParams, Operation, Param
 from canvasfill.engines.patch import DEFAULT_STEPS, MAX_STEPS, PatchEngine, settings_for, warm_up
 from canvasfill.engines.registry import choose_engine
-from canvasfill.pipeline.processing import run_job
+from canvasfill.pipeline.run import run_job
 from canvasfill.pipeline.spec import JobSpec, MaskRemoval, PixelExpansion
 
 RGB = NDArray[np.uint8]

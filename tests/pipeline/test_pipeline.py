@@ -11,7 +11,8 @@ from canvasfill.engines.base import Engine, FillParams, Operation, Param, rng_fo
 from canvasfill.engines.registry import register
 from canvasfill.errors import EngineError, ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
-from canvasfill.pipeline.processing import prepare, run, run_job
+from canvasfill.pipeline.prepare import prepare
+from canvasfill.pipeline.run import run, run_job
 from canvasfill.pipeline.spec import (
     Box,
     BoxRemoval,

@@ -17,7 +17,7 @@ def demo(
 ) -> None:
     """Expand a generated sample photo by a quarter on each side and say where the result is."""
     from canvasfill.engines.base import Operation, resolve_seed
-    from canvasfill.pipeline.processing import run_job
+    from canvasfill.pipeline.run import run_job
     from canvasfill.pipeline.spec import JobSpec, RatioExpansion
     from canvasfill.sample import sample_photo_png
 

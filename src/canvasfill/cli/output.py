@@ -21,7 +21,7 @@ from canvasfill.errors import CanvasfillError, ErrorCode, InputError
 
 if TYPE_CHECKING:
     from canvasfill.imaging.encode import OutputFormat
-    from canvasfill.pipeline.processing import JobOutput
+    from canvasfill.pipeline.run import JobOutput
 
 T = TypeVar("T")
 

@@ -1,6 +1,6 @@
 """Running one fill from files: read the image (and mask), run the pipeline, write, report.
 
-The same :func:`canvasfill.pipeline.processing.run_job` the server's workers run, with no
+The same :func:`canvasfill.pipeline.run.run_job` the server's workers run, with no
 task record; imported here on first use, since it brings numpy, OpenCV and pydantic.
 """
 
@@ -14,13 +14,13 @@ from canvasfill.cli.output import EXIT_BAD_INPUT, fail, guarded, print_json, say
 
 if TYPE_CHECKING:
     from canvasfill.engines.base import Operation
-    from canvasfill.pipeline.processing import JobOutput
+    from canvasfill.pipeline.run import JobOutput
     from canvasfill.pipeline.spec import Geometry, JobSpec
 
 
 def process(spec: JobSpec, image: Path, mask: Path | None) -> JobOutput:
     """Run ``spec`` on the bytes of ``image`` (and ``mask``)."""
-    from canvasfill.pipeline.processing import run_job
+    from canvasfill.pipeline.run import run_job
 
     mask_bytes = mask.read_bytes() if mask is not None else None
     return run_job(spec, image.read_bytes(), mask_bytes)

@@ -25,7 +25,7 @@ from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tables import ApiKey, Task, utcnow
 from canvasfill.jobs.tasks import new_task_id
-from canvasfill.pipeline.processing import prepare
+from canvasfill.pipeline.prepare import prepare
 from canvasfill.storage.base import input_key, task_prefixes
 
 CALLBACK_URL_MAX = 2048

@@ -28,7 +28,8 @@ from canvasfill.jobs.logs import task_context
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.tables import Task
 from canvasfill.jobs.tasks import ResultBlob
-from canvasfill.pipeline.processing import prepare, run
+from canvasfill.pipeline.prepare import prepare
+from canvasfill.pipeline.run import run
 from canvasfill.pipeline.spec import JobSpec
 from canvasfill.storage.base import BlobNotFoundError, input_key, result_key
 
