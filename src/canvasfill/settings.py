@@ -94,6 +94,10 @@ class Settings(EngineSettings):
     """Proxies whose ``X-Forwarded-Host``/``-Proto`` and ``Forwarded`` headers are believed
     when result URLs are built (addresses or networks; ``"*"`` trusts every peer), as
     uvicorn's ``--forwarded-allow-ips``. Others' forwarded headers are ignored."""
+    decode_memory_mb: int = Field(256, ge=16)
+    """Memory the API process may spend on decoding inputs at once (masks, and images
+    whose integrity needs a decode): concurrent decodes wait for their share, so twenty
+    large uploads cannot take gigabytes. One decode larger than this runs alone."""
     sync_join_s: float = Field(600.0, ge=0)
     """A synchronous request repeated (same key, same body) within this many seconds of
     the first, while its task is queued or running, waits on that task; 0 turns it off."""

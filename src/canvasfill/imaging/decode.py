@@ -48,11 +48,13 @@ class DecodedImage:
         return self.width, self.height
 
 
-def open_image(data: bytes, limits: ImageLimits = NATIVE, *, field: str = "image") -> Image.Image:
-    """Open and fully load ``data`` after every header check passes.
+def open_header(
+    data: bytes, limits: ImageLimits = NATIVE, *, field: str = "image"
+) -> tuple[Image.Image, tuple[int, int]]:
+    """Open ``data`` and run every check its header allows; no pixel is decoded.
 
-    Returns the Pillow image in its own mode, EXIF orientation applied. Use
-    :func:`decode_image` for pixels; masks use this to inspect the mode first.
+    Returns the opened (not loaded) Pillow image and its upright (width, height), EXIF
+    orientation applied: what the caller sees, and what a mask must match.
     """
     limits.check_file_size(len(data))
     try:
@@ -77,6 +79,16 @@ def open_image(data: bytes, limits: ImageLimits = NATIVE, *, field: str = "image
     if _orientation(image) in _TRANSPOSING_ORIENTATIONS:
         width, height = height, width
     limits.check_dimensions(width, height)
+    return image, (width, height)
+
+
+def open_image(data: bytes, limits: ImageLimits = NATIVE, *, field: str = "image") -> Image.Image:
+    """Open and fully load ``data`` after every header check passes.
+
+    Returns the Pillow image in its own mode, EXIF orientation applied. Use
+    :func:`decode_image` for pixels; masks use this to inspect the mode first.
+    """
+    image, _size = open_header(data, limits, field=field)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

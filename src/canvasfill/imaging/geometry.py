@@ -98,15 +98,22 @@ def sides_from_ratios(
     )
 
 
-def plan_expansion(source_size: tuple[int, int], sides: Sides) -> CanvasPlan:
-    """The canvas grows by ``sides``; everything outside the original is filled."""
+def expanded_size(source_size: tuple[int, int], sides: Sides) -> tuple[int, int]:
+    """(width, height) of the canvas ``sides`` ask for: known before any mask is drawn,
+    so its limits are checked before anything of its size is allocated."""
     if not sides.any:
         raise InputError(
             ErrorCode.INVALID_PARAMETER,
             "at least one side must be expanded by more than 0",
         )
     width, height = source_size
-    canvas = (width + sides.left + sides.right, height + sides.top + sides.bottom)
+    return width + sides.left + sides.right, height + sides.top + sides.bottom
+
+
+def plan_expansion(source_size: tuple[int, int], sides: Sides) -> CanvasPlan:
+    """The canvas grows by ``sides``; everything outside the original is filled."""
+    width, height = source_size
+    canvas = expanded_size(source_size, sides)
     fill = np.ones((canvas[1], canvas[0]), dtype=bool)
     fill[sides.top : sides.top + height, sides.left : sides.left + width] = False
     return CanvasPlan(

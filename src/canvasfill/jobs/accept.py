@@ -21,11 +21,12 @@ from datetime import timedelta
 from canvasfill.engines.registry import AUTO, choose_engine
 from canvasfill.jobs.fetch import check_url
 from canvasfill.jobs.idempotency import Idempotency
+from canvasfill.jobs.keys import InsufficientCreditsError
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tables import ApiKey, Task, utcnow
 from canvasfill.jobs.tasks import new_task_id
-from canvasfill.pipeline.prepare import prepare
+from canvasfill.pipeline.prepare import check
 from canvasfill.storage.base import input_key, task_prefixes
 
 CALLBACK_URL_MAX = 2048
@@ -70,14 +71,15 @@ def accept(
     spec = submission.spec
     # an unknown or unusable engine is the caller's to fix: refuse now, not in the task
     choose_engine(spec.engine, spec.operation, spec.fill_params())
+    cost = _price(runtime, submission) * spec.n
+    _check_credits(key, cost)
     if submission.image is not None and submission.mask_url is None:
-        prepare(spec, submission.image, submission.mask)
+        check(spec, submission.image, submission.mask, budget=runtime.decode_budget)
     task_id = new_task_id()
     if submission.image is not None:
         runtime.blobs.put(input_key(task_id, "image"), submission.image)
     if submission.mask is not None:
         runtime.blobs.put(input_key(task_id, "mask"), submission.mask)
-    cost = _price(runtime, submission) * spec.n
     try:
         task, created = runtime.tasks.create(task_id, key.id, submission, cost, idem, ttl)
     except BaseException:
@@ -99,6 +101,14 @@ def with_default_engine(submission: Submission, default: str) -> Submission:
     if submission.spec.engine not in ("", AUTO) or default == AUTO:
         return submission
     return replace(submission, spec=submission.spec.model_copy(update={"engine": default}))
+
+
+def _check_credits(key: ApiKey, cost: int) -> None:
+    """Refuse a key that cannot pay before any input is looked at, so a key with no
+    credits costs the service nothing. The balance read at authorization may be stale:
+    the hold taken with the task (``tasks.create``) is the one that counts."""
+    if key.credits is not None and key.credits < cost:
+        raise InsufficientCreditsError(cost, key.credits)
 
 
 def _check_urls(runtime: Runtime, submission: Submission) -> None:

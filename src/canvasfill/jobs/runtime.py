@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from canvasfill.imaging.budget import MemoryBudget
 from canvasfill.jobs.database import SessionFactory, make_engine, make_sessions, migrate
 from canvasfill.jobs.deliveries import DeliveryStore
 from canvasfill.jobs.idempotency import IdempotencyStore
@@ -36,6 +37,8 @@ class Runtime:
     blobs: BlobStore
     """Local folder by default, an S3 bucket when ``blob_url`` names one."""
     signer: UrlSigner
+    decode_budget: MemoryBudget
+    """Bounds the pixels acceptance decodes at once in this process (``decode_memory_mb``)."""
 
     @property
     def result_ttl(self) -> timedelta:
@@ -80,4 +83,5 @@ def build_runtime(settings: Settings, *, apply_migrations: bool = False) -> Runt
         deliveries=DeliveryStore(sessions),
         blobs=blobs,
         signer=signer,
+        decode_budget=MemoryBudget(settings.decode_memory_mb * 2**20),
     )
