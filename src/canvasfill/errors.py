@@ -41,6 +41,8 @@ class ErrorCode(StrEnum):
     ENGINE_FAILED = "engine_failed"
     # the request as a whole, and who sent it
     INVALID_REQUEST = "invalid_request"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    """The body is in a content type the door does not read."""
     PAYLOAD_TOO_LARGE = "payload_too_large"
     BODY_TIMEOUT = "body_timeout"
     """The request body stopped arriving (a stalled or very slow client)."""
@@ -77,6 +79,45 @@ class ErrorCode(StrEnum):
             return cls(stored or cls.INTERNAL_ERROR)
         except ValueError:
             return cls.INTERNAL_ERROR
+
+
+# Families, so that each door's error table decides a whole kind of failure at once.
+IMAGE_FILE_CODES = (
+    ErrorCode.INVALID_IMAGE,
+    ErrorCode.TRUNCATED_IMAGE,
+    ErrorCode.UNSUPPORTED_FORMAT,
+    ErrorCode.ANIMATED_IMAGE,
+)
+IMAGE_SIZE_CODES = (
+    ErrorCode.FILE_TOO_LARGE,
+    ErrorCode.DECOMPRESSION_BOMB,
+    ErrorCode.IMAGE_TOO_SMALL,
+    ErrorCode.IMAGE_TOO_LARGE,
+    ErrorCode.ASPECT_RATIO_OUT_OF_RANGE,
+    ErrorCode.CANVAS_TOO_LARGE,
+)
+MASK_CODES = (
+    ErrorCode.INVALID_MASK,
+    ErrorCode.MASK_SIZE_MISMATCH,
+    ErrorCode.MASK_HAS_ICC_PROFILE,
+    ErrorCode.EMPTY_MASK,
+    ErrorCode.FULL_MASK,
+)
+DOWNLOAD_CODES = (
+    ErrorCode.URL_NOT_ALLOWED,
+    ErrorCode.DOWNLOAD_FAILED,
+    ErrorCode.DOWNLOAD_TOO_LARGE,
+    ErrorCode.DOWNLOAD_TIMEOUT,
+    ErrorCode.DOWNLOAD_TOO_MANY_REDIRECTS,
+)
+TASK_FAILURE_CODES = (
+    ErrorCode.ENGINE_FAILED,
+    ErrorCode.TIMEOUT,
+    ErrorCode.WORKER_CRASHED,
+    ErrorCode.INPUT_MISSING,
+    ErrorCode.INTERNAL_ERROR,
+)
+"""A task that was accepted and could not finish (the caller did nothing wrong)."""
 
 
 class CanvasfillError(Exception):

@@ -1,6 +1,7 @@
-"""The HTTP service: FastAPI app, auth, native routes, signed files, health and metrics.
+"""The HTTP service: FastAPI app, doors (declared in ``door.py``, run by ``handler.py``),
+auth, body reading, signed files, SSE, health and metrics.
 
-Dialects (``api/dialects/``) parse their requests into a ``JobSpec``, hand it to
-``jobs.accept`` like the native routes do, and render tasks and errors in their own
-shape through the registries in ``api.render`` and ``api.errors``.
+Each door module (``native/door.py``, ``dialects/*.py``) declares and registers its door:
+routes, auth scheme, body, ``parse`` and renderers. ``app.py`` installs every registered
+door through the one handler.
 """

@@ -1,9 +1,9 @@
 """The FastAPI app: one process that accepts, runs and serves expansion and removal work.
 
-``create_app`` builds the runtime (applying migrations) at once; the lifespan starts the
-task events, the dispatcher (embedded pool, or Celery with a broker), the callback
-sender and the sweeper (which also queues again tasks whose lease lapsed), and stops
-them on shutdown.
+``create_app`` builds the runtime (applying migrations) at once and installs every
+registered door through the one handler; the lifespan starts the task events, the
+dispatcher (embedded pool, or Celery with a broker), the callback sender and the
+sweeper (which also queues again tasks whose lease lapsed), and stops them on shutdown.
 """
 
 from __future__ import annotations
@@ -19,16 +19,20 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from canvasfill.api import dialects, engines_route, events, files, forwarded, health, playground
-from canvasfill.api.errors import install_error_handlers
+from canvasfill.api import handler as doors
+from canvasfill.api.door import DOORS
+from canvasfill.api.errors import error_info
 from canvasfill.api.metrics import Metrics
-from canvasfill.api.native import routes as native
+from canvasfill.api.native import door as native_door
 from canvasfill.api.native.schema import REQUEST_SCHEMAS
 from canvasfill.api.ratelimit import limiter_for
-from canvasfill.api.render import render_callback
 from canvasfill.api.service import Service
+from canvasfill.errors import CanvasfillError
 from canvasfill.jobs.callbacks import CallbackSender
 from canvasfill.jobs.dispatch import make_dispatcher
 from canvasfill.jobs.events import events_for
@@ -61,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     dispatcher = make_dispatcher(runtime, on_finished=finished)
 
     def callback_body(task: Task, event: str) -> dict[str, Any]:
-        return render_callback(task, event, runtime, holder["service"].public_base())
+        return doors.render_callback(task, event, runtime, holder["service"].public_base())
 
     service = Service(
         runtime=runtime,
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service.callbacks.stop()
             service.dispatcher.stop()
             service.events.stop()
+            handler.close()
             runtime.close()
 
     app = FastAPI(
@@ -101,13 +106,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.service = service
-    install_error_handlers(app)
-    app.include_router(native.router)
+    handler = app.state.handler = doors.Handler(service)
+    _install_error_handlers(app)
+    _import_dialects()
+    for door in (native_door.DOOR, *(d for d in DOORS.values() if d is not native_door.DOOR)):
+        doors.install(app, handler, door)
     app.include_router(engines_route.router)
     app.include_router(events.router)
     app.include_router(files.router)
     app.include_router(health.router)
-    _install_dialects(app)
     playground.install(app)
     app.middleware("http")(_observe(service))
     # outermost: a trusted proxy's forwarded headers apply before anything reads the URL
@@ -116,13 +123,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _install_dialects(app: FastAPI) -> None:
-    """Install every module of ``api.dialects`` that defines ``install(app)``."""
+def _import_dialects() -> None:
+    """Import every module of ``api.dialects``: each registers its door."""
     for module_info in pkgutil.iter_modules(dialects.__path__, prefix=dialects.__name__ + "."):
-        module = importlib.import_module(module_info.name)
-        install = getattr(module, "install", None)
-        if callable(install):
-            install(app)
+        importlib.import_module(module_info.name)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """Errors raised outside a door's operation (unknown paths, wrong methods, the
+    routes that are not doors) answer in the shape of the door whose namespace holds the
+    path, else the native one. A door's own operations render their errors themselves."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        rid = request_id.get() or uuid.uuid4().hex
+        return doors.render_error(doors.door_for_path(request.url.path), error_info(exc), rid)
+
+    for kind in (CanvasfillError, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(kind, handle)
 
 
 def _observe(
@@ -170,7 +187,9 @@ def _extend_openapi(app: FastAPI) -> None:
             schema = get_openapi(
                 title=app.title, version=app.version, summary=app.summary, routes=app.routes
             )
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(REQUEST_SCHEMAS)
+            components = schema.setdefault("components", {})
+            components.setdefault("schemas", {}).update(REQUEST_SCHEMAS)
+            components.setdefault("securitySchemes", {}).update(doors.security_schemes())
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -24,9 +24,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from canvasfill.api.auth import require_key
-from canvasfill.api.doors import own_task
 from canvasfill.api.render import native_task
 from canvasfill.api.service import Service, get_service
+from canvasfill.api.steps import find_task
 from canvasfill.jobs.tables import ApiKey, Task, TaskStatus
 
 router = APIRouter(prefix="/v1", tags=["native"])
@@ -127,7 +127,7 @@ async def events(
     then ``event: task`` with the finished task (as ``GET /v1/tasks/{id}``); then the
     stream ends. Send the key as ``Authorization: Bearer <key>``.
     """
-    task = await run_in_threadpool(own_task, service, key, task_id)
+    task = await run_in_threadpool(find_task, service, key, task_id)
     return StreamingResponse(
         task_events(request, service, task),
         media_type="text/event-stream",

@@ -32,23 +32,22 @@ def get_file(
     # a signature is hex: anything else (non-ASCII included) cannot match
     if not signature.isascii() or not signature or not signer.matches(key, expires, signature):
         raise ApiError(
-            403, ErrorCode.INVALID_SIGNATURE, "this URL is not signed by this server (or altered)"
+            ErrorCode.INVALID_SIGNATURE, "this URL is not signed by this server (or altered)"
         )
     if expires <= time.time():
         raise ApiError(
-            410,
             ErrorCode.URL_EXPIRED,
             "this result URL has expired; results are kept for a while only",
         )
     store = service.runtime.blobs
     if not isinstance(store, LocalBlobStore):  # other stores hand out their own URLs
-        raise ApiError(404, ErrorCode.NOT_FOUND, "files are not served from here")
+        raise ApiError(ErrorCode.NOT_FOUND, "files are not served from here")
     try:
         path = store.path(key)
     except ValueError:
-        raise ApiError(404, ErrorCode.NOT_FOUND, "there is no such file") from None
+        raise ApiError(ErrorCode.NOT_FOUND, "there is no such file") from None
     if not path.is_file():
-        raise ApiError(404, ErrorCode.NOT_FOUND, "the file is gone (its task expired)")
+        raise ApiError(ErrorCode.NOT_FOUND, "the file is gone (its task expired)")
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     headers = {"Cache-Control": f"private, max-age={max(0, int(expires - time.time()))}"}
     return FileResponse(path, media_type=media_type, headers=headers)

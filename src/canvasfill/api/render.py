@@ -1,27 +1,21 @@
-"""Turning a task record into what callers see: result URLs and the native task JSON.
+"""Turning a task record into what callers see: views, result URLs, the native task JSON.
 
 Result URLs are signed when rendered and expire with the results themselves, so every
-rendering of one task shows the same URLs. Callback bodies are rendered per dialect:
-a dialect module registers its renderer here under its name.
+rendering of one task shows the same URLs. A view is built in the thread pool (it may
+read result bytes); doors render views, never records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from canvasfill.api.errors import ApiError
+from canvasfill.api.view import DialectResult, ResultView, TaskView
+from canvasfill.errors import ErrorCode
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.tables import Task
-
-
-@dataclass(frozen=True)
-class ResultView:
-    url: str
-    width: int
-    height: int
-    format: str
+from canvasfill.storage.base import BlobNotFoundError
 
 
 def result_views(task: Task, runtime: Runtime, base_url: str) -> list[ResultView]:
@@ -45,59 +39,101 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
-def native_task(task: Task, runtime: Runtime, base_url: str) -> dict[str, Any]:
+def view_for(task: Task, runtime: Runtime, base: str, *, with_data: bool = False) -> TaskView:
+    """The door-neutral view of ``task``: signed absolute result URLs under ``base``, and
+    with ``with_data`` the result bytes (for answers that carry base64)."""
+    blobs = runtime.blobs
+    results = []
+    for stored, signed in zip(task.results, result_views(task, runtime, base), strict=False):
+        watermark_key = stored.get("watermark_key")
+        watermark_url = None
+        if watermark_key and task.results_expire_at is not None:
+            watermark_url = blobs.url(watermark_key, task.results_expire_at, base)
+        data = _result_bytes(runtime, str(stored["key"])) if with_data else None
+        results.append(DialectResult(**vars(signed), data=data, watermark_url=watermark_url))
+    return TaskView(
+        id=task.id,
+        status=task.status,
+        progress=task.progress,
+        created_at=task.created_at,
+        updated_at=task.updated_at,
+        started_at=task.started_at,
+        finished_at=task.finished_at,
+        engine=task.engine,
+        seed=task.seed,
+        error_code=ErrorCode.of(task.error_code) if task.error_code else None,
+        error_message=task.error_message,
+        error_field=task.error_field,
+        results=tuple(results),
+        external_id=task.external_id,
+        meta=dict(task.meta),
+        operation=task.operation,
+        n=int(task.spec.get("n", 1)),
+        results_expire_at=task.results_expire_at,
+        results_expired=task.results_expired,
+        ignored=tuple(task.ignored),
+        callback_url=task.callback_url,
+        callback_state=task.callback_state,
+        callback_attempts=task.callback_attempts,
+        seq=task.seq,
+    )
+
+
+def _result_bytes(runtime: Runtime, key: str) -> bytes:
+    """A result's bytes; 404 when the blob is gone (expired, or removed by hand)."""
+    try:
+        return runtime.blobs.get(key)
+    except BlobNotFoundError:
+        raise ApiError(
+            ErrorCode.NOT_FOUND, "the task's result is gone (results expire); run it again"
+        ) from None
+
+
+def native_task_json(view: TaskView) -> dict[str, Any]:
     """The native API's task object."""
     error = None
-    if task.error_code:
-        error = {"code": task.error_code, "message": task.error_message, "field": task.error_field}
+    if view.error_code:
+        error = {
+            "code": view.error_code.value,
+            "message": view.error_message,
+            "field": view.error_field,
+        }
     callback = None
-    if task.callback_url:
+    if view.callback_url:
         callback = {
-            "url": task.callback_url,
-            "state": task.callback_state,
-            "attempts": task.callback_attempts,
+            "url": view.callback_url,
+            "state": view.callback_state,
+            "attempts": view.callback_attempts,
         }
     return {
-        "id": task.id,
+        "id": view.id,
         "object": "task",
-        "operation": task.operation,
-        "status": task.status,
-        "progress": task.progress,
-        "created_at": _iso(task.created_at),
-        "started_at": _iso(task.started_at),
-        "finished_at": _iso(task.finished_at),
-        "engine": task.engine,
-        "seed": task.seed,
-        "n": int(task.spec.get("n", 1)),
+        "operation": view.operation,
+        "status": view.status,
+        "progress": view.progress,
+        "created_at": _iso(view.created_at),
+        "started_at": _iso(view.started_at),
+        "finished_at": _iso(view.finished_at),
+        "engine": view.engine,
+        "seed": view.seed,
+        "n": view.n,
         "error": error,
-        "results": [view.__dict__ for view in result_views(task, runtime, base_url)],
-        "results_expire_at": _iso(task.results_expire_at),
-        "results_expired": task.results_expired,
-        "ignored_params": task.ignored,
+        "results": [
+            {"url": r.url, "width": r.width, "height": r.height, "format": r.format}
+            for r in view.results
+        ],
+        "results_expire_at": _iso(view.results_expire_at),
+        "results_expired": view.results_expired,
+        "ignored_params": list(view.ignored),
         "callback": callback,
     }
 
 
-CallbackRenderer = Callable[[Task, str, Runtime, str], dict[str, Any]]
-"""(task, event, runtime, base_url) → a callback's JSON body."""
+def native_task(task: Task, runtime: Runtime, base_url: str) -> dict[str, Any]:
+    """The native task object of a stored task (SSE and callbacks)."""
+    return native_task_json(view_for(task, runtime, base_url))
 
 
-def native_callback(task: Task, event: str, runtime: Runtime, base_url: str) -> dict[str, Any]:
+def native_callback_body(view: TaskView, event: str) -> dict[str, Any]:
     """Standard Webhooks' envelope: ``{type, timestamp, data}``."""
-    return {
-        "type": event,
-        "timestamp": _iso(datetime.now(UTC)),
-        "data": native_task(task, runtime, base_url),
-    }
-
-
-CALLBACK_RENDERERS: dict[str, CallbackRenderer] = {"native": native_callback}
-
-
-def register_callback_renderer(dialect: str, renderer: CallbackRenderer) -> None:
-    CALLBACK_RENDERERS[dialect] = renderer
-
-
-def render_callback(task: Task, event: str, runtime: Runtime, base_url: str) -> dict[str, Any]:
-    renderer = CALLBACK_RENDERERS.get(task.dialect, native_callback)
-    return renderer(task, event, runtime, base_url)
+    return {"type": event, "timestamp": _iso(datetime.now(UTC)), "data": native_task_json(view)}

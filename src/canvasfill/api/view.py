@@ -1,6 +1,6 @@
 """What a door renders: a read-only view of a task, free of database and storage types.
 
-The glue (``doors.py``) builds it from the task record, signing result URLs and, for the
+``render.view_for`` builds it from the task record, signing result URLs and, for the
 doors that answer with base64, loading the result bytes; doors only read it.
 """
 
@@ -10,9 +10,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from canvasfill.api.render import ResultView
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
+
+
+@dataclass(frozen=True)
+class ResultView:
+    url: str
+    width: int
+    height: int
+    format: str
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,17 @@ class TaskView:
     external_id: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     """What the door kept with the task when it accepted it (its own request options)."""
+    error_field: str | None = None
+    operation: str = "expand"
+    n: int = 1
+    results_expire_at: datetime | None = None
+    results_expired: bool = False
+    ignored: tuple[str, ...] = ()
+    callback_url: str | None = None
+    callback_state: str | None = None
+    callback_attempts: int = 0
+    seq: int = 0
+    """The task's place in its key's list (cursors)."""
 
     def result_data(self) -> list[bytes]:
         """The results' bytes; the door must have asked the glue for them."""

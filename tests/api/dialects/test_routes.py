@@ -280,8 +280,8 @@ def test_picwish_errors_and_unknown_task(live: Live) -> None:
 def test_picwish_rate_limit_is_two_per_second(live: Live) -> None:
     key, _ = live.new_key()
     now = [1000.0]
-    app_state = live.server.app.state
-    real, app_state.picwish_limiter = app_state.picwish_limiter, RateLimiter(2.0, lambda: now[0])
+    limiters = live.server.app.state.handler.limiters
+    real, limiters["picwish"] = limiters["picwish"], RateLimiter(2.0, lambda: now[0])
     try:
         statuses = [
             live.client.get(f"{PICWISH}/none", headers={"X-API-KEY": key}).status_code
@@ -295,7 +295,7 @@ def test_picwish_rate_limit_is_two_per_second(live: Live) -> None:
         now[0] += 0.5
         assert live.client.get(f"{PICWISH}/none", headers={"X-API-KEY": key}).status_code == 404
     finally:
-        app_state.picwish_limiter = real
+        limiters["picwish"] = real
 
 
 def test_picwish_source_download_failure_is_a_task_state(live: Live) -> None:

@@ -82,9 +82,13 @@ def test_unknown_stability_path_and_wrong_method(live: Live) -> None:
 
 
 def test_unknown_kling_path_and_wrong_method(live: Live) -> None:
-    unknown = live.client.get("/v1/images/generations/none")
+    unknown = live.client.get("/v1/images/editing/none")
     assert unknown.status_code == 404
     assert unknown.json()["code"] == 1203
+    # /v1/images/ is not all Kling's: OpenAI's image API lives there too
+    openai = live.client.get("/v1/images/generations/none")
+    assert openai.status_code == 404
+    assert "code" not in openai.json()
     wrong = live.client.delete("/v1/images/editing/expand")
     assert wrong.status_code == 404
     assert wrong.json()["code"] == 1202

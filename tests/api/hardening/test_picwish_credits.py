@@ -22,13 +22,13 @@ def test_no_credits_is_402_not_429(live: Live) -> None:
 
 def test_429_carries_retry_after(live: Live) -> None:
     key, _ = live.new_key()
-    state = live.server.app.state
-    real, state.picwish_limiter = state.picwish_limiter, RateLimiter(2.0, lambda: 1000.0)
+    limiters = live.server.app.state.handler.limiters
+    real, limiters["picwish"] = limiters["picwish"], RateLimiter(2.0, lambda: 1000.0)
     try:
         answers = [
             live.client.get(f"{PICWISH_EXPAND}/none", headers={"X-API-KEY": key}) for _ in range(3)
         ]
     finally:
-        state.picwish_limiter = real
+        limiters["picwish"] = real
     assert [answer.status_code for answer in answers] == [404, 404, 429]
     assert answers[-1].headers["retry-after"] == "1"

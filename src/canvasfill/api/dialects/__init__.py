@@ -1,15 +1,7 @@
-"""Vendor dialects: each module translates one hosted API to and from canvasfill's core.
+"""Vendor dialects: each module declares one hosted API as a door (``api/door.py``).
 
-A dialect module defines ``install(app: FastAPI) -> None`` and is found and installed by
-``api.app`` (no list of dialects anywhere). It adds its routes, and it may:
-
-- authenticate with ``api.auth.authorize(service, token)`` using its own header;
-- parse the request into a ``JobSpec`` and call ``jobs.accept.accept`` with a
-  ``Submission(dialect=NAME, external_id=..., meta=..., notify_on=...)``, then
-  ``service.dispatcher.submit(task.id)``;
-- render tasks from the ``jobs.models.Task`` record (``api.render.result_views`` gives
-  the signed result URLs) and register ``api.render.register_callback_renderer(NAME,
-  fn)`` so callbacks arrive in its shape;
-- render errors in its shape with ``api.errors.register_error_renderer(app, PREFIX, fn)``,
-  which receives the same ``ErrorInfo`` (status, code, message, field) for every error.
+A dialect module registers a ``Door`` at import (``api.app`` imports every module of this
+package: no list of dialects anywhere). It holds only its declaration, its parsing (the
+request to a ``Submission``) and its rendering (tasks, errors, callbacks): it never
+authorizes, accepts, waits or touches a store; ``api/handler.py`` does, once for all.
 """

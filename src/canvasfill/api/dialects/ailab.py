@@ -12,22 +12,35 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-
-from canvasfill.api import doors
-from canvasfill.api.auth import authorize
+from canvasfill.api.auth import HeaderKey
+from canvasfill.api.body import Body, BodyKind, body_cap
 from canvasfill.api.dialects.fields import FieldReader
+from canvasfill.api.door import (
+    SYNC_WAIT,
+    Answer,
+    Create,
+    Door,
+    Incoming,
+    exhaustive,
+    register,
+    rows,
+)
 from canvasfill.api.errors import ErrorInfo
-from canvasfill.api.service import Service, get_service
 from canvasfill.api.view import TaskView, output_format_of, require_image
 from canvasfill.engines.base import Operation, resolve_seed
-from canvasfill.errors import ErrorCode, InputError
+from canvasfill.errors import (
+    DOWNLOAD_CODES,
+    IMAGE_FILE_CODES,
+    IMAGE_SIZE_CODES,
+    MASK_CODES,
+    TASK_FAILURE_CODES,
+    ErrorCode,
+    InputError,
+)
 from canvasfill.imaging.limits import AILAB
 from canvasfill.jobs.submission import Submission
-from canvasfill.jobs.tables import TaskStatus
 from canvasfill.pipeline.spec import (
     MAX_OUTPUT_SIDE,
     MAX_STEPS,
@@ -54,43 +67,53 @@ this limit may have minimal impact': longer prompts are accepted, the tail dropp
 MAX_PROMPT_CHARACTERS = 10_000
 """Past this a prompt is not a long prompt but a mistake (or an attack): refused."""
 
-# (HTTP status, error_detail.code, code_message) for canvasfill's own codes
+# (HTTP status, error_detail.code, code_message) for every canvasfill code
 _IMAGE_SIZE = (422, "ERROR_IMAGE_SIZE", "The image size does not meet the requirements.")
 _IMAGE_FORMAT = (422, "ERROR_IMAGE_FORMAT", "The image format does not meet the requirements.")
 _NO_SUCH_AI = "AI does not exist or has been deactivated."
 _INVALID = (400, "ERROR_INVALID_PARAMETER", "Invalid parameter.")
-_BY_CODE: dict[ErrorCode, tuple[int, str, str]] = {
-    ErrorCode.MISSING_PARAMETER: (400, "MISSING_PARAMETERS", "Missing parameters."),
-    ErrorCode.INVALID_PARAMETER: _INVALID,
-    ErrorCode.INVALID_MASK: _INVALID,
-    ErrorCode.MASK_SIZE_MISMATCH: _INVALID,
-    ErrorCode.MASK_HAS_ICC_PROFILE: _INVALID,
-    ErrorCode.EMPTY_MASK: (400, "PARAMETERS_CANNOT_EMPTY", "Parameters cannot be empty."),
-    ErrorCode.FULL_MASK: _INVALID,
-    ErrorCode.FILE_TOO_LARGE: _IMAGE_SIZE,
-    ErrorCode.IMAGE_TOO_SMALL: _IMAGE_SIZE,
-    ErrorCode.IMAGE_TOO_LARGE: _IMAGE_SIZE,
-    ErrorCode.DECOMPRESSION_BOMB: _IMAGE_SIZE,
-    ErrorCode.ASPECT_RATIO_OUT_OF_RANGE: _IMAGE_SIZE,
-    ErrorCode.CANVAS_TOO_LARGE: _IMAGE_SIZE,
-    ErrorCode.INVALID_IMAGE: _IMAGE_FORMAT,
-    ErrorCode.TRUNCATED_IMAGE: _IMAGE_FORMAT,
-    ErrorCode.UNSUPPORTED_FORMAT: _IMAGE_FORMAT,
-    ErrorCode.ANIMATED_IMAGE: _IMAGE_FORMAT,
-    ErrorCode.PAYLOAD_TOO_LARGE: _IMAGE_SIZE,
-    ErrorCode.UNAUTHORIZED: (
-        401,
-        "ERROR_APPLICATIONS_NOT_EXISTS",
-        "The application does not exist.",
-    ),
-    ErrorCode.INSUFFICIENT_CREDITS: (429, "ERROR_NOT_ENOUGH_CREDITS", "Insufficient credits."),
-    ErrorCode.RATE_LIMITED: (429, "ERROR_TOO_MANY_REQUESTS", "Too many requests."),
-    ErrorCode.NOT_FOUND: (404, "ERROR_AI_NOT_EXISTS", _NO_SUCH_AI),
-    ErrorCode.METHOD_NOT_ALLOWED: (405, "ERROR_AI_NOT_EXISTS", _NO_SUCH_AI),
-    ErrorCode.STORAGE_UNAVAILABLE: (503, "PROCESSING_FAILURE", "Processing failed."),
-    ErrorCode.BODY_TIMEOUT: (408, "PROCESSING_FAILURE", "Processing failed."),
-}
 _PROCESSING_FAILURE = (400, "PROCESSING_FAILURE", "Processing failed.")
+_BY_CODE = exhaustive(
+    rows(
+        (TASK_FAILURE_CODES + DOWNLOAD_CODES, _PROCESSING_FAILURE),
+        (
+            (
+                ErrorCode.ENGINE_NOT_FOUND,
+                ErrorCode.ENGINE_UNAVAILABLE,
+                ErrorCode.INVALID_REQUEST,
+                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                ErrorCode.EXTERNAL_ID_TAKEN,
+                ErrorCode.TASK_NOT_CANCELABLE,
+                ErrorCode.INVALID_SIGNATURE,
+                ErrorCode.URL_EXPIRED,
+            ),
+            _PROCESSING_FAILURE,
+        ),
+        ((ErrorCode.MISSING_PARAMETER,), (400, "MISSING_PARAMETERS", "Missing parameters.")),
+        ((ErrorCode.INVALID_PARAMETER, *MASK_CODES), _INVALID),
+        (
+            (ErrorCode.EMPTY_MASK,),
+            (400, "PARAMETERS_CANNOT_EMPTY", "Parameters cannot be empty."),
+        ),
+        ((*IMAGE_SIZE_CODES, ErrorCode.PAYLOAD_TOO_LARGE), _IMAGE_SIZE),
+        (IMAGE_FILE_CODES, _IMAGE_FORMAT),
+        (
+            (ErrorCode.UNAUTHORIZED,),
+            (401, "ERROR_APPLICATIONS_NOT_EXISTS", "The application does not exist."),
+        ),
+        (
+            (ErrorCode.INSUFFICIENT_CREDITS,),
+            (429, "ERROR_NOT_ENOUGH_CREDITS", "Insufficient credits."),
+        ),
+        ((ErrorCode.RATE_LIMITED,), (429, "ERROR_TOO_MANY_REQUESTS", "Too many requests.")),
+        ((ErrorCode.NOT_FOUND,), (404, "ERROR_AI_NOT_EXISTS", _NO_SUCH_AI)),
+        ((ErrorCode.METHOD_NOT_ALLOWED,), (405, "ERROR_AI_NOT_EXISTS", _NO_SUCH_AI)),
+        ((ErrorCode.STORAGE_UNAVAILABLE,), (503, "PROCESSING_FAILURE", "Processing failed.")),
+        ((ErrorCode.BODY_TIMEOUT,), (408, "PROCESSING_FAILURE", "Processing failed.")),
+    ),
+    NAME,
+)
 
 
 def _common(fields: FieldReader) -> dict[str, Any]:
@@ -193,7 +216,7 @@ def render_success(task: TaskView, request_id: str) -> dict[str, Any]:
 
 def render_error(code: ErrorCode, message: str, request_id: str) -> tuple[int, dict[str, Any]]:
     """(HTTP status, body) for a canvasfill error code."""
-    status, detail_code, code_message = _BY_CODE.get(code, _PROCESSING_FAILURE)
+    status, detail_code, code_message = _BY_CODE[code]
     return status, _envelope(request_id, status, detail_code, code_message, message)
 
 
@@ -205,42 +228,50 @@ def render_task(task: TaskView, request_id: str) -> tuple[int, dict[str, Any]]:
     return render_error(code, task.error_message or "", request_id)
 
 
-# --- routes ------------------------------------------------------------------------------
+def _render(task: TaskView, incoming: Incoming) -> Answer:
+    status, body = render_task(task, incoming.request_id)
+    return Answer(body, status)
 
-router = APIRouter(tags=["ailab"])
-ServiceDep = Annotated[Service, Depends(get_service)]
+
+def _render_error(info: ErrorInfo, request_id: str) -> Answer:
+    status, body = render_error(info.code, info.message, request_id)
+    return Answer(body, status)
+
+
+def _synchronous(incoming: Incoming, submission: Submission) -> float:
+    return SYNC_WAIT
+
+
 Parser = Callable[[FieldReader, bytes | None, bytes | None], Submission]
 
 
-@router.post(EXPAND_PATH, summary="AILabTools AI Image Extender (synchronous)")
-async def image_extender(request: Request, service: ServiceDep) -> Response:
-    return await _run(request, service, parse_expand)
+def _create(path: str, summary: str, parser: Parser) -> Create:
+    def parse(incoming: Incoming) -> Submission:
+        files = incoming.files
+        return parser(FieldReader(incoming.fields), files.get("image"), files.get("mask"))
+
+    return Create(
+        path=path,
+        summary=summary,
+        body=Body(BodyKind.FORM, body_cap(AILAB)),
+        parse=parse,
+        render=_render,
+        wait_s=_synchronous,
+        joins_repeats=lambda _submission: True,
+        with_data=lambda _submission: True,
+    )
 
 
-@router.post(REMOVE_PATH, summary="AILabTools Remove Objects Advanced (synchronous)")
-async def remove_objects(request: Request, service: ServiceDep) -> Response:
-    return await _run(request, service, parse_remove)
-
-
-async def _run(request: Request, service: Service, parser: Parser) -> Response:
-    token = request.headers.get(API_KEY_HEADER)
-    key = authorize(service, token, header_hint=f"{API_KEY_HEADER}: <key>")
-    form = await doors.form_body(request, doors.body_cap(AILAB))
-    submission = parser(FieldReader(form.fields), form.files.get("image"), form.files.get("mask"))
-    repeat = doors.body_fingerprint(form.fields, form.files)
-    task = await doors.submit(service, key, submission, repeat=repeat)
-    task = await doors.wait_sync(service, task)
-    if not TaskStatus(task.status).finished:
-        raise doors.timed_out(task)
-    view = doors.view(task, service, request, with_data=True)
-    status, body = render_task(view, doors.current_request_id())
-    return JSONResponse(body, status_code=status)
-
-
-def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
-    return render_error(info.code, info.message, doors.current_request_id())
-
-
-def install(app: FastAPI) -> None:
-    app.include_router(router)
-    doors.install_error_renderer(app, (PREFIX,), _render_info)
+DOOR = register(
+    Door(
+        name=NAME,
+        tag="ailab",
+        auth=HeaderKey(name="ailabApiKey", header=API_KEY_HEADER),
+        operations=(
+            _create(EXPAND_PATH, "AILabTools AI Image Extender (synchronous)", parse_expand),
+            _create(REMOVE_PATH, "AILabTools Remove Objects Advanced (synchronous)", parse_remove),
+        ),
+        render_error=_render_error,
+        namespaces=(PREFIX,),
+    )
+)

@@ -58,7 +58,7 @@ class FieldReader:
             raise _invalid(name, expectation, raw)
         try:
             value = float(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # 10**400 overflows a float
             raise _invalid(name, expectation, raw) from None
         if not math.isfinite(value):
             raise _invalid(name, expectation, raw)
@@ -102,7 +102,7 @@ class FieldReader:
             raise _invalid(name, expectation, raw)
         try:
             as_float = float(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # 10**400 overflows a float
             raise _invalid(name, expectation, raw) from None
         if not as_float.is_integer():
             raise _invalid(name, expectation, raw)

@@ -8,25 +8,40 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-
-from canvasfill.api import doors
-from canvasfill.api.auth import authorize_kling_jwt
+from canvasfill.api.auth import KlingJwt
+from canvasfill.api.body import Body, BodyKind, body_cap
 from canvasfill.api.dialects.fields import FieldReader
+from canvasfill.api.door import (
+    Account,
+    Answer,
+    Create,
+    Door,
+    GetTask,
+    Incoming,
+    ListTasks,
+    Page,
+    exhaustive,
+    register,
+    rows,
+)
 from canvasfill.api.errors import ErrorInfo
-from canvasfill.api.render import register_callback_renderer
-from canvasfill.api.service import Service, get_service
 from canvasfill.api.view import TaskView
 from canvasfill.engines.base import Operation, resolve_seed
-from canvasfill.errors import ErrorCode, InputError
+from canvasfill.errors import (
+    DOWNLOAD_CODES,
+    IMAGE_FILE_CODES,
+    IMAGE_SIZE_CODES,
+    MASK_CODES,
+    ErrorCode,
+    InputError,
+)
 from canvasfill.imaging.limits import KLING
-from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.submission import Notify, Submission
-from canvasfill.jobs.tables import ApiKey, Task
+from canvasfill.jobs.tables import ApiKey
 from canvasfill.pipeline.spec import MAX_IMAGES, JobSpec, OutputOptions, RatioExpansion
 
 NAME = "kling"
@@ -34,8 +49,9 @@ PATH = "/v1/images/editing/expand"
 COSTS_PATHS = ("/account/costs", "/v1/account/costs")
 """Resource-pack information (Kling's clients call it as a credential check; some
 under ``/v1``)."""
-PREFIXES = ("/v1/images/", "/account/", "/v1/account/costs")
-"""Unknown paths and wrong methods under these answer in Kling's envelope too."""
+NAMESPACES = ("/v1/images/editing/", "/account/", "/v1/account/costs")
+"""Kling's own namespaces: unknown paths and wrong methods there answer in Kling's
+envelope too (not all of ``/v1/images/``, which OpenAI's image API shares)."""
 NEVER_MS = 4_102_444_800_000
 """Credits do not expire: the pack's ``invalid_time`` is 2100-01-01."""
 UNLIMITED_QUANTITY = 2**31 - 1
@@ -43,7 +59,7 @@ UNLIMITED_QUANTITY = 2**31 - 1
 MAX_PROMPT = 2500
 MAX_RATIO = 2.0
 MAX_PAGE_NUM, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 500, 30
-BODY_CAP = doors.body_cap(KLING, images=1)
+BODY_CAP = body_cap(KLING, images=1)
 """One base64 image (or a URL) and a few short fields."""
 _RATIO_FIELDS = {
     "top": "up_expansion_ratio",
@@ -53,25 +69,51 @@ _RATIO_FIELDS = {
 }
 
 # Kling's codes: (code, HTTP status); auth refusals carry their own code (api/auth.py)
-_BY_CODE: dict[ErrorCode, tuple[int, int]] = {
-    ErrorCode.UNAUTHORIZED: (1000, 401),
-    ErrorCode.INSUFFICIENT_CREDITS: (1102, 429),
-    ErrorCode.MISSING_PARAMETER: (1200, 400),
-    # the reference says "unique within a single user account" and names no code of
-    # its own: a reused id is an invalid parameter value
-    ErrorCode.EXTERNAL_ID_TAKEN: (1201, 400),
-    ErrorCode.FULL_MASK: (1201, 400),  # Kling takes no mask: listed for completeness
-    ErrorCode.INVALID_REQUEST: (1200, 400),
-    ErrorCode.NOT_FOUND: (1203, 404),
-    ErrorCode.METHOD_NOT_ALLOWED: (1202, 404),
-    ErrorCode.RATE_LIMITED: (1302, 429),
-    ErrorCode.ENGINE_FAILED: (5000, 500),
-    ErrorCode.INTERNAL_ERROR: (5000, 500),
-    ErrorCode.TIMEOUT: (5002, 504),
-    ErrorCode.STORAGE_UNAVAILABLE: (5001, 503),
-    ErrorCode.BODY_TIMEOUT: (1200, 400),
-}
 _PARAMETER_VALUE = (1201, 400)
+_BY_CODE = exhaustive(
+    rows(
+        (
+            (
+                *IMAGE_FILE_CODES,
+                *IMAGE_SIZE_CODES,
+                *MASK_CODES,  # Kling takes no mask: listed for completeness
+                *DOWNLOAD_CODES,
+                ErrorCode.INVALID_PARAMETER,
+                ErrorCode.ENGINE_NOT_FOUND,
+                ErrorCode.ENGINE_UNAVAILABLE,
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                ErrorCode.TASK_NOT_CANCELABLE,
+                ErrorCode.INVALID_SIGNATURE,
+                ErrorCode.URL_EXPIRED,
+                ErrorCode.PAYLOAD_TOO_LARGE,
+                ErrorCode.WORKER_CRASHED,
+                ErrorCode.INPUT_MISSING,
+                # the reference says "unique within a single user account" and names no
+                # code of its own: a reused id is an invalid parameter value
+                ErrorCode.EXTERNAL_ID_TAKEN,
+            ),
+            _PARAMETER_VALUE,
+        ),
+        ((ErrorCode.UNAUTHORIZED,), (1000, 401)),
+        ((ErrorCode.INSUFFICIENT_CREDITS,), (1102, 429)),
+        (
+            (
+                ErrorCode.MISSING_PARAMETER,
+                ErrorCode.INVALID_REQUEST,
+                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode.BODY_TIMEOUT,
+            ),
+            (1200, 400),
+        ),
+        ((ErrorCode.NOT_FOUND,), (1203, 404)),
+        ((ErrorCode.METHOD_NOT_ALLOWED,), (1202, 404)),
+        ((ErrorCode.RATE_LIMITED,), (1302, 429)),
+        ((ErrorCode.ENGINE_FAILED, ErrorCode.INTERNAL_ERROR), (5000, 500)),
+        ((ErrorCode.TIMEOUT,), (5002, 504)),
+        ((ErrorCode.STORAGE_UNAVAILABLE,), (5001, 503)),
+    ),
+    NAME,
+)
 
 STATUS_NAMES = {
     "queued": "submitted",
@@ -116,6 +158,12 @@ def parse(body: Any) -> Submission:
         limits=NAME,
     )
     external_id = fields.text("external_task_id", max_length=200) or None
+    if external_id is not None and not external_id.isprintable():
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER,
+            "external_task_id holds a control character; use printable text",
+            field="external_task_id",
+        )
     return Submission(
         dialect=NAME,
         notify_on=Notify.CHANGE,
@@ -158,6 +206,11 @@ def page(query: FieldReader) -> tuple[int, int]:
     return number, size
 
 
+def _page(incoming: Incoming) -> Page:
+    number, size = page(FieldReader(incoming.query))
+    return Page(limit=size, offset=(number - 1) * size)
+
+
 def _milliseconds(moment: Any) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -191,7 +244,7 @@ def render_error(
 ) -> tuple[int, dict[str, Any]]:
     """(HTTP status, body) for a canvasfill code; ``kling_code`` overrides Kling's code
     where the refusal already names one (its five auth failures)."""
-    mapped, status = _BY_CODE.get(code, _PARAMETER_VALUE)
+    mapped, status = _BY_CODE[code]
     body = {
         "code": kling_code if kling_code is not None else mapped,
         "message": message,
@@ -199,52 +252,6 @@ def render_error(
         "data": None,
     }
     return status, body
-
-
-# --- routes ------------------------------------------------------------------------------
-
-router = APIRouter(tags=["kling"])
-ServiceDep = Annotated[Service, Depends(get_service)]
-
-
-@router.post(PATH, summary="Kling image expansion: create a task")
-async def create(request: Request, service: ServiceDep) -> Response:
-    key = authorize_kling_jwt(service, request.headers.get("authorization"))
-    parsed = parse(await doors.read_json(request, BODY_CAP))
-    task = await doors.submit(service, key, parsed)
-    return _answer(task_data(doors.view(task, service, request)))
-
-
-@router.get(
-    PATH + "/{task_id}",
-    summary="Kling image expansion: query one task (task_id or external_task_id)",
-)
-def query(task_id: str, request: Request, service: ServiceDep) -> Response:
-    key = authorize_kling_jwt(service, request.headers.get("authorization"))
-    task = doors.find_task(service, key, task_id, NAME, by_external_id=True)
-    if task is None:
-        raise doors.not_found(task_id)
-    return _answer(task_data(doors.view(task, service, request)))
-
-
-@router.get(PATH, summary="Kling image expansion: list tasks, newest first")
-def list_tasks(request: Request, service: ServiceDep) -> Response:
-    key = authorize_kling_jwt(service, request.headers.get("authorization"))
-    number, size = page(FieldReader(dict(request.query_params)))
-    tasks = doors.list_tasks(service, key, size, offset=(number - 1) * size, dialect=NAME)
-    return _answer([task_data(doors.view(task, service, request)) for task in tasks])
-
-
-@router.get(COSTS_PATHS[0], summary="Kling account: resource packs (the key's credits)")
-@router.get(COSTS_PATHS[1], include_in_schema=False)
-def account_costs(request: Request, service: ServiceDep) -> Response:
-    """The key's credits as one resource pack; ``start_time``/``end_time`` are accepted
-    (a key's credits have no history to filter)."""
-    key = authorize_kling_jwt(service, request.headers.get("authorization"))
-    query = FieldReader(dict(request.query_params))
-    query.optional_integer("start_time", minimum=0)
-    query.optional_integer("end_time", minimum=0)
-    return _answer(costs_data(key))
 
 
 def costs_data(key: ApiKey) -> dict[str, Any]:
@@ -264,28 +271,77 @@ def costs_data(key: ApiKey) -> dict[str, Any]:
     return {"code": 0, "msg": "", "resource_pack_subscribe_infos": [pack]}
 
 
-def _answer(data: Any) -> Response:
-    return JSONResponse(envelope(data, doors.current_request_id()))
+def _answer(data: Any, incoming: Incoming) -> Answer:
+    return Answer(envelope(data, incoming.request_id))
 
 
-def _callback(task: Task, event: str, runtime: Runtime, base_url: str) -> dict[str, Any]:
+def _render_task(task: TaskView, incoming: Incoming) -> Answer:
+    return _answer(task_data(task), incoming)
+
+
+def _render_list(tasks: Sequence[TaskView], _page: Page, incoming: Incoming) -> Answer:
+    return _answer([task_data(task) for task in tasks], incoming)
+
+
+def _render_costs(key: ApiKey, incoming: Incoming) -> Answer:
+    """The key's credits as one resource pack; ``start_time``/``end_time`` are accepted
+    (a key's credits have no history to filter)."""
+    query = FieldReader(incoming.query)
+    query.optional_integer("start_time", minimum=0)
+    query.optional_integer("end_time", minimum=0)
+    return _answer(costs_data(key), incoming)
+
+
+def _callback(task: TaskView, event: str) -> dict[str, Any]:
     """Kling's callback carries the ``data`` object a query returned at that change.
 
     Deliveries are sent after the fact (and retried), so a ``task.running`` event may go
     out when the task has already finished: it still reports ``processing``, no results.
     """
-    current = doors.view_for(task, runtime, base_url)
     status = event.removeprefix("task.")
-    if status != current.status and status in STATUS_NAMES:
-        current = replace(current, status=status, results=(), error_message=None)
-    return task_data(current)
+    if status != task.status and status in STATUS_NAMES:
+        task = replace(task, status=status, results=(), error_message=None)
+    return task_data(task)
 
 
-def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
-    return render_error(info.code, info.message, doors.current_request_id(), info.vendor_code)
+def _render_error(info: ErrorInfo, request_id: str) -> Answer:
+    status, body = render_error(info.code, info.message, request_id, info.vendor_code)
+    return Answer(body, status)
 
 
-def install(app: FastAPI) -> None:
-    app.include_router(router)
-    doors.install_error_renderer(app, PREFIXES, _render_info)
-    register_callback_renderer(NAME, _callback)
+DOOR = register(
+    Door(
+        name=NAME,
+        tag="kling",
+        auth=KlingJwt(),
+        operations=(
+            Create(
+                path=PATH,
+                summary="Kling image expansion: create a task",
+                body=Body(BodyKind.JSON, BODY_CAP),
+                parse=lambda incoming: parse(incoming.json),
+                render=_render_task,
+            ),
+            GetTask(
+                path=PATH + "/{task_id}",
+                summary="Kling image expansion: query one task (task_id or external_task_id)",
+                render=_render_task,
+                by_external_id=True,
+            ),
+            ListTasks(
+                path=PATH,
+                summary="Kling image expansion: list tasks, newest first",
+                page=_page,
+                render=_render_list,
+            ),
+            Account(
+                paths=COSTS_PATHS,
+                summary="Kling account: resource packs (the key's credits)",
+                render=_render_costs,
+            ),
+        ),
+        render_error=_render_error,
+        namespaces=NAMESPACES,
+        callback=_callback,
+    )
+)

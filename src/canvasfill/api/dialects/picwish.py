@@ -11,23 +11,36 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-
-from canvasfill.api import doors
-from canvasfill.api.auth import authorize
+from canvasfill.api.auth import HeaderKey
+from canvasfill.api.body import Body, BodyKind, body_cap
 from canvasfill.api.dialects.fields import FieldReader
+from canvasfill.api.door import (
+    UNTIL_DONE,
+    Answer,
+    Create,
+    Door,
+    GetTask,
+    Incoming,
+    exhaustive,
+    register,
+    rows,
+)
 from canvasfill.api.errors import ErrorInfo
-from canvasfill.api.ratelimit import Limiter, limiter_for
-from canvasfill.api.service import Service, get_service
 from canvasfill.api.view import TaskView, require_image
 from canvasfill.engines.base import Operation, resolve_seed
-from canvasfill.errors import ErrorCode, InputError
+from canvasfill.errors import (
+    DOWNLOAD_CODES,
+    IMAGE_FILE_CODES,
+    IMAGE_SIZE_CODES,
+    MASK_CODES,
+    TASK_FAILURE_CODES,
+    ErrorCode,
+    InputError,
+)
 from canvasfill.imaging.limits import PICWISH
 from canvasfill.jobs.submission import Submission
-from canvasfill.jobs.tables import ApiKey, Task
 from canvasfill.pipeline.spec import (
     MAX_STEPS,
     Box,
@@ -79,20 +92,43 @@ _FAILURE_STATES: dict[ErrorCode, tuple[int, str]] = {
 _CANCELED = (-13, "canceled")
 _INTERNAL = (-9, "internal failure")
 
-_HTTP_BY_CODE: dict[ErrorCode, int] = {
-    ErrorCode.FILE_TOO_LARGE: 413,
-    ErrorCode.PAYLOAD_TOO_LARGE: 413,
-    ErrorCode.UNAUTHORIZED: 401,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.METHOD_NOT_ALLOWED: 405,
-    ErrorCode.RATE_LIMITED: 429,
-    # not 429, which PicWish clients retry (its reference names no status for it):
-    # 402 is final, and 429 stays the rate limit's, always with Retry-After
-    ErrorCode.INSUFFICIENT_CREDITS: 402,
-    ErrorCode.INTERNAL_ERROR: 500,
-    ErrorCode.STORAGE_UNAVAILABLE: 503,
-    ErrorCode.BODY_TIMEOUT: 408,
-}
+_HTTP_BY_CODE = exhaustive(
+    rows(
+        (
+            (
+                *IMAGE_FILE_CODES,
+                *IMAGE_SIZE_CODES,
+                *MASK_CODES,
+                *DOWNLOAD_CODES,
+                *TASK_FAILURE_CODES,
+                ErrorCode.MISSING_PARAMETER,
+                ErrorCode.INVALID_PARAMETER,
+                ErrorCode.INVALID_REQUEST,
+                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode.ENGINE_NOT_FOUND,
+                ErrorCode.ENGINE_UNAVAILABLE,
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                ErrorCode.EXTERNAL_ID_TAKEN,
+                ErrorCode.TASK_NOT_CANCELABLE,
+                ErrorCode.INVALID_SIGNATURE,
+                ErrorCode.URL_EXPIRED,
+            ),
+            400,
+        ),
+        ((ErrorCode.FILE_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE), 413),
+        ((ErrorCode.UNAUTHORIZED,), 401),
+        ((ErrorCode.NOT_FOUND,), 404),
+        ((ErrorCode.METHOD_NOT_ALLOWED,), 405),
+        ((ErrorCode.RATE_LIMITED,), 429),
+        # not 429, which PicWish clients retry (its reference names no status for it):
+        # 402 is final, and 429 stays the rate limit's, always with Retry-After
+        ((ErrorCode.INSUFFICIENT_CREDITS,), 402),
+        ((ErrorCode.INTERNAL_ERROR,), 500),
+        ((ErrorCode.STORAGE_UNAVAILABLE,), 503),
+        ((ErrorCode.BODY_TIMEOUT,), 408),
+    ),
+    NAME,
+)
 
 
 def _common(fields: FieldReader) -> dict[str, Any]:
@@ -271,78 +307,86 @@ def render_created(task_id: str) -> dict[str, Any]:
 
 
 def render_error(code: ErrorCode, message: str) -> tuple[int, dict[str, Any]]:
-    status = _HTTP_BY_CODE.get(code, 400)
+    status = _HTTP_BY_CODE[code]
     return status, {"status": status, "message": message}
 
 
-# --- routes ------------------------------------------------------------------------------
-
-router = APIRouter(tags=["picwish"])
-ServiceDep = Annotated[Service, Depends(get_service)]
-Parser = Callable[[FieldReader, bytes | None, bytes | None], Submission]
-
-
-BODY_CAP = doors.body_cap(PICWISH)
+BODY_CAP = body_cap(PICWISH)
 JSON_FILES = {"image_file": "image_file", "image": "image_file", "mask_file": "mask_file"}
 JSON_FILES |= {"mask": "mask_file"}
 """A JSON body carries the files as base64, under the form's names or the short ones."""
 
 
-def _key(request: Request, service: Service) -> ApiKey:
-    limiter: Limiter = request.app.state.picwish_limiter
-    token = request.headers.get(API_KEY_HEADER)
-    return authorize(service, token, limiter=limiter, header_hint=f"{API_KEY_HEADER}: <key>")
+def _return_type(meta: dict[str, Any]) -> int:
+    return int(meta.get("return_type", RETURN_URL))
 
 
-async def _create(request: Request, service: Service, parser: Parser) -> Response:
-    key = _key(request, service)
-    fields, files = await doors.form_or_json_body(request, BODY_CAP, JSON_FILES)
-    parsed = parser(FieldReader(fields), files.get("image_file"), files.get("mask_file"))
-    synchronous = bool(parsed.meta["sync"])
-    repeat = doors.body_fingerprint(fields, files) if synchronous else None
-    task = await doors.submit(service, key, parsed, repeat=repeat)
-    if not synchronous:
-        return JSONResponse(render_created(task.id))
-    return _answer(request, service, await doors.wait_sync(service, task))
+def _synchronous(submission: Submission) -> bool:
+    return bool(submission.meta["sync"])
 
 
-def _query(request: Request, service: Service, task_id: str) -> Response:
-    key = _key(request, service)
-    return _answer(request, service, doors.own_task(service, key, task_id, NAME))
+def _wait(_incoming: Incoming, submission: Submission) -> float:
+    return UNTIL_DONE if _synchronous(submission) else 0.0
 
 
-def _answer(request: Request, service: Service, task: Task) -> Response:
-    return_type = int(task.meta.get("return_type", RETURN_URL))
-    view = doors.view(task, service, request, with_data=return_type == RETURN_BASE64)
-    return JSONResponse(render_task(view, return_type))
+def _render_created(task: TaskView, incoming: Incoming) -> Answer:
+    """``sync=0``: the task id; ``sync=1``: the task as it is after the wait."""
+    if not task.meta.get("sync"):
+        return Answer(render_created(task.id))
+    return _render_task(task, incoming)
 
 
-@router.post(EXPAND_PATH, summary="PicWish advanced image expand: create a task")
-async def create_expand(request: Request, service: ServiceDep) -> Response:
-    return await _create(request, service, parse_expand)
+def _render_task(task: TaskView, _incoming: Incoming) -> Answer:
+    return Answer(render_task(task, _return_type(task.meta)))
 
 
-@router.get(EXPAND_PATH + "/{task_id}", summary="PicWish advanced image expand: query a task")
-def query_expand(task_id: str, request: Request, service: ServiceDep) -> Response:
-    return _query(request, service, task_id)
+def _render_error(info: ErrorInfo, _request_id: str) -> Answer:
+    status, body = render_error(info.code, info.message)
+    return Answer(body, status)
 
 
-@router.post(INPAINT_PATH, summary="PicWish inpaint (object removal): create a task")
-async def create_inpaint(request: Request, service: ServiceDep) -> Response:
-    return await _create(request, service, parse_inpaint)
+Parser = Callable[[FieldReader, bytes | None, bytes | None], Submission]
 
 
-@router.get(INPAINT_PATH + "/{task_id}", summary="PicWish inpaint: query a task")
-def query_inpaint(task_id: str, request: Request, service: ServiceDep) -> Response:
-    return _query(request, service, task_id)
+def _create(path: str, summary: str, parser: Parser) -> Create:
+    def parse(incoming: Incoming) -> Submission:
+        files = incoming.files
+        fields = FieldReader(incoming.fields)
+        return parser(fields, files.get("image_file"), files.get("mask_file"))
+
+    return Create(
+        path=path,
+        summary=summary,
+        body=Body(BodyKind.FORM_OR_JSON, BODY_CAP, base64_files=JSON_FILES),
+        parse=parse,
+        render=_render_created,
+        wait_s=_wait,
+        joins_repeats=_synchronous,
+        with_data=lambda submission: _return_type(submission.meta) == RETURN_BASE64,
+    )
 
 
-def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
-    return render_error(info.code, info.message)
+def _query(path: str, summary: str) -> GetTask:
+    return GetTask(
+        path=path + "/{task_id}",
+        summary=summary,
+        render=_render_task,
+        with_data=lambda meta: _return_type(meta) == RETURN_BASE64,
+    )
 
 
-def install(app: FastAPI) -> None:
-    broker_url = app.state.service.runtime.settings.broker_url  # shared in Redis when set
-    app.state.picwish_limiter = limiter_for(RATE_LIMIT_PER_SECOND, broker_url, "picwish")
-    app.include_router(router)
-    doors.install_error_renderer(app, (PREFIX,), _render_info)
+DOOR = register(
+    Door(
+        name=NAME,
+        tag="picwish",
+        auth=HeaderKey(name="picwishKey", header=API_KEY_HEADER, rate=RATE_LIMIT_PER_SECOND),
+        operations=(
+            _create(EXPAND_PATH, "PicWish advanced image expand: create a task", parse_expand),
+            _query(EXPAND_PATH, "PicWish advanced image expand: query a task"),
+            _create(INPAINT_PATH, "PicWish inpaint (object removal): create a task", parse_inpaint),
+            _query(INPAINT_PATH, "PicWish inpaint: query a task"),
+        ),
+        render_error=_render_error,
+        namespaces=(PREFIX,),
+    )
+)

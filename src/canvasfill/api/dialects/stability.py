@@ -10,23 +10,35 @@ result costs 8 credits; a failure costs nothing.
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-
-from canvasfill.api import doors
-from canvasfill.api.auth import authorize
+from canvasfill.api.auth import HeaderKey
+from canvasfill.api.body import Body, BodyKind, body_cap
 from canvasfill.api.dialects.fields import FieldReader
+from canvasfill.api.door import (
+    SYNC_WAIT,
+    Answer,
+    Create,
+    Door,
+    Incoming,
+    exhaustive,
+    register,
+    rows,
+)
 from canvasfill.api.errors import ErrorInfo
-from canvasfill.api.service import Service, get_service
 from canvasfill.api.view import TaskView, require_image
 from canvasfill.engines.base import SEED_MAX, Operation, resolve_seed
-from canvasfill.errors import ErrorCode, InputError
+from canvasfill.errors import (
+    DOWNLOAD_CODES,
+    IMAGE_FILE_CODES,
+    IMAGE_SIZE_CODES,
+    MASK_CODES,
+    ErrorCode,
+    InputError,
+)
 from canvasfill.imaging.encode import OutputFormat
 from canvasfill.imaging.limits import STABILITY
 from canvasfill.jobs.submission import Submission
-from canvasfill.jobs.tables import TaskStatus
 from canvasfill.pipeline.spec import JobSpec, OutputOptions, PixelExpansion
 
 NAME = "stability"
@@ -44,23 +56,45 @@ SIDES = ("left", "right", "up", "down")
 MAX_PROMPT = 2500
 """The reference names no limit; longer than Kling's 2500 characters is refused."""
 
-_STATUS_BY_CODE: dict[ErrorCode, int] = {
-    ErrorCode.FILE_TOO_LARGE: 413,
-    ErrorCode.PAYLOAD_TOO_LARGE: 413,
-    ErrorCode.UNSUPPORTED_FORMAT: 415,
-    ErrorCode.FULL_MASK: 400,  # no mask here: listed for completeness
-    ErrorCode.UNAUTHORIZED: 401,
-    ErrorCode.INSUFFICIENT_CREDITS: 402,
-    ErrorCode.RATE_LIMITED: 429,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.METHOD_NOT_ALLOWED: 405,
-    ErrorCode.ENGINE_FAILED: 500,
-    ErrorCode.INTERNAL_ERROR: 500,
-    ErrorCode.TIMEOUT: 504,
-    ErrorCode.STORAGE_UNAVAILABLE: 503,
-    ErrorCode.BODY_TIMEOUT: 408,
-}
-BODY_CAP = doors.body_cap(STABILITY, images=1)
+_STATUS_BY_CODE = exhaustive(
+    rows(
+        (
+            (
+                *IMAGE_FILE_CODES,
+                *IMAGE_SIZE_CODES,
+                *MASK_CODES,
+                *DOWNLOAD_CODES,
+                ErrorCode.MISSING_PARAMETER,
+                ErrorCode.INVALID_PARAMETER,
+                ErrorCode.INVALID_REQUEST,
+                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode.ENGINE_NOT_FOUND,
+                ErrorCode.ENGINE_UNAVAILABLE,
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                ErrorCode.EXTERNAL_ID_TAKEN,
+                ErrorCode.TASK_NOT_CANCELABLE,
+                ErrorCode.INVALID_SIGNATURE,
+                ErrorCode.URL_EXPIRED,
+                ErrorCode.WORKER_CRASHED,
+                ErrorCode.INPUT_MISSING,
+            ),
+            400,
+        ),
+        ((ErrorCode.FILE_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE), 413),
+        ((ErrorCode.UNSUPPORTED_FORMAT,), 415),
+        ((ErrorCode.UNAUTHORIZED,), 401),
+        ((ErrorCode.INSUFFICIENT_CREDITS,), 402),
+        ((ErrorCode.RATE_LIMITED,), 429),
+        ((ErrorCode.NOT_FOUND,), 404),
+        ((ErrorCode.METHOD_NOT_ALLOWED,), 405),
+        ((ErrorCode.ENGINE_FAILED, ErrorCode.INTERNAL_ERROR), 500),
+        ((ErrorCode.TIMEOUT,), 504),
+        ((ErrorCode.STORAGE_UNAVAILABLE,), 503),
+        ((ErrorCode.BODY_TIMEOUT,), 408),
+    ),
+    NAME,
+)
+BODY_CAP = body_cap(STABILITY, images=1)
 
 
 def strength_from_creativity(creativity: float) -> float:
@@ -110,41 +144,50 @@ def render_task(task: TaskView) -> tuple[int, dict[str, Any]]:
 
 
 def render_error(code: ErrorCode, message: str) -> tuple[int, dict[str, Any]]:
-    return _STATUS_BY_CODE.get(code, 400), {"code": -1, "message": message, "data": None}
+    return _STATUS_BY_CODE[code], {"code": -1, "message": message, "data": None}
 
 
-# --- routes ------------------------------------------------------------------------------
-
-router = APIRouter(tags=["stability"])
-ServiceDep = Annotated[Service, Depends(get_service)]
-
-
-def token_of(header: str | None) -> str | None:
-    """The reference sends the bare token; a ``Bearer`` prefix is accepted too."""
-    if not header:
-        return None
-    scheme, _, rest = header.strip().partition(" ")
-    return rest.strip() if scheme.lower() == "bearer" and rest else header.strip()
+def _render(task: TaskView, _incoming: Incoming) -> Answer:
+    status, body = render_task(task)
+    return Answer(body, status)
 
 
-@router.post(PATH, summary="Stability-style outpaint (synchronous)")
-async def outpaint(request: Request, service: ServiceDep) -> Response:
-    header = request.headers.get(AUTH_HEADER) or request.headers.get(REFERENCE_AUTH_HEADER)
-    key = authorize(service, token_of(header), header_hint=f"{AUTH_HEADER}: <key>")
-    fields, files = await doors.form_or_json_body(request, BODY_CAP, JSON_FILES)
-    parsed = parse(FieldReader(fields), files.get("image"))
-    repeat = doors.body_fingerprint(fields, files)
-    task = await doors.wait_sync(service, await doors.submit(service, key, parsed, repeat=repeat))
-    if not TaskStatus(task.status).finished:
-        raise doors.timed_out(task)
-    status, body = render_task(doors.view(task, service, request, with_data=True))
-    return JSONResponse(body, status_code=status)
+def _render_error(info: ErrorInfo, _request_id: str) -> Answer:
+    status, body = render_error(info.code, info.message)
+    return Answer(body, status)
 
 
-def _render_info(info: ErrorInfo) -> tuple[int, dict[str, Any]]:
-    return render_error(info.code, info.message)
+def _synchronous(incoming: Incoming, submission: Submission) -> float:
+    return SYNC_WAIT
 
 
-def install(app: FastAPI) -> None:
-    app.include_router(router)
-    doors.install_error_renderer(app, (PREFIX,), _render_info)
+DOOR = register(
+    Door(
+        name=NAME,
+        tag="stability",
+        # the reference's table names ``authentication``; its own example sends
+        # ``authorization``, with the bare token (a ``Bearer`` prefix is accepted too)
+        auth=HeaderKey(
+            name="stabilityKey",
+            header=AUTH_HEADER,
+            also=(REFERENCE_AUTH_HEADER,),
+            bearer_ok=True,
+        ),
+        operations=(
+            Create(
+                path=PATH,
+                summary="Stability-style outpaint (synchronous)",
+                body=Body(BodyKind.FORM_OR_JSON, BODY_CAP, base64_files=JSON_FILES),
+                parse=lambda incoming: parse(
+                    FieldReader(incoming.fields), incoming.files.get("image")
+                ),
+                render=_render,
+                wait_s=_synchronous,
+                joins_repeats=lambda _submission: True,
+                with_data=lambda _submission: True,
+            ),
+        ),
+        render_error=_render_error,
+        namespaces=(PREFIX,),
+    )
+)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 from pydantic import ValidationError
 
+from canvasfill.api.body import parse_json
 from canvasfill.api.native.schema import NativeRequest
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.errors import ErrorCode, InputError
@@ -70,6 +70,14 @@ def from_form(
     fields: dict[str, str], files: dict[str, bytes]
 ) -> tuple[NativeRequest, bytes | None, bytes | None]:
     """A multipart body: text fields (JSON text where the model wants an object) and files."""
+    body = form_model(fields)
+    image = files.get("image") or (decode_base64(body.image, "image") if body.image else None)
+    mask = files.get("mask") or (decode_base64(body.mask, "mask") if body.mask else None)
+    return body, image, mask
+
+
+def form_model(fields: dict[str, str]) -> NativeRequest:
+    """The request model of a multipart body's text fields (files aside)."""
     values: dict[str, Any] = {}
     flat: dict[str, dict[str, str]] = {}
     for name, value in fields.items():
@@ -79,17 +87,11 @@ def from_form(
                 raise _invalid(f"send {name} or {group}, not both", name)
             flat.setdefault(group, {})[side] = value
         elif name in JSON_FORM_FIELDS:
-            try:
-                values[name] = json.loads(value)
-            except json.JSONDecodeError:
-                raise _invalid(f"{name} must be JSON text in a form field", name) from None
+            values[name] = parse_json(value, name)
         elif value != "":
             values[name] = value
     values.update(flat)
-    body = validate(values)
-    image = files.get("image") or (decode_base64(body.image, "image") if body.image else None)
-    mask = files.get("mask") or (decode_base64(body.mask, "mask") if body.mask else None)
-    return body, image, mask
+    return validate(values)
 
 
 def decode_base64(text: str, field: str) -> bytes:

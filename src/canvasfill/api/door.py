@@ -1,0 +1,189 @@
+"""A door, declared: what one hosted API (or the native one) looks like from outside.
+
+A door is a translation, not a feature. Its module declares a :class:`Door` (routes,
+auth scheme, how bodies are read, fields, ``parse`` and renderers) and registers it,
+the way engines register themselves; ``api/handler.py`` drives every operation of every
+door through the same steps. A door module holds no I/O and no store query: ``parse``
+and the renderers are pure functions of what the handler hands them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from canvasfill.api.auth import AuthScheme
+from canvasfill.api.body import Body
+from canvasfill.api.errors import ErrorInfo
+from canvasfill.api.view import TaskView
+from canvasfill.errors import ErrorCode
+from canvasfill.jobs.idempotency import Idempotency
+from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.tables import ApiKey
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """Everything a door's pure functions may read of one request."""
+
+    fields: Mapping[str, Any]
+    """Form text fields, or a JSON object's keys (a JSON body that is not an object is
+    under ``""``)."""
+    files: Mapping[str, bytes]
+    headers: Mapping[str, str]
+    """Lower-case names."""
+    query: Mapping[str, str]
+    path: Mapping[str, str]
+    request_id: str
+    json: Any = None
+    """The JSON value as sent, when the body was JSON."""
+    was_json: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a door renders: a JSON body, its status and extra headers."""
+
+    body: Any
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+SYNC_WAIT = math.inf
+"""A create's wait for a synchronous API: until the task ends (bounded by the task
+timeout); a task still unfinished then is answered as ``timeout``."""
+UNTIL_DONE = 1e9
+"""As ``SYNC_WAIT``, but a task still unfinished is rendered as it is (PicWish's sync=1)."""
+
+TaskRenderer = Callable[[TaskView, Incoming], Answer]
+
+
+@dataclass(frozen=True)
+class Create:
+    """Accept a task: parse, accept (credits, idempotency), dispatch, maybe wait, render."""
+
+    path: str
+    summary: str
+    body: Body
+    parse: Callable[[Incoming], Submission]
+    render: TaskRenderer
+    """The task as it is after the wait (finished, or still queued or running)."""
+    wait_s: Callable[[Incoming, Submission], float] = lambda _incoming, _submission: 0.0
+    """0 answers at once; ``SYNC_WAIT`` waits for the end and answers ``timeout`` when
+    it does not come (a synchronous API); another value waits at most that long."""
+    idempotency: Callable[[Incoming, Submission], Idempotency | None] | None = None
+    joins_repeats: Callable[[Submission], bool] = lambda _submission: False
+    """A synchronous request retried while its task runs joins that task."""
+    with_data: Callable[[Submission], bool] = lambda _submission: False
+    """The answer carries the result bytes (base64)."""
+    fields: type[BaseModel] | None = None
+    """The fields as a model: documents the request body in OpenAPI."""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class GetTask:
+    """One of the caller's tasks."""
+
+    path: str
+    summary: str
+    render: TaskRenderer
+    own_door_only: bool = True
+    """Only tasks that came in by this door are found (dialects); native sees all."""
+    by_external_id: bool = False
+    """An id that names no task is tried as the caller's external id (Kling)."""
+    with_data: Callable[[dict[str, Any]], bool] = lambda _meta: False
+    """From the task's stored meta: whether the answer carries result bytes."""
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int = 0
+    before_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class ListTasks:
+    """The caller's tasks, newest first, a page at a time."""
+
+    path: str
+    summary: str
+    page: Callable[[Incoming], Page]
+    render: Callable[[Sequence[TaskView], Page, Incoming], Answer]
+    own_door_only: bool = True
+
+
+@dataclass(frozen=True)
+class CancelTask:
+    """Cancel one of the caller's queued tasks (409 once it started)."""
+
+    path: str
+    summary: str
+    render: TaskRenderer
+
+
+@dataclass(frozen=True)
+class Account:
+    """What the caller's key holds (credits, secrets), in the door's shape."""
+
+    paths: tuple[str, ...]
+    summary: str
+    render: Callable[[ApiKey, Incoming], Answer]
+
+
+Operation = Create | GetTask | ListTasks | CancelTask | Account
+
+
+@dataclass(frozen=True)
+class Door:
+    name: str
+    """The dialect name stored with its tasks (``native``, ``ailab``...)."""
+    tag: str
+    """The OpenAPI tag its routes are listed under."""
+    auth: AuthScheme
+    operations: tuple[Operation, ...]
+    render_error: Callable[[ErrorInfo, str], Answer]
+    """(the refusal, the request id) -> the door's error answer; must cover every
+    ``ErrorCode`` (tests walk them all)."""
+    namespaces: tuple[str, ...] = ()
+    """Path prefixes that belong to this door: unknown paths and wrong methods there
+    answer in its error shape."""
+    callback: Callable[[TaskView, str], dict[str, Any]] | None = None
+    """(the task's view, the event) -> a callback body; None: the native envelope."""
+
+
+DOORS: dict[str, Door] = {}
+"""Every registered door by name (filled as door modules are imported)."""
+
+
+def register(door: Door) -> Door:
+    """Register ``door`` (a door module does this at import)."""
+    if door.name in DOORS and DOORS[door.name] is not door:
+        raise ValueError(f"a door named {door.name!r} is already registered")
+    DOORS[door.name] = door
+    return door
+
+
+Row = TypeVar("Row")
+
+
+def exhaustive(table: Mapping[ErrorCode, Row], door: str) -> dict[ErrorCode, Row]:
+    """``table`` checked to name every ``ErrorCode``: a new code must be given a row by
+    every door before the service starts."""
+    missing = sorted(code.value for code in ErrorCode if code not in table)
+    if missing:
+        raise RuntimeError(f"the {door} door's error table has no row for {missing}")
+    return dict(table)
+
+
+def rows(*groups: tuple[Sequence[ErrorCode], Row]) -> dict[ErrorCode, Row]:
+    """A table from (codes, row) groups; a later group overrides an earlier one."""
+    table: dict[ErrorCode, Row] = {}
+    for codes, row in groups:
+        table.update(dict.fromkeys(codes, row))
+    return table

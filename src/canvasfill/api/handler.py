@@ -1,0 +1,303 @@
+"""The one handler: every operation of every door runs through the same steps here.
+
+Create: authorize, read the capped body, parse, check the headers, accept (idempotency,
+credits), dispatch, wait on task events, view, render. Get, list, cancel and account
+take the same path without the body and the acceptance. Nothing that blocks runs on the
+event loop: key lookups, store reads and writes and views run in the thread pool, and
+the steps that can take long (parsing and checking images, acceptance, views that carry
+result bytes) in a bounded executor of their own, so a burst of large uploads cannot
+take every thread the quick steps need. Errors are rendered by the door that owns the
+route; unknown paths by the door whose namespace they lie in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any, ParamSpec, TypeVar
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from canvasfill.api import steps
+from canvasfill.api.body import read_body
+from canvasfill.api.door import (
+    DOORS,
+    SYNC_WAIT,
+    Account,
+    Answer,
+    CancelTask,
+    Create,
+    Door,
+    GetTask,
+    Incoming,
+    ListTasks,
+    Operation,
+)
+from canvasfill.api.errors import (
+    NATIVE_STATUS,
+    ApiError,
+    ErrorInfo,
+    error_info,
+    native_error_body,
+)
+from canvasfill.api.ratelimit import Limiter, limiter_for
+from canvasfill.api.render import native_callback_body, view_for
+from canvasfill.api.service import Service
+from canvasfill.errors import ErrorCode, InputError
+from canvasfill.jobs.logs import request_id
+from canvasfill.jobs.runtime import Runtime
+from canvasfill.jobs.tables import ApiKey, Task, TaskStatus
+
+log = logging.getLogger(__name__)
+
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
+
+PUBLIC_BASE_META = "public_base"
+"""Where a task keeps the base URL its request came in on (for later callbacks)."""
+HEAVY_THREADS = 4
+"""Threads for parsing, image checks, acceptance and views with result bytes."""
+
+
+class Handler:
+    """Runs doors' operations; one per app (it owns the bounded executor)."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._heavy = ThreadPoolExecutor(HEAVY_THREADS, thread_name_prefix="door-heavy")
+        self.limiters: dict[str, Limiter] = {}
+        """Doors' own rate limiters by door name (tests put a clock of their own in)."""
+
+    def close(self) -> None:
+        self._heavy.shutdown(wait=False, cancel_futures=True)
+
+    async def heavy(
+        self, function: Callable[Params, Result], *args: Params.args, **kwargs: Params.kwargs
+    ) -> Result:
+        """``function`` in the bounded executor, with this request's context (its id)."""
+        context = contextvars.copy_context()
+        call = functools.partial(context.run, function, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._heavy, call)
+
+    def limiter(self, door: Door) -> Limiter | None:
+        """A door with a rate of its own (PicWish: 2/s) gets its own limiter."""
+        rate = getattr(door.auth, "rate", None)
+        if rate is None:
+            return None
+        if door.name not in self.limiters:
+            broker = self.service.runtime.settings.broker_url
+            self.limiters[door.name] = limiter_for(rate, broker, door.name)
+        return self.limiters[door.name]
+
+    # --- running one operation ------------------------------------------------------
+
+    async def run(self, door: Door, operation: Operation, request: Request) -> Response:
+        rid = request_id.get() or uuid.uuid4().hex
+        try:
+            answer = await self._run(door, operation, request, rid)
+        except Exception as exc:
+            return render_error(door, error_info(exc), rid)
+        return answer_response(answer)
+
+    async def _run(self, door: Door, operation: Operation, request: Request, rid: str) -> Answer:
+        service = self.service
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        path = dict(request.path_params)
+        _refuse_control_characters(path)
+        key: ApiKey = await run_in_threadpool(
+            door.auth.authorize, service, headers, self.limiter(door)
+        )
+        base = service.public_base(request)
+        query = dict(request.query_params)
+        if isinstance(operation, Create):
+            read = await read_body(request, operation.body)
+            incoming = Incoming(
+                read.fields, read.files, headers, query, path, rid, read.json, read.was_json
+            )
+            return await self._create(door, operation, key, incoming, base)
+        incoming = Incoming({}, {}, headers, query, path, rid)
+        runtime = service.runtime
+        if isinstance(operation, GetTask):
+            task = await run_in_threadpool(
+                steps.find_task,
+                service,
+                key,
+                path["task_id"],
+                door.name if operation.own_door_only else None,
+                by_external_id=operation.by_external_id,
+            )
+            with_data = operation.with_data(dict(task.meta))
+            view = await self.heavy(view_for, task, runtime, base, with_data=with_data)
+            return operation.render(view, incoming)
+        if isinstance(operation, ListTasks):
+            page = operation.page(incoming)
+            dialect = door.name if operation.own_door_only else None
+            tasks = await run_in_threadpool(
+                steps.list_tasks,
+                service,
+                key,
+                page.limit,
+                before_seq=page.before_seq,
+                offset=page.offset,
+                dialect=dialect,
+            )
+            views = await self.heavy(_views, tasks, runtime, base)
+            return operation.render(views, page, incoming)
+        if isinstance(operation, CancelTask):
+            task = await run_in_threadpool(steps.cancel, service, key, path["task_id"])
+            return operation.render(await self.heavy(view_for, task, runtime, base), incoming)
+        assert isinstance(operation, Account)
+        return operation.render(key, incoming)
+
+    async def _create(
+        self, door: Door, operation: Create, key: ApiKey, incoming: Incoming, base: str
+    ) -> Answer:
+        service = self.service
+        submission = await self.heavy(operation.parse, incoming)
+        # every header is read before anything is accepted: a bad one costs nothing
+        wait_s = operation.wait_s(incoming, submission)
+        idem = operation.idempotency(incoming, submission) if operation.idempotency else None
+        repeat = None
+        if operation.joins_repeats(submission):
+            repeat = steps.body_fingerprint(incoming.fields, incoming.files)
+        submission = replace(
+            submission,
+            dialect=door.name,
+            meta={**submission.meta, PUBLIC_BASE_META: base},
+        )
+        task = await self.heavy(steps.accept_task, service, key, submission, idem, repeat)
+        if wait_s:
+            limit = service.runtime.settings.task_timeout_s + 5.0
+            task = await steps.wait(service, task, min(wait_s, limit))
+            if wait_s == SYNC_WAIT and not TaskStatus(task.status).finished:
+                raise steps.timed_out(task)
+        with_data = operation.with_data(submission) and TaskStatus(task.status).finished
+        view = await self.heavy(view_for, task, service.runtime, base, with_data=with_data)
+        return operation.render(view, incoming)
+
+
+def _views(tasks: list[Task], runtime: Runtime, base: str) -> list[Any]:
+    return [view_for(task, runtime, base) for task in tasks]
+
+
+def _refuse_control_characters(values: Mapping[str, str]) -> None:
+    """A path parameter (a task id) never holds a control character; NUL would reach
+    the database as an outage rather than a 404."""
+    for name, value in values.items():
+        if not value.isprintable():
+            raise InputError(
+                ErrorCode.INVALID_PARAMETER,
+                f"{name} holds a control character; send the id as it was given",
+                field=name,
+            )
+
+
+def answer_response(answer: Answer) -> JSONResponse:
+    return JSONResponse(answer.body, status_code=answer.status, headers=dict(answer.headers))
+
+
+def render_error(door: Door | None, info: ErrorInfo, rid: str) -> JSONResponse:
+    """``info`` in ``door``'s shape (the native one when no door owns the path)."""
+    if door is None:
+        status = NATIVE_STATUS[info.code]
+        return JSONResponse(native_error_body(info), status_code=status, headers=dict(info.headers))
+    answer = door.render_error(info, rid)
+    headers = {**info.headers, **answer.headers}
+    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+
+
+def door_for_path(path: str) -> Door | None:
+    """The door whose namespace holds ``path`` (longest prefix wins), else None."""
+    best: tuple[int, Door | None] = (0, None)
+    for door in DOORS.values():
+        for prefix in door.namespaces:
+            if path.startswith(prefix) and len(prefix) > best[0]:
+                best = (len(prefix), door)
+    return best[1]
+
+
+# --- installing doors ---------------------------------------------------------------------
+
+
+def routes_of(operation: Operation) -> list[tuple[str, str]]:
+    """(method, path) pairs an operation answers on."""
+    if isinstance(operation, Create):
+        return [("POST", operation.path)]
+    if isinstance(operation, GetTask | ListTasks):
+        return [("GET", operation.path)]
+    if isinstance(operation, CancelTask):
+        return [("DELETE", operation.path)]
+    return [("GET", path) for path in operation.paths]
+
+
+def install(app: FastAPI, handler: Handler, door: Door) -> None:
+    """Add ``door``'s routes to ``app``, each running through ``handler``."""
+    handler.limiter(door)  # built now, so it is there to be inspected
+    for operation in door.operations:
+        for index, (method, path) in enumerate(routes_of(operation)):
+            app.add_api_route(
+                path,
+                _endpoint(handler, door, operation),
+                methods=[method],
+                tags=[door.tag],
+                summary=operation.summary,
+                description=getattr(operation, "description", "") or operation.summary,
+                include_in_schema=index == 0,
+                openapi_extra=_openapi(door, operation),
+                response_class=JSONResponse,
+                name=f"{door.name}:{method.lower()}:{path}",
+            )
+
+
+def _endpoint(handler: Handler, door: Door, operation: Operation) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        return await handler.run(door, operation, request)
+
+    return endpoint
+
+
+def _openapi(door: Door, operation: Operation) -> dict[str, Any]:
+    extra: dict[str, Any] = {"security": [{door.auth.name: []}]}
+    if isinstance(operation, Create) and operation.fields is not None:
+        schema = operation.fields.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema.pop("$defs", None)
+        content: dict[str, Any] = {}
+        if operation.body.kind.value in ("json", "form_or_json"):
+            content["application/json"] = {"schema": schema}
+        if operation.body.kind.value in ("form", "form_or_json"):
+            content["multipart/form-data"] = {"schema": schema}
+        extra["requestBody"] = {"required": True, "content": content}
+    return extra
+
+
+def security_schemes() -> dict[str, Any]:
+    """Every registered door's security scheme, for ``components.securitySchemes``."""
+    return {door.auth.name: door.auth.openapi() for door in DOORS.values()}
+
+
+# --- callbacks ----------------------------------------------------------------------------
+
+
+def render_callback(task: Task, event: str, runtime: Runtime, fallback_base: str) -> dict[str, Any]:
+    """A callback body in the shape of the door the task came in by, its result URLs under
+    the base its request came in on."""
+    base = str(task.meta.get(PUBLIC_BASE_META) or fallback_base)
+    configured = runtime.settings.public_url
+    if configured:
+        base = configured.rstrip("/")
+    view = view_for(task, runtime, base)
+    door = DOORS.get(task.dialect)
+    if door is not None and door.callback is not None:
+        return door.callback(view, event)
+    return native_callback_body(view, event)
+
+
+__all__ = ["ApiError", "Handler", "door_for_path", "install", "render_callback"]

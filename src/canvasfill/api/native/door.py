@@ -1,0 +1,195 @@
+"""The native API (``/v1``) as a door: expand, remove, and the caller's tasks and account.
+
+A created task is 202, or with ``Prefer: wait=N`` awaited for up to N seconds (200 when
+it finished). The body is JSON (``image`` as base64 or ``image_url``) or multipart;
+``translate.py`` turns either into a ``Submission``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from canvasfill.api.auth import BearerKey
+from canvasfill.api.body import Body, BodyKind, body_cap
+from canvasfill.api.door import (
+    Account,
+    Answer,
+    CancelTask,
+    Create,
+    Door,
+    GetTask,
+    Incoming,
+    ListTasks,
+    Page,
+    register,
+)
+from canvasfill.api.errors import NATIVE_STATUS, ErrorInfo, native_error_body
+from canvasfill.api.native import translate
+from canvasfill.api.native.schema import NativeRequest
+from canvasfill.api.render import native_task_json
+from canvasfill.api.view import TaskView
+from canvasfill.engines.base import Operation
+from canvasfill.errors import ErrorCode, InputError
+from canvasfill.imaging.limits import NATIVE
+from canvasfill.jobs.idempotency import Idempotency
+from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.tables import ApiKey
+
+NAME = "native"
+MAX_WAIT_S = 60
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
+BODY = Body(
+    BodyKind.FORM_OR_JSON,
+    body_cap(NATIVE),  # image and mask, base64 overhead included, plus room for fields
+    large_text=("image", "mask"),
+    unsupported=ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+)
+MAX_PAGE, DEFAULT_PAGE = 100, 20
+
+
+def _parse(operation: Operation) -> Any:
+    def parse(incoming: Incoming) -> Submission:
+        if incoming.was_json:
+            body, image, mask = translate.from_json(incoming.json)
+        else:
+            fields = {name: str(value) for name, value in incoming.fields.items()}
+            body, image, mask = translate.from_form(fields, dict(incoming.files))
+        return translate.submission(body, image, mask, operation)
+
+    return parse
+
+
+def prefer_wait(incoming: Incoming) -> int:
+    """Seconds of ``Prefer: wait=N``, capped at 60 (read before anything is accepted)."""
+    match = _PREFER_WAIT.search(incoming.headers.get("prefer", ""))
+    if match is None:
+        return 0
+    digits = match.group(1).lstrip("0") or "0"
+    return MAX_WAIT_S if len(digits) > 3 else min(int(digits), MAX_WAIT_S)
+
+
+def _wait(incoming: Incoming, _submission: Submission) -> float:
+    return float(prefer_wait(incoming))
+
+
+def _idempotency(operation: Operation) -> Any:
+    def idempotency(incoming: Incoming, submission: Submission) -> Idempotency | None:
+        """``Idempotency-Key`` with a fingerprint of what this request asks for (the
+        request as sent: a seed left to the server does not make a retry differ)."""
+        header = incoming.headers.get("idempotency-key")
+        if header is None:
+            return None
+        if incoming.was_json:
+            body = translate.validate(incoming.json)
+        else:
+            body = translate.form_model({name: str(v) for name, v in incoming.fields.items()})
+        image, mask = submission.image, submission.mask
+        return translate.idempotency(header, operation, body, image, mask)
+
+    return idempotency
+
+
+def _render_created(task: TaskView, incoming: Incoming) -> Answer:
+    headers = {"Location": f"/v1/tasks/{task.id}"}
+    wait = prefer_wait(incoming)
+    if wait:
+        headers["Preference-Applied"] = f"wait={wait}"
+    status = 200 if task.status in ("succeeded", "failed", "canceled") else 202
+    return Answer(native_task_json(task), status, headers)
+
+
+def _render_task(task: TaskView, _incoming: Incoming) -> Answer:
+    return Answer(native_task_json(task))
+
+
+def _page(incoming: Incoming) -> Page:
+    raw = incoming.query.get("limit", str(DEFAULT_PAGE))
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw[:4]) <= MAX_PAGE and len(raw) <= 3):
+        raise InputError(
+            ErrorCode.INVALID_PARAMETER,
+            f"limit must be an integer from 1 to {MAX_PAGE} (got {raw!r})",
+            field="limit",
+        )
+    cursor = incoming.query.get("cursor")
+    before = translate.decode_cursor(cursor) if cursor else None
+    # one more than asked: whether there is a next page
+    return Page(limit=int(raw) + 1, before_seq=before)
+
+
+def _render_list(tasks: Sequence[TaskView], page: Page, _incoming: Incoming) -> Answer:
+    limit = page.limit - 1
+    shown, more = list(tasks[:limit]), len(tasks) > limit
+    cursor = translate.encode_cursor(shown[-1].seq) if more and shown else None
+    return Answer({"data": [native_task_json(task) for task in shown], "next_cursor": cursor})
+
+
+def _render_account(key: ApiKey, _incoming: Incoming) -> Answer:
+    """The calling key: its name, credits left (null: unlimited) and webhook secret."""
+    return Answer(
+        {
+            "id": key.id,
+            "name": key.name,
+            "credits": key.credits,
+            "webhook_secret": key.webhook_secret,
+        }
+    )
+
+
+def _render_error(info: ErrorInfo, _request_id: str) -> Answer:
+    return Answer(native_error_body(info), NATIVE_STATUS[info.code])
+
+
+def _create(path: str, summary: str, operation: Operation) -> Create:
+    return Create(
+        path=path,
+        summary=summary,
+        body=BODY,
+        parse=_parse(operation),
+        render=_render_created,
+        wait_s=_wait,
+        idempotency=_idempotency(operation),
+        fields=NativeRequest,
+    )
+
+
+DOOR = register(
+    Door(
+        name=NAME,
+        tag="native",
+        auth=BearerKey(),
+        operations=(
+            _create(
+                "/v1/expand",
+                "Expand (outpaint) an image: by side ratios, side pixels, or a canvas and a mask",
+                Operation.EXPAND,
+            ),
+            _create(
+                "/v1/remove",
+                "Remove what a mask or rectangles mark, filling it from the surroundings",
+                Operation.REMOVE,
+            ),
+            GetTask("/v1/tasks/{task_id}", "One of the caller's tasks", _render_task, False),
+            ListTasks(
+                "/v1/tasks",
+                "The caller's tasks, newest first; pass next_cursor back as cursor for more",
+                _page,
+                _render_list,
+                own_door_only=False,
+            ),
+            CancelTask(
+                "/v1/tasks/{task_id}",
+                "Cancel a task that has not started yet (409 once it has)",
+                _render_task,
+            ),
+            Account(
+                ("/v1/account",),
+                "The calling key: its name, credits left (null: unlimited), webhook secret",
+                _render_account,
+            ),
+        ),
+        render_error=_render_error,
+        namespaces=("/v1/",),
+    )
+)
