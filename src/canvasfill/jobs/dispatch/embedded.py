@@ -188,7 +188,9 @@ class EmbeddedDispatcher:
     def _watch(self) -> None:
         settings = self._runtime.settings
         overdue = self._runtime.tasks.fail_overdue(
-            timedelta(seconds=settings.task_timeout_s), self._runtime.result_ttl
+            timedelta(seconds=settings.task_timeout_s),
+            timedelta(seconds=settings.lease_s),
+            self._runtime.result_ttl,
         )
         for task in overdue:
             log.warning("task timed out", extra={"event": "task_timeout", "task_id": task.id})
