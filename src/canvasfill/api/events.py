@@ -4,9 +4,10 @@ The stream sends one ``progress`` event per change of status or progress (the fi
 one is the state at connection), then one ``task`` event holding the finished task as
 the native task JSON, then it ends. Comment lines keep idle connections open.
 
-Waiting for a change is one function, :func:`poll_for_change`: it polls the task record
-with a short, bounded interval. The in-process event (or Redis pub/sub) replaces it by
-passing another :data:`WaitForChange` to :func:`task_events`. A client that goes away
+Waiting for a change is one function, :func:`wait_for_change`: it listens on the task
+events the synchronous waits use (in process, or Redis pub/sub across nodes), asking for
+progress events too, and re-reads the record when woken, and every ``RECHECK_S`` in case
+an event was lost; it never polls the database in a tight loop. A client that goes away
 ends its stream (Starlette cancels the response on disconnect; a keep-alive write or the
 check after each change notices it otherwise), so no server task outlives its client.
 """
@@ -27,6 +28,7 @@ from canvasfill.api.auth import require_key
 from canvasfill.api.doors import own_task
 from canvasfill.api.render import native_task
 from canvasfill.api.service import Service, get_service
+from canvasfill.jobs.events import RECHECK_S
 from canvasfill.jobs.tables import ApiKey, Task, TaskStatus
 
 router = APIRouter(prefix="/v1", tags=["native"])
@@ -34,8 +36,6 @@ router = APIRouter(prefix="/v1", tags=["native"])
 Caller = Annotated[ApiKey, Depends(require_key)]
 ServiceDep = Annotated[Service, Depends(get_service)]
 
-POLL_START_S = 0.05
-POLL_MAX_S = 0.25
 KEEPALIVE_S = 15.0
 """A comment line this often while nothing changes (proxies close silent connections)."""
 
@@ -45,15 +45,17 @@ from that, or None when the task no longer exists. It may wait as long as it lik
 stream bounds each wait itself (and then sends a keep-alive)."""
 
 
-async def poll_for_change(service: Service, task_id: str, seen: tuple[str, int]) -> Task | None:
-    """Poll the task record until its (status, progress) differs from ``seen``."""
-    delay = POLL_START_S
+async def wait_for_change(service: Service, task_id: str, seen: tuple[str, int]) -> Task | None:
+    """The task once its (status, progress) differs from ``seen``: woken by its task
+    events (progress included), with a re-read every ``RECHECK_S`` in case one was lost."""
+    tasks = service.runtime.tasks
     while True:
-        task = await run_in_threadpool(service.runtime.tasks.get, task_id)
-        if task is None or (task.status, task.progress) != seen:
-            return task
-        await asyncio.sleep(delay)
-        delay = min(delay * 1.5, POLL_MAX_S)
+        with service.events.watch(task_id, progress=True) as watch:
+            # listening before the re-read: a change between the two still wakes us
+            task = await run_in_threadpool(tasks.get, task_id)
+            if task is None or (task.status, task.progress) != seen:
+                return task
+            await watch.wait(RECHECK_S)
 
 
 @dataclass
@@ -83,7 +85,7 @@ async def task_events(
     request: Request,
     service: Service,
     task: Task,
-    wait: WaitForChange = poll_for_change,
+    wait: WaitForChange = wait_for_change,
 ) -> AsyncIterator[bytes]:
     """The event stream of ``task``; ends after the finished task, or when the client left."""
     streams = open_streams(request)

@@ -76,7 +76,7 @@ def make_celery(settings: Settings) -> Celery:
     def run(task_id: str) -> None:
         runtime, events = _process_state()
         try:
-            execute(task_id, runtime)
+            execute(task_id, runtime, events.publish_progress)
         finally:
             events.publish(task_id)  # waiters re-read the record: harmless if unchanged
 
