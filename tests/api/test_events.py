@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ from service_testkit import LiveService, png, wait_until
 
 from canvasfill.api import events as events_module
 from canvasfill.api.events import OpenStreams
+from canvasfill.jobs.tables import Task
 
 
 def events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -149,3 +151,71 @@ def test_an_idle_stream_sends_keep_alives(
             lines = list(response.iter_lines())
     assert ": keep-alive" in lines
     assert list(events(iter(lines)))[-1][0] == "task"
+
+
+def count_reads(live: LiveService, monkeypatch: pytest.MonkeyPatch, task_id: str) -> list[float]:
+    """From now on, the times at which the service reads task ``task_id``."""
+    tasks = live.runtime.tasks
+    original = tasks.get
+    reads: list[float] = []
+
+    def get(wanted: str) -> Task | None:
+        if wanted == task_id:
+            reads.append(time.monotonic())
+        return original(wanted)
+
+    monkeypatch.setattr(tasks, "get", get)
+    return reads
+
+
+@pytest.mark.slow
+def test_the_stream_follows_the_workers_events_without_polling(
+    live: LiveService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queued behind another task on the one worker, then run by it: the stream hears
+    "running" from the worker process itself (re-checks are off here), and reads the
+    task only when told of a change, not on a timer."""
+    monkeypatch.setattr(events_module, "RECHECK_S", 60.0)
+    with live.client(live.new_key()) as client:
+        create(client, engine="sleepy", prompt="1.5")  # holds the only worker for a while
+        task_id = create(client, engine="sleepy", prompt="1")
+        reads = count_reads(live, monkeypatch, task_id)
+        started = time.monotonic()
+        with client.stream("GET", f"/v1/tasks/{task_id}/events") as response:
+            received = list(events(response.iter_lines()))
+        streamed_s = time.monotonic() - started
+    updates = [(data["status"], data["progress"]) for name, data in received if name == "progress"]
+    assert updates[0] == ("queued", 0)
+    assert ("running", 0) in updates
+    assert updates[-1] == ("succeeded", 100)
+    assert received[-1][0] == "task"
+    assert streamed_s > 2.0  # long enough for a poller to have read it a dozen times
+    # one read to authorize, one per event heard (start, progress, end), the finish hook's
+    assert len(reads) <= 7, [round(at - started, 2) for at in reads]
+
+
+@pytest.mark.slow
+def test_each_progress_write_is_streamed_as_it_is_announced(
+    live: LiveService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Progress written and announced as a worker does (here by the test, every 0.3 s,
+    while the real worker sleeps): each value is streamed, in order."""
+    monkeypatch.setattr(events_module, "RECHECK_S", 60.0)
+    with live.client(live.new_key()) as client:
+        task_id = create(client, engine="sleepy", prompt="3")
+        running = live.wait_for_task(task_id, "running")
+
+        def report() -> None:
+            for percent in (20, 40, 60):
+                time.sleep(0.3)
+                live.runtime.tasks.set_progress(task_id, running.attempts, percent)
+                live.service.events.publish_progress(task_id)
+
+        reporter = threading.Thread(target=report)
+        with client.stream("GET", f"/v1/tasks/{task_id}/events") as response:
+            reporter.start()
+            received = list(events(response.iter_lines()))
+        reporter.join()
+    updates = [(data["status"], data["progress"]) for name, data in received if name == "progress"]
+    assert updates[:4] == [("running", 0), ("running", 20), ("running", 40), ("running", 60)]
+    assert updates[-1] == ("succeeded", 100)

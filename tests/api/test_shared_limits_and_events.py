@@ -4,7 +4,7 @@ injected clock) and task events across two "nodes"; and in-process events."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -71,5 +71,36 @@ def test_redis_events_cross_processes(redis: RedisServer) -> None:
     try:
         wait_until(node.subscribed.is_set, timeout=10)
         assert asyncio.run(_woken(node, worker, "t1"))
+    finally:
+        node.stop()
+
+
+async def _wakes(events: TaskEvents, publish: Callable[[str], None]) -> tuple[bool, bool]:
+    """(woke the progress watcher, woke the outcome-only watcher) after ``publish("t")``."""
+    with events.watch("t", progress=True) as progress, events.watch("t") as outcome:
+        asyncio.get_running_loop().call_later(0.05, publish, "t")
+        woke_progress = await progress.wait(5)
+        return woke_progress, await outcome.wait(0.3)
+
+
+def test_progress_events_wake_only_the_waiters_that_asked_for_progress() -> None:
+    events = LocalEvents()
+    assert asyncio.run(_wakes(events, events.publish_progress)) == (True, False)
+    assert asyncio.run(_wakes(events, events.publish)) == (True, True)  # an outcome wakes all
+
+
+def test_progress_events_cross_processes_without_waking_the_outcome_hook(
+    redis: RedisServer,
+) -> None:
+    outcomes: list[str] = []
+    node = RedisEvents(redis.url, outcomes.append)
+    node.start()
+    try:
+        wait_until(node.subscribed.is_set, timeout=10)
+        worker = RedisEvents(redis.url)
+        assert asyncio.run(_wakes(node, worker.publish_progress)) == (True, False)
+        assert outcomes == []  # the callback sender is not woken by progress
+        assert asyncio.run(_wakes(node, worker.publish)) == (True, True)
+        wait_until(lambda: outcomes == ["t"], timeout=5)
     finally:
         node.stop()

@@ -113,3 +113,26 @@ def test_a_graceful_stop_queues_its_running_task_again(tmp_path: Path) -> None:
     assert stopped is not None
     assert (stopped.status, stopped.worker, stopped.attempts) == ("queued", None, 1)
     runtime.close()
+
+
+def test_the_workers_progress_reaches_this_process(tmp_path: Path) -> None:
+    """A worker process announces that its task runs (and each progress write): the
+    dispatcher's ``on_progress`` hears it here, while the task still runs."""
+    runtime = build_runtime(service_settings(tmp_path / "data"), apply_migrations=True)
+    task = submit(runtime, "sleepy", prompt="1.5")
+    heard: list[tuple[str, str]] = []
+
+    def on_progress(task_id: str) -> None:
+        current = runtime.tasks.get(task_id)
+        heard.append((task_id, current.status if current is not None else "gone"))
+
+    dispatcher = EmbeddedDispatcher(runtime, 1, on_progress=on_progress)
+    dispatcher.start()
+    try:
+        dispatcher.submit(task.id)
+        wait_until(lambda: (task.id, "running") in heard, timeout=60, interval=0.02)
+        wait_until(lambda: status_of(runtime, task.id, "succeeded"), timeout=60)
+    finally:
+        dispatcher.stop()
+    runtime.close()
+    assert {task_id for task_id, _ in heard} == {task.id}

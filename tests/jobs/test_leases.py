@@ -1,11 +1,14 @@
-"""Leases on an injected clock: renewed while held, lapsed ones queued again, then failed."""
+"""Leases on an injected clock: renewed while held, lapsed ones queued again, then failed;
+only a worker that ran a task past its timeout makes it fail as ``timeout``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from canvasfill.engines.base import Operation
 from canvasfill.jobs.runtime import Runtime
+from canvasfill.jobs.sweeper import recover
 from canvasfill.jobs.tasks import ResultBlob, TaskStore
 from canvasfill.pipeline.spec import JobSpec, RatioExpansion
 from tests.jobs.conftest import create
@@ -88,3 +91,90 @@ def test_queued_tasks_nobody_started_are_published_again(runtime: Runtime) -> No
     assert store.claim(task.id, "a:1", 3, LEASE) is not None
     clock.advance(500)
     assert not due()  # running tasks are the leases' business
+
+
+TIMEOUT = timedelta(minutes=10)
+
+
+def test_a_task_whose_worker_died_is_requeued_after_an_outage_not_timed_out(
+    runtime: Runtime,
+) -> None:
+    """The whole service was down for hours: the task's worker died long before its
+    deadline, so it runs again (attempts remain) rather than failing as ``timeout``."""
+    clock = Clock()
+    store = TaskStore(runtime.sessions, clock)
+    key = runtime.keys.create().record
+    task, _ = create(runtime, key.id, SPEC)
+    assert store.claim(task.id, "a:1", 3, LEASE) is not None
+    clock.advance(20)
+    assert store.renew_lease(task.id, 1, LEASE)  # alive at +20, then gone
+
+    clock.advance(6 * 3600)  # the outage: far past the task's timeout
+    assert [t.id for t in store.fail_overdue(TIMEOUT, LEASE, TTL) if t.id == task.id] == []
+    assert mine(store.requeue_lapsed(3, TTL), task.id) == ([task.id], [])
+    queued = store.get(task.id)
+    assert queued is not None
+    assert (queued.status, queued.error_code) == ("queued", None)
+
+
+def test_the_recovery_pass_requeues_a_dead_workers_task_after_an_outage(
+    runtime: Runtime,
+) -> None:
+    """The same through the sweeper's pass, which fails overdue tasks first."""
+    clock = Clock()
+    store = TaskStore(runtime.sessions, clock)
+    swept = replace(runtime, tasks=store)
+    swept.settings = runtime.settings.model_copy(
+        update={"task_timeout_s": TIMEOUT.total_seconds(), "lease_s": LEASE.total_seconds()}
+    )
+    key = runtime.keys.create().record
+    task, _ = create(runtime, key.id, SPEC)
+    assert store.claim(task.id, "a:1", 3, LEASE) is not None
+    clock.advance(6 * 3600)
+    published: list[str] = []
+    done = recover(swept, published.append, fail_overdue=True)
+    assert task.id in done.requeued
+    assert task.id not in done.failed
+    assert task.id in published
+
+
+def test_a_task_that_ran_past_its_timeout_fails_even_once_its_worker_died(
+    runtime: Runtime,
+) -> None:
+    """Its worker renewed the lease after the deadline (then died or was killed): it
+    really ran too long, so it fails as ``timeout`` and is not run again."""
+    clock = Clock()
+    store = TaskStore(runtime.sessions, clock)
+    key = runtime.keys.create(credits=5).record
+    task, _ = create(runtime, key.id, SPEC, cost=2)
+    assert store.claim(task.id, "a:1", 3, LEASE) is not None
+    for _ in range(int(TIMEOUT.total_seconds() // 10) + 3):  # renewed past +600
+        clock.advance(10)
+        assert store.renew_lease(task.id, 1, LEASE)
+    clock.advance(3600)  # then its worker was gone for an hour
+    assert [t.id for t in store.fail_overdue(TIMEOUT, LEASE, TTL) if t.id == task.id] == [task.id]
+    assert mine(store.requeue_lapsed(3, TTL), task.id) == ([], [])
+    failed = store.get(task.id)
+    assert failed is not None
+    assert (failed.status, failed.error_code) == ("failed", "timeout")
+    record = runtime.keys.get(key.id)
+    assert record is not None
+    assert record.credits == 5
+
+
+def test_a_live_task_past_its_timeout_fails_and_one_within_it_does_not(runtime: Runtime) -> None:
+    clock = Clock()
+    store = TaskStore(runtime.sessions, clock)
+    key = runtime.keys.create().record
+    task, _ = create(runtime, key.id, SPEC)
+    assert store.claim(task.id, "a:1", 3, LEASE) is not None
+
+    def overdue() -> list[str]:
+        return [t.id for t in store.fail_overdue(TIMEOUT, LEASE, TTL) if t.id == task.id]
+
+    for _ in range(59):  # renewed every 10 s up to +590: within its limit
+        clock.advance(10)
+        assert store.renew_lease(task.id, 1, LEASE)
+    assert overdue() == []
+    clock.advance(15)  # +605, its lease live: still running, too long
+    assert overdue() == [task.id]

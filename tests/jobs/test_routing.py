@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from canvasfill.engines import registry
-from canvasfill.engines.base import RGB, Engine, FillParams, Hardware, Mask, Operation
+from canvasfill.engines.base import (
+    RGB,
+    Availability,
+    Engine,
+    FillParams,
+    Hardware,
+    Mask,
+    Operation,
+)
 from canvasfill.jobs.dispatch.celery_queue import queue_for, visibility_timeout
 from canvasfill.jobs.dispatch.worker import run_worker, worker_argv
 from canvasfill.jobs.runtime import Runtime
@@ -69,3 +77,30 @@ def test_worker_arguments() -> None:
 def test_a_worker_needs_a_broker(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="CANVASFILL_BROKER_URL"):
         run_worker(Settings(data_dir=tmp_path, broker_url=None), ["cpu"], 1)
+
+
+class GpuWithoutWeights(GpuOnly):
+    """A GPU engine this node cannot run (an API node has no weights and no GPU)."""
+
+    name = "test-gpu-elsewhere"
+
+    def availability(self) -> Availability:
+        return Availability(False, "no weights on this node")
+
+
+def test_a_gpu_engine_this_node_cannot_run_still_goes_to_the_gpu_queue(
+    sqlite_runtime: Runtime,
+) -> None:
+    registry.register(GpuWithoutWeights)
+    try:
+        key = sqlite_runtime.keys.create().record
+        spec = JobSpec(
+            operation=Operation.EXPAND,
+            geometry=PixelExpansion(right=8),
+            seed=1,
+            engine=GpuWithoutWeights.name,
+        )
+        task, _ = create(sqlite_runtime, key.id, spec)
+        assert queue_for(task) == "gpu"
+    finally:
+        registry.unregister(GpuWithoutWeights.name)

@@ -110,8 +110,8 @@ def test_overdue_tasks_fail(runtime: Runtime) -> None:
     key = runtime.keys.create().record
     left, _ = create(runtime, key.id, spec())
     runtime.tasks.claim(left.id, "host:2", 3, LEASE)
-    assert runtime.tasks.fail_overdue(timedelta(hours=1), TTL) == []
-    [overdue] = runtime.tasks.fail_overdue(timedelta(seconds=-1), TTL)
+    assert runtime.tasks.fail_overdue(timedelta(hours=1), LEASE, TTL) == []
+    [overdue] = runtime.tasks.fail_overdue(timedelta(seconds=-1), LEASE, TTL)
     assert overdue.id == left.id
     assert overdue.worker == "host:2"
     timed_out = runtime.tasks.get(left.id)

@@ -62,7 +62,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     task_events = events_for(
         settings.broker_url, lambda _task_id: holder["service"].callbacks.wake()
     )
-    dispatcher = make_dispatcher(runtime, on_finished=finished)
+    dispatcher = make_dispatcher(
+        runtime,
+        on_finished=finished,
+        on_progress=lambda task_id: holder["service"].events.publish_progress(task_id),
+    )
 
     def callback_body(task: Task, event: str) -> dict[str, Any]:
         return doors.render_callback(task, event, runtime, holder["service"].public_base())

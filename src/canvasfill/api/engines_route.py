@@ -40,10 +40,12 @@ def engine_view(engine: Engine) -> dict[str, Any]:
     }
 
 
-def auto_choice(operation: Operation) -> str | None:
-    """The engine ``auto`` picks for a request with no prompt; None when none can run."""
+def auto_choice(operation: Operation, default: str) -> str | None:
+    """The engine ``auto`` picks for a request with no prompt, the operator's ``default``
+    applied; None when none can run."""
+    params = FillParams(seed=1, operation=operation)
     try:
-        return choose_engine(AUTO, operation, FillParams(seed=1, operation=operation)).name
+        return choose_engine(AUTO, operation, params, default=default).name
     except CanvasfillError:
         return None
 
@@ -58,6 +60,9 @@ def list_engines(key: Caller, service: ServiceDep) -> dict[str, Any]:
     return {
         "object": "list",
         "default": service.runtime.settings.default_engine or AUTO,
-        "auto": {operation.value: auto_choice(operation) for operation in Operation},
+        "auto": {
+            operation.value: auto_choice(operation, service.runtime.settings.default_engine)
+            for operation in Operation
+        },
         "data": [engine_view(engine) for engine in all_engines()],
     }

@@ -4,18 +4,19 @@ The stream sends one ``progress`` event per change of status or progress (the fi
 one is the state at connection), then one ``task`` event holding the finished task as
 the native task JSON, then it ends. Comment lines keep idle connections open.
 
-Waiting for a change is one function, :func:`poll_for_change`: it polls the task record
-with a short, bounded interval. The in-process event (or Redis pub/sub) replaces it by
-passing another :data:`WaitForChange` to :func:`task_events`. A client that goes away
-ends its stream (Starlette cancels the response on disconnect; a keep-alive write or the
-check after each change notices it otherwise), so no server task outlives its client.
+The stream does not poll the database: it holds one watch on the task events the
+synchronous waits use (in process, or Redis pub/sub across nodes), asking for progress
+events too, and re-reads the record once per event heard, and every ``RECHECK_S`` in
+case one was lost. A client that goes away ends its stream (Starlette cancels the
+response on disconnect; the check after each wake-up notices it otherwise), so no
+server task outlives its client.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -27,6 +28,7 @@ from canvasfill.api.auth import require_key
 from canvasfill.api.render import native_task
 from canvasfill.api.service import Service, get_service
 from canvasfill.api.steps import find_task
+from canvasfill.jobs.events import RECHECK_S
 from canvasfill.jobs.tables import ApiKey, Task, TaskStatus
 
 router = APIRouter(prefix="/v1", tags=["native"])
@@ -34,26 +36,8 @@ router = APIRouter(prefix="/v1", tags=["native"])
 Caller = Annotated[ApiKey, Depends(require_key)]
 ServiceDep = Annotated[Service, Depends(get_service)]
 
-POLL_START_S = 0.05
-POLL_MAX_S = 0.25
 KEEPALIVE_S = 15.0
 """A comment line this often while nothing changes (proxies close silent connections)."""
-
-WaitForChange = Callable[[Service, str, tuple[str, int]], Awaitable[Task | None]]
-"""(service, task id, the (status, progress) already sent) → the task once it differs
-from that, or None when the task no longer exists. It may wait as long as it likes: the
-stream bounds each wait itself (and then sends a keep-alive)."""
-
-
-async def poll_for_change(service: Service, task_id: str, seen: tuple[str, int]) -> Task | None:
-    """Poll the task record until its (status, progress) differs from ``seen``."""
-    delay = POLL_START_S
-    while True:
-        task = await run_in_threadpool(service.runtime.tasks.get, task_id)
-        if task is None or (task.status, task.progress) != seen:
-            return task
-        await asyncio.sleep(delay)
-        delay = min(delay * 1.5, POLL_MAX_S)
 
 
 @dataclass
@@ -79,34 +63,43 @@ def progress_data(task: Task) -> dict[str, Any]:
     return {"id": task.id, "status": task.status, "progress": task.progress}
 
 
-async def task_events(
-    request: Request,
-    service: Service,
-    task: Task,
-    wait: WaitForChange = poll_for_change,
-) -> AsyncIterator[bytes]:
+async def task_events(request: Request, service: Service, task: Task) -> AsyncIterator[bytes]:
     """The event stream of ``task``; ends after the finished task, or when the client left."""
     streams = open_streams(request)
     streams.count += 1
     base = service.public_base(request)
+    tasks, task_id = service.runtime.tasks, task.id
+
+    async def read() -> Task | None:
+        return await run_in_threadpool(tasks.get, task_id)
+
     try:
         yield b"retry: 1000\n\n"
-        yield sse("progress", progress_data(task))
-        while not TaskStatus(task.status).finished:
-            try:
-                fresh = await asyncio.wait_for(
-                    wait(service, task.id, (task.status, task.progress)), KEEPALIVE_S
-                )
-            except TimeoutError:
-                yield b": keep-alive\n\n"  # writing is also how a gone client is noticed
-                continue
-            if await request.is_disconnected():
-                return
-            if fresh is None:
-                yield sse("error", {"code": "not_found", "message": "the task no longer exists"})
-                return
-            task = fresh
+        with service.events.watch(task.id, progress=True) as watch:
+            # listening before the re-read: a change between the two still wakes us
+            task = await read() or task
             yield sse("progress", progress_data(task))
+            last_read = last_sent = time.monotonic()
+            while not TaskStatus(task.status).finished:
+                next_read, next_keepalive = last_read + RECHECK_S, last_sent + KEEPALIVE_S
+                timeout = max(0.0, min(next_read, next_keepalive) - time.monotonic())
+                woken = await watch.wait(timeout)
+                if await request.is_disconnected():
+                    return
+                now = time.monotonic()
+                if woken or now >= next_read:
+                    fresh, last_read = await read(), now
+                    if fresh is None:
+                        gone = {"code": "not_found", "message": "the task no longer exists"}
+                        yield sse("error", gone)
+                        return
+                    if (fresh.status, fresh.progress) != (task.status, task.progress):
+                        task, last_sent = fresh, now
+                        yield sse("progress", progress_data(task))
+                        continue
+                if now >= next_keepalive:
+                    last_sent = now
+                    yield b": keep-alive\n\n"  # writing is also how a gone client is noticed
         yield sse("task", native_task(task, service.runtime, base))
     finally:
         streams.count -= 1

@@ -95,13 +95,21 @@ def all_engines() -> list[Engine]:
     return [get_engine(name) for name in engine_names()]
 
 
-def choose_engine(name: str | None, operation: Operation, params: FillParams) -> Engine:
-    """The engine to run: the one named, or for ``auto``/None the operator's
-    ``default_engine`` setting, and where that is ``auto`` too, the best available here."""
-    if not name or name == AUTO:
-        from canvasfill.engines.settings import engine_settings
+def choose_engine(
+    name: str | None, operation: Operation, params: FillParams, *, default: str | None = None
+) -> Engine:
+    """The engine to run: the one named, or for ``auto``/None the operator's default,
+    and where that is ``auto`` too, the best available here.
 
-        name = engine_settings().default_engine
+    ``default`` is that default as the caller's settings, read once, hold it (the
+    server passes its own); without it the engine settings are read now (the CLI).
+    """
+    if not name or name == AUTO:
+        if default is None:
+            from canvasfill.engines.settings import engine_settings
+
+            default = engine_settings().default_engine
+        name = default
     if name and name != AUTO:
         engine = get_engine(name)
         availability = engine.availability()

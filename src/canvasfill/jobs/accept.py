@@ -1,7 +1,8 @@
 """Accepting work: what every door does once it has parsed a request into a ``Submission``.
 
 Everything a task's terms depend on is decided here, once, for every door: the engine
-(a request that names none, or ``auto``, gets the operator's ``default_engine``), the
+(a request that names none, or ``auto``, gets the operator's ``default_engine``, and
+where that is ``auto`` too the best engine available; the task stores the real name), the
 price (credits held now, kept only for successful images) and idempotency (a retried
 request gets its first attempt's task).
 
@@ -18,7 +19,7 @@ import hashlib
 from dataclasses import replace
 from datetime import timedelta
 
-from canvasfill.engines.registry import AUTO, choose_engine
+from canvasfill.engines.registry import choose_engine
 from canvasfill.jobs.fetch import check_url
 from canvasfill.jobs.idempotency import Idempotency
 from canvasfill.jobs.keys import InsufficientCreditsError
@@ -27,6 +28,7 @@ from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tables import ApiKey, Task, utcnow
 from canvasfill.jobs.tasks import new_task_id
 from canvasfill.pipeline.prepare import check
+from canvasfill.pipeline.spec import JobSpec
 from canvasfill.storage.base import input_key, task_prefixes
 
 CALLBACK_URL_MAX = 2048
@@ -67,10 +69,8 @@ def accept(
         if running is not None:
             return running, False
         submission = replace(submission, meta={**submission.meta, REPEAT_META: repeat})
-    submission = with_default_engine(submission, runtime.settings.default_engine)
+    submission = with_engine(submission, _engine_for(runtime, submission.spec))
     spec = submission.spec
-    # an unknown or unusable engine is the caller's to fix: refuse now, not in the task
-    choose_engine(spec.engine, spec.operation, spec.fill_params())
     cost = _price(runtime, submission) * spec.n
     _check_credits(key, cost)
     if submission.image is not None and submission.mask_url is None:
@@ -96,11 +96,20 @@ def _repeat_marker(submission: Submission, fingerprint: str) -> str:
     return hashlib.sha256(scope.encode()).hexdigest()
 
 
-def with_default_engine(submission: Submission, default: str) -> Submission:
-    """The submission with ``default`` in place of an engine it left to the server."""
-    if submission.spec.engine not in ("", AUTO) or default == AUTO:
+def _engine_for(runtime: Runtime, spec: JobSpec) -> str:
+    """The real name of the engine ``spec`` runs on, decided here once for the task's
+    life (``auto`` ranked, the operator's default applied): its queue and its worker
+    run what the task says. An unknown or unusable engine is the caller's to fix: it
+    is refused now, not in the task."""
+    default = runtime.settings.default_engine
+    return choose_engine(spec.engine, spec.operation, spec.fill_params(), default=default).name
+
+
+def with_engine(submission: Submission, engine: str) -> Submission:
+    """The submission with ``engine`` as its spec's engine."""
+    if submission.spec.engine == engine:
         return submission
-    return replace(submission, spec=submission.spec.model_copy(update={"engine": default}))
+    return replace(submission, spec=submission.spec.model_copy(update={"engine": engine}))
 
 
 def _check_credits(key: ApiKey, cost: int) -> None:

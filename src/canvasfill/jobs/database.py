@@ -3,10 +3,17 @@
 SQLite is the embedded default; the API process and its worker processes all write to
 it, so it runs in WAL mode with a busy timeout. PostgreSQL needs nothing special.
 Alembic migrations ship inside the package and are applied at start.
+
+Stores open a session for a read (``sessions()``) and a transaction for a change
+(``sessions.begin()``). On SQLite that difference is the lock: a writing transaction
+begins ``IMMEDIATE`` (it takes the one write lock up front, so a read-then-write waits
+its turn instead of failing with ``SQLITE_BUSY``), a read begins deferred and, in WAL
+mode, never waits for a writer.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +25,8 @@ if TYPE_CHECKING:  # alembic is loaded only by the processes that migrate or che
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
-SessionFactory = sessionmaker[Session]
+READS = "canvasfill_reads"
+"""Execution option of the connections of read sessions: SQLite begins them deferred."""
 
 
 def make_engine(url: str) -> Engine:
@@ -39,16 +47,41 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
-            # IMMEDIATE takes the write lock up front, so a transaction that reads and
-            # then writes waits for other writers instead of failing with SQLITE_BUSY
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # a transaction that may write takes the write lock up front (IMMEDIATE), so
+            # one that reads and then writes waits for other writers instead of failing
+            # with SQLITE_BUSY; a read session's is deferred and waits for nobody
+            reads = connection.get_execution_options().get(READS, False)
+            connection.exec_driver_sql("BEGIN" if reads else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
+class SessionFactory:
+    """Sessions of one database: ``sessions()`` to read, ``sessions.begin()`` to change.
+
+    A read session must not write: on SQLite its transaction is deferred, and a deferred
+    transaction that later writes can fail at once with ``SQLITE_BUSY`` when another
+    connection wrote meanwhile. Anything not opened as a read (``engine.begin()``
+    included) is treated as a write.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        reads = engine.execution_options(**{READS: True})
+        self._reads = sessionmaker(reads, expire_on_commit=False)
+        self._writes = sessionmaker(engine, expire_on_commit=False)
+
+    def __call__(self) -> Session:
+        """A session for reads (a deferred transaction on SQLite)."""
+        return self._reads()
+
+    def begin(self) -> AbstractContextManager[Session]:
+        """A session in a writing transaction, committed when the block ends."""
+        return self._writes.begin()
+
+
 def make_sessions(engine: Engine) -> SessionFactory:
-    return sessionmaker(engine, expire_on_commit=False)
+    return SessionFactory(engine)
 
 
 def rowcount(result: Result[Any]) -> int:

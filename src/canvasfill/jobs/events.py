@@ -1,15 +1,22 @@
-"""Task-finished events: how a waiting request learns, at once, that its task ended.
+"""Task events: how a waiting request or event stream learns, at once, that its task
+changed: its outcome (finished, or any change of state) or its progress.
 
 An event says only "task X may have changed"; the waiter re-reads the record, which
 stays the truth, so a duplicate or spurious event costs one read and a lost one costs
 at most ``RECHECK_S`` of latency (waiters also re-read on that period).
 
-- ``LocalEvents`` (embedded): the dispatcher's finished hook publishes in the same
-  process that waits.
-- ``RedisEvents`` (distributed): whoever records an outcome (a Celery worker, a
-  sweeper) publishes the task id on a Redis pub/sub channel; every API node listens
-  with one thread and wakes its own waiters. ``redis`` is imported only here, and only
-  when a broker is configured.
+Two kinds, because most waiters want only one: ``publish`` (the outcome, or another
+change of state) wakes every waiter of the task; ``publish_progress`` (a progress write,
+several a second while a task runs) wakes only the waiters that asked for progress
+(``watch(task_id, progress=True)``: the SSE stream), so a synchronous request waiting for
+the outcome does not re-read its task on every step.
+
+- ``LocalEvents`` (embedded): the dispatcher's hooks publish in the same process that
+  waits (worker processes hand progress to it: ``dispatch/notices.py``).
+- ``RedisEvents`` (distributed): whoever records an outcome or progress (a Celery worker,
+  a sweeper) publishes the task id on a Redis pub/sub channel of its kind; every API
+  node listens with one thread and wakes its own waiters. ``redis`` is imported only
+  here, and only when a broker is configured.
 """
 
 from __future__ import annotations
@@ -23,16 +30,25 @@ from typing import Any, Protocol
 log = logging.getLogger(__name__)
 
 CHANNEL = "canvasfill:task-finished"
+"""Outcomes and other changes of state (the name predates progress events)."""
+PROGRESS_CHANNEL = "canvasfill:task-progress"
 RECHECK_S = 2.0
 """A waiter re-reads its task at least this often, whatever the events say."""
+
+ProgressHook = Callable[[str], None]
+"""Told a task id each time that task's progress (or running state) was written."""
 
 
 class TaskEvents(Protocol):
     def publish(self, task_id: str) -> None:
         """Tell every waiter, on every node, that ``task_id`` may have finished."""
 
-    def watch(self, task_id: str) -> Watch:
-        """Start listening for ``task_id`` (before re-reading it, so nothing is missed)."""
+    def publish_progress(self, task_id: str) -> None:
+        """Tell the waiters that asked for progress that ``task_id``'s progress moved."""
+
+    def watch(self, task_id: str, *, progress: bool = False) -> Watch:
+        """Start listening for ``task_id`` (before re-reading it, so nothing is missed);
+        with ``progress``, progress events wake it too."""
 
     def start(self) -> None: ...
 
@@ -42,9 +58,10 @@ class TaskEvents(Protocol):
 class Watch:
     """One waiter's interest in one task; ``wait`` returns True once woken."""
 
-    def __init__(self, board: Waiters, task_id: str) -> None:
+    def __init__(self, board: Waiters, task_id: str, progress: bool = False) -> None:
         self._board = board
         self.task_id = task_id
+        self.progress = progress
         self._loop = asyncio.get_running_loop()
         self._event = asyncio.Event()
 
@@ -74,8 +91,8 @@ class Waiters:
         self._lock = threading.Lock()
         self._by_task: dict[str, set[Watch]] = {}
 
-    def add(self, task_id: str) -> Watch:
-        watch = Watch(self, task_id)
+    def add(self, task_id: str, progress: bool = False) -> Watch:
+        watch = Watch(self, task_id, progress)
         with self._lock:
             self._by_task.setdefault(task_id, set()).add(watch)
         return watch
@@ -88,11 +105,13 @@ class Waiters:
                 if not watches:
                     del self._by_task[watch.task_id]
 
-    def notify(self, task_id: str) -> None:
+    def notify(self, task_id: str, progress: bool = False) -> None:
+        """Wake the task's waiters (for a progress event, those that asked for it)."""
         with self._lock:
             watches = list(self._by_task.get(task_id, ()))
         for watch in watches:
-            watch.wake()
+            if watch.progress or not progress:
+                watch.wake()
 
 
 class LocalEvents:
@@ -104,8 +123,11 @@ class LocalEvents:
     def publish(self, task_id: str) -> None:
         self.waiters.notify(task_id)
 
-    def watch(self, task_id: str) -> Watch:
-        return self.waiters.add(task_id)
+    def publish_progress(self, task_id: str) -> None:
+        self.waiters.notify(task_id, progress=True)
+
+    def watch(self, task_id: str, *, progress: bool = False) -> Watch:
+        return self.waiters.add(task_id, progress)
 
     def start(self) -> None:
         return None
@@ -116,7 +138,8 @@ class LocalEvents:
 
 class RedisEvents:
     """Events across processes over Redis pub/sub (``start`` listens; publishing needs
-    no listener, so a worker only ever calls ``publish``)."""
+    no listener, so a worker only ever publishes). ``on_event`` is told of outcome
+    events received, not of progress."""
 
     def __init__(self, url: str, on_event: Callable[[str], None] | None = None) -> None:
         import redis
@@ -130,14 +153,21 @@ class RedisEvents:
         """Set while the listener holds a subscription (tests wait for it)."""
 
     def publish(self, task_id: str) -> None:
-        self.waiters.notify(task_id)  # waiters in this process need no round trip
+        self._publish(CHANNEL, task_id)
+
+    def publish_progress(self, task_id: str) -> None:
+        self._publish(PROGRESS_CHANNEL, task_id)
+
+    def watch(self, task_id: str, *, progress: bool = False) -> Watch:
+        return self.waiters.add(task_id, progress)
+
+    def _publish(self, channel: str, task_id: str) -> None:
+        # waiters in this process need no round trip
+        self.waiters.notify(task_id, progress=channel == PROGRESS_CHANNEL)
         try:
-            self._client.publish(CHANNEL, task_id)
+            self._client.publish(channel, task_id)
         except Exception:  # the waiters' periodic re-read covers a lost event
             log.warning("could not publish a task event", exc_info=True, extra={"event": "pubsub"})
-
-    def watch(self, task_id: str) -> Watch:
-        return self.waiters.add(task_id)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._listen, name="task-events", daemon=True)
@@ -153,12 +183,12 @@ class RedisEvents:
         while not self._stop.is_set():
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub.subscribe(CHANNEL)
+                pubsub.subscribe(CHANNEL, PROGRESS_CHANNEL)
                 self.subscribed.set()
                 while not self._stop.is_set():
                     message = pubsub.get_message(timeout=0.5)
                     if message is not None and message.get("type") == "message":
-                        self._received(message["data"])
+                        self._received(message["channel"], message["data"])
             except Exception:  # Redis restarted or unreachable: subscribe again shortly
                 self.subscribed.clear()
                 log.warning("task events: Redis connection lost", extra={"event": "pubsub"})
@@ -170,11 +200,16 @@ class RedisEvents:
                 except Exception:
                     log.debug("closing the subscription failed", exc_info=True)
 
-    def _received(self, data: bytes | str) -> None:
-        task_id = data.decode() if isinstance(data, bytes) else data
-        self.waiters.notify(task_id)
-        if self._on_event is not None:
+    def _received(self, channel: bytes | str, data: bytes | str) -> None:
+        task_id = _text(data)
+        progress = _text(channel) == PROGRESS_CHANNEL
+        self.waiters.notify(task_id, progress=progress)
+        if self._on_event is not None and not progress:
             self._on_event(task_id)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def events_for(broker_url: str | None, on_event: Callable[[str], None] | None = None) -> TaskEvents:

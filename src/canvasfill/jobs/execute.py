@@ -8,6 +8,10 @@ the task id and records the outcome. Running it twice for one task is harmless: 
 second run either finds the task finished or replaces the first run's attempt, and
 only the attempt that owns the task may record an outcome. While it runs, a heartbeat
 thread renews the attempt's lease (``lease_s``), which is how other nodes know it lives.
+
+Whoever calls it may pass ``on_progress``: it is told the task id once the task runs and
+after each progress write, so that event streams learn of the change without polling
+(a Celery worker publishes on Redis; an embedded worker sends its server a notice).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from datetime import timedelta
 
 from canvasfill.errors import CanvasfillError, ErrorCode
 from canvasfill.imaging.limits import BY_NAME, NATIVE
+from canvasfill.jobs.events import ProgressHook
 from canvasfill.jobs.fetch import AddressPolicy, fetch_url
 from canvasfill.jobs.logs import task_context
 from canvasfill.jobs.runtime import Runtime
@@ -35,24 +40,28 @@ from canvasfill.storage.base import BlobNotFoundError, input_key, result_key
 
 log = logging.getLogger(__name__)
 
-PROGRESS_EVERY_S = 0.5
+PROGRESS_EVERY_S = 0.2
+"""Progress is written (and announced) at most this often: a stream sees it move, and a
+slow task costs the database a few small transactions a second."""
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def execute(task_id: str, runtime: Runtime) -> None:
+def execute(task_id: str, runtime: Runtime, on_progress: ProgressHook | None = None) -> None:
     """Run task ``task_id`` to an outcome recorded in the store (see the module doc)."""
     lease = timedelta(seconds=runtime.settings.lease_s)
+    announce = _Announce(on_progress)
     with task_context(task_id):
         claim = runtime.tasks.claim(task_id, worker_name(), runtime.settings.max_attempts, lease)
         if claim is None:
             log.info("task needs no run", extra={"event": "task_skipped"})
             return
         log.info("task started", extra={"event": "task_started", "attempt": claim.attempt})
+        announce(task_id)  # it runs now
         with _heartbeat(runtime, task_id, claim.attempt, lease):
-            _attempt(runtime, claim.task, claim.attempt)
+            _attempt(runtime, claim.task, claim.attempt, announce)
 
 
 @contextmanager
@@ -81,13 +90,13 @@ def _heartbeat(runtime: Runtime, task_id: str, attempt: int, lease: timedelta) -
         thread.join(timeout=5)
 
 
-def _attempt(runtime: Runtime, task: Task, attempt: int) -> None:
+def _attempt(runtime: Runtime, task: Task, attempt: int, announce: ProgressHook) -> None:
     tasks, ttl = runtime.tasks, runtime.result_ttl
     try:
         spec = JobSpec.model_validate(task.spec)
         image, mask = _inputs(runtime, task, spec)
         prepared = prepare(spec, image, mask)
-        report = _Progress(runtime, task.id, attempt)
+        report = _Progress(runtime, task.id, attempt, announce)
         report(5)
         output = run(spec, prepared, report, png_compress_level=runtime.settings.png_compress_level)
         results = []
@@ -126,12 +135,13 @@ def _attempt(runtime: Runtime, task: Task, attempt: int) -> None:
 
 
 class _Progress:
-    """Progress reports written at most every ``PROGRESS_EVERY_S``: a fast task writes
-    none (each write is a transaction, and success says 100 anyway), a slow one keeps
-    its pollers informed."""
+    """Progress reports written at most every ``PROGRESS_EVERY_S``, each write announced:
+    a fast task writes none (each write is a transaction, and success says 100 anyway),
+    a slow one keeps its event streams informed."""
 
-    def __init__(self, runtime: Runtime, task_id: str, attempt: int) -> None:
+    def __init__(self, runtime: Runtime, task_id: str, attempt: int, announce: ProgressHook):
         self._tasks, self._task_id, self._attempt = runtime.tasks, task_id, attempt
+        self._announce = announce
         self._last = time.monotonic()
 
     def __call__(self, percent: int) -> None:
@@ -139,6 +149,22 @@ class _Progress:
         if now - self._last >= PROGRESS_EVERY_S:
             self._last = now
             self._tasks.set_progress(self._task_id, self._attempt, percent)
+            self._announce(self._task_id)
+
+
+class _Announce:
+    """``on_progress``, or nothing; a hook that fails is logged, never fails the task."""
+
+    def __init__(self, hook: ProgressHook | None) -> None:
+        self._hook = hook
+
+    def __call__(self, task_id: str) -> None:
+        if self._hook is None:
+            return
+        try:
+            self._hook(task_id)
+        except Exception:  # an event is a wake-up: waiters re-read on a period anyway
+            log.warning("progress event not published", exc_info=True, extra={"event": "pubsub"})
 
 
 def _fail(

@@ -7,7 +7,9 @@ conditional update, so two nodes sweeping at once do no harm):
   worker died) is queued again and published, or fails once it was started
   ``max_attempts`` times; a queued task that nobody started for ``republish_after_s``
   (its message lost, say with a broker restart) is published again. With
-  ``fail_overdue`` (distributed mode) tasks past ``task_timeout_s`` fail here too; the
+  ``fail_overdue`` (distributed mode) tasks whose worker ran them past ``task_timeout_s``
+  fail here too (a task whose worker died earlier is requeued, however long ago it
+  started: after an outage it is the lease, not the clock, that says what happened); the
   embedded dispatcher does that itself, as it can also stop the worker.
 - ``sweep`` (every ``sweep_interval_s``): a task's record stays (its history is cheap);
   its inputs and result images go once ``result_ttl_s`` has passed since it finished,
@@ -65,7 +67,8 @@ def recover(
     done = Recovery()
     if fail_overdue:
         timeout = timedelta(seconds=settings.task_timeout_s)
-        for task in tasks.fail_overdue(timeout, runtime.result_ttl):
+        lease = timedelta(seconds=settings.lease_s)
+        for task in tasks.fail_overdue(timeout, lease, runtime.result_ttl):
             log.warning("task timed out", extra={"event": "task_timeout", "task_id": task.id})
             done.failed.append(task.id)
     done.requeued, crashed = tasks.requeue_lapsed(settings.max_attempts, runtime.result_ttl)

@@ -424,19 +424,28 @@ class TaskStore:
                 )
         return ids
 
-    def fail_overdue(self, timeout: timedelta, ttl: timedelta) -> list[Task]:
-        """Fail tasks running longer than ``timeout``; returns them (their workers to stop)."""
-        cutoff = self._now() - timeout
+    def fail_overdue(self, timeout: timedelta, lease: timedelta, ttl: timedelta) -> list[Task]:
+        """Fail tasks that ran longer than ``timeout``; returns them (their workers to stop).
+
+        Only a task whose worker was still alive past the limit counts: its lease is
+        live, or it was renewed (``lease_until - lease``) after the deadline. A task
+        whose worker died before its deadline is not overdue, however long ago it
+        started (an outage, say): its lapsed lease is ``requeue_lapsed``'s to queue
+        again while attempts remain.
+        """
+        now = self._now()
         with self._sessions() as session:
-            overdue = list(
+            running = list(
                 session.scalars(
                     select(Task).where(
-                        Task.status == TaskStatus.RUNNING.value, Task.started_at < cutoff
+                        Task.status == TaskStatus.RUNNING.value, Task.started_at < now - timeout
                     )
                 )
             )
         failed = []
-        for task in overdue:
+        for task in running:
+            if not _ran_past(task, timeout, lease, now):
+                continue
             message = (
                 f"the task ran longer than its {timeout.total_seconds():g} s limit and was "
                 "stopped; try a smaller image, fewer images or a faster engine"
@@ -498,6 +507,15 @@ class TaskStore:
 
 def _holds(lease_until: datetime | None, now: datetime) -> bool:
     return lease_until is not None and lease_until > now
+
+
+def _ran_past(task: Task, timeout: timedelta, lease: timedelta, now: datetime) -> bool:
+    """Whether ``task``'s worker was alive after the task's deadline (see ``fail_overdue``)."""
+    if task.started_at is None or task.lease_until is None:
+        return False
+    if _holds(task.lease_until, now):
+        return True
+    return task.lease_until - lease > task.started_at + timeout
 
 
 def _requeued(now: datetime) -> dict[str, Any]:

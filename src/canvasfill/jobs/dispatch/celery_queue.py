@@ -24,7 +24,7 @@ from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from canvasfill.engines.base import Hardware
-from canvasfill.engines.registry import choose_engine, warm_up_all
+from canvasfill.engines.registry import get_engine, warm_up_all
 from canvasfill.errors import CanvasfillError
 from canvasfill.jobs.dispatch.lifetime import die_with_parent
 from canvasfill.jobs.events import RedisEvents
@@ -32,7 +32,6 @@ from canvasfill.jobs.execute import execute
 from canvasfill.jobs.logs import configure_logging
 from canvasfill.jobs.runtime import Runtime, build_runtime
 from canvasfill.jobs.tables import Task
-from canvasfill.pipeline.spec import JobSpec
 from canvasfill.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,7 +76,7 @@ def make_celery(settings: Settings) -> Celery:
     def run(task_id: str) -> None:
         runtime, events = _process_state()
         try:
-            execute(task_id, runtime)
+            execute(task_id, runtime, events.publish_progress)
         finally:
             events.publish(task_id)  # waiters re-read the record: harmless if unchanged
 
@@ -87,13 +86,15 @@ def make_celery(settings: Settings) -> Celery:
 def queue_for(task: Task) -> str:
     """``gpu`` when the task's engine needs a GPU, else ``cpu``.
 
-    ``auto`` resolves here as it will in the worker; an engine this node cannot judge
-    (not installed on API nodes) goes to ``cpu``, where workers report it properly.
+    The engine is the real name acceptance stored: nothing is resolved again here, and
+    its hardware is declared by its class, so an engine this node cannot run (no
+    weights on an API node) still goes to the right queue. A name unknown here (a
+    plugin that only workers install; ``auto`` on a task accepted by an older version)
+    goes to ``cpu``, where workers report it properly.
     """
     try:
-        spec = JobSpec.model_validate(task.spec)
-        engine = choose_engine(spec.engine, spec.operation, spec.fill_params())
-    except (CanvasfillError, ValueError):
+        engine = get_engine(task.engine)
+    except CanvasfillError:
         return "cpu"
     return "gpu" if engine.hardware is Hardware.GPU else "cpu"
 

@@ -29,6 +29,8 @@ from typing import Any
 from canvasfill.engines.registry import warm_up_all
 from canvasfill.jobs.dispatch.base import FinishedHook
 from canvasfill.jobs.dispatch.lifetime import die_with_parent
+from canvasfill.jobs.dispatch.notices import Address, NoticeInbox, NoticeSender
+from canvasfill.jobs.events import ProgressHook
 from canvasfill.jobs.execute import execute
 from canvasfill.jobs.logs import configure_logging
 from canvasfill.jobs.runtime import Runtime, build_runtime
@@ -40,15 +42,17 @@ log = logging.getLogger(__name__)
 # --- inside a worker process ------------------------------------------------------------
 
 _worker_runtime: Runtime | None = None
+_worker_notices: ProgressHook | None = None
 
 
-def _init_worker(settings: dict[str, Any]) -> None:
-    global _worker_runtime
+def _init_worker(settings: dict[str, Any], notices: Address | None = None) -> None:
+    global _worker_runtime, _worker_notices
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
     parsed = Settings(**settings)
     configure_logging(parsed.log_level, parsed.log_json)
     _worker_runtime = build_runtime(parsed)
+    _worker_notices = NoticeSender(notices) if notices is not None else None
     warm_up_all()
 
 
@@ -58,19 +62,27 @@ def _ready() -> None:
 
 def _work(task_id: str) -> None:
     assert _worker_runtime is not None, "worker process was not initialised"
-    execute(task_id, _worker_runtime)
+    execute(task_id, _worker_runtime, _worker_notices)
 
 
 # --- in the server -----------------------------------------------------------------------
 
 
 class EmbeddedDispatcher:
+    """``on_finished`` is told of each task a worker call (or the watchdog) ended;
+    ``on_progress``, in this process, of each progress write of the workers."""
+
     def __init__(
-        self, runtime: Runtime, workers: int, on_finished: FinishedHook | None = None
+        self,
+        runtime: Runtime,
+        workers: int,
+        on_finished: FinishedHook | None = None,
+        on_progress: ProgressHook | None = None,
     ) -> None:
         self._runtime = runtime
         self._workers = workers
         self._on_finished = on_finished
+        self._notices = NoticeInbox(on_progress) if on_progress is not None else None
         self._pool: ProcessPoolExecutor | None = None
         self._inflight: set[str] = set()
         self._messages: queue.Queue[tuple[str, str]] = queue.Queue()
@@ -85,6 +97,8 @@ class EmbeddedDispatcher:
         Tasks a dead process left running are not touched here: their leases lapse and
         the sweeper queues them again, which is right with any number of nodes.
         """
+        if self._notices is not None:
+            self._notices.start()
         self._pool = self._new_pool()
         self._thread = threading.Thread(target=self._control, name="dispatcher", daemon=True)
         self._thread.start()
@@ -106,6 +120,8 @@ class EmbeddedDispatcher:
         if pool is not None:
             self._terminate(pool)
             self._release(self._inflight)
+        if self._notices is not None:
+            self._notices.stop()
 
     def worker_pids(self) -> list[int]:
         pool = self._pool
@@ -188,7 +204,9 @@ class EmbeddedDispatcher:
     def _watch(self) -> None:
         settings = self._runtime.settings
         overdue = self._runtime.tasks.fail_overdue(
-            timedelta(seconds=settings.task_timeout_s), self._runtime.result_ttl
+            timedelta(seconds=settings.task_timeout_s),
+            timedelta(seconds=settings.lease_s),
+            self._runtime.result_ttl,
         )
         for task in overdue:
             log.warning("task timed out", extra={"event": "task_timeout", "task_id": task.id})
@@ -224,7 +242,10 @@ class EmbeddedDispatcher:
             max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(self._runtime.settings.for_worker(),),
+            initargs=(
+                self._runtime.settings.for_worker(),
+                self._notices.address if self._notices is not None else None,
+            ),
         )
         # the pool starts a process per submission while none is idle: one no-op each
         # starts them all now, warmed up, instead of under the first burst of tasks
