@@ -15,6 +15,11 @@ is further from what was there than none); ``strength`` (0..1, default 0) keeps 
 share of the texture everywhere, and 1 gives the raw example-based fill. Expansion
 always gets the raw fill: past the photo's edge there is nothing to interpolate.
 
+A fill's ``progress`` callback hears 0 first, then the fraction done after every EM
+iteration and every carried pyramid level (weighted by the hole pixels each works on),
+then 1; image ``i`` of ``n`` spans ``i/n..(i+1)/n``. A stop request is honoured at the
+next of those calls.
+
 Image ``i`` of ``n`` uses ``params.seed_for(i)``, so a seed reproduces every image and
 different images differ. Prompts and guidance mean nothing to an example-based fill;
 they are accepted, and the pipeline reports them as ignored (see ``honours``).
@@ -26,11 +31,22 @@ on a tiny image so a server pays that cost at start-up, not on a user's request.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from canvasfill.engines.base import RGB, Engine, FillParams, Mask, Operation, Param
+from canvasfill.engines.base import (
+    RGB,
+    Engine,
+    FillParams,
+    FillProgress,
+    Mask,
+    Operation,
+    Param,
+    checkpoint,
+    scaled,
+)
 from canvasfill.engines.registry import register
 
 if TYPE_CHECKING:  # the solver imports numba: loaded on first fill, not at discovery
@@ -74,13 +90,21 @@ class PatchEngine(Engine):
     def honoured(self, operation: Operation) -> frozenset[Param]:
         return self.honours if hedges(operation) else self.honours - {Param.STRENGTH}
 
-    def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
+    def fill(
+        self, image: RGB, mask: Mask, params: FillParams, progress: FillProgress | None = None
+    ) -> list[RGB]:
         from canvasfill.engines.patchmatch.solver import complete
 
         settings = settings_for(params.steps, params.strength, params.operation)
         pixels = np.ascontiguousarray(image, dtype=np.uint8)
         hole = np.ascontiguousarray(mask, dtype=bool)
-        return [complete(pixels, hole, settings, params.seed_for(i)) for i in range(params.n)]
+        results = []
+        for i in range(params.n):
+            # image i of n spans i/n..(i+1)/n of the bar; the solver ticks within it
+            part = scaled(progress, i / params.n, (i + 1) / params.n)
+            tick = None if part is None else partial(checkpoint, part)
+            results.append(complete(pixels, hole, settings, params.seed_for(i), tick))
+        return results
 
     def warm_up(self) -> None:
         warm_up()
