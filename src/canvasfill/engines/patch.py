@@ -9,11 +9,14 @@ of the fill is decided, runs ``steps`` more. The default is :data:`DEFAULT_STEPS
 value is clamped to 1..:data:`MAX_STEPS`. More steps cost time roughly in proportion
 and rarely change much past the default.
 
-A removal keeps the fill's texture where the photo predicts it and fades the rest to
-a smooth consensus (``patchmatch/hedge.py``: a guessed texture deep in a large hole
-is further from what was there than none); ``strength`` (0..1, default 0) keeps that
-share of the texture everywhere, and 1 gives the raw example-based fill. Expansion
-always gets the raw fill: past the photo's edge there is nothing to interpolate.
+A removal's ``strength`` (0..1) is the share of the fill's texture kept everywhere.
+Absent, it is :data:`DEFAULT_STRENGTH` (1): the sharp example-based fill, which is
+what people expect of a removal. Below 1 the fill is hedged (``patchmatch/hedge.py``):
+texture is kept where the photo predicts it and the rest fades toward a smooth
+consensus, which scores higher on PSNR/SSIM deep in a large hole of random texture (a
+guessed texture's random phase is further from what was there than none) and looks
+like a smear. Expansion always gets the raw fill: past the photo's edge there is
+nothing to interpolate.
 
 A fill's ``progress`` callback hears 0 first, then the fraction done after every EM
 iteration and every carried pyramid level (weighted by the hole pixels each works on),
@@ -53,6 +56,8 @@ if TYPE_CHECKING:  # the solver imports numba: loaded on first fill, not at disc
     from canvasfill.engines.patchmatch.solver import SolverSettings
 
 DEFAULT_STEPS = 4
+DEFAULT_STRENGTH = 1.0
+"""A removal without a ``strength`` gets the sharp fill: the smooth hedge is asked for."""
 MAX_STEPS = 20
 _RANK = 50
 
@@ -70,7 +75,7 @@ def settings_for(
     from canvasfill.engines.patchmatch.solver import SolverSettings
 
     effort = DEFAULT_STEPS if steps is None else min(max(steps, 1), MAX_STEPS)
-    texture = 0.0 if strength is None else min(max(strength, 0.0), 1.0)
+    texture = DEFAULT_STRENGTH if strength is None else min(max(strength, 0.0), 1.0)
     hedge = Hedge(floor=texture) if hedges(operation) and texture < 1.0 else None
     return SolverSettings(em_iterations=effort, coarse_extra=effort, hedge=hedge)
 
