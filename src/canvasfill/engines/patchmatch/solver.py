@@ -96,6 +96,11 @@ class SolverSettings:
     mean gradient magnitude around it at the finest measured size, voted into the hole
     with the colour. A blurred estimate then still asks for a textured source, so the fill
     keeps its grain instead of drifting to the flattest patches of the image."""
+    best_vote: bool = False
+    """The finest level's last vote keeps each pixel's best-matching copy (the mode)
+    instead of the weighted mean of all overlapping copies, which blurs them. Off: on
+    the tuning photos it raised sharpness (Kodak removal 0.72 to 0.84) and cut flat
+    blocks, but cost PSNR (up to 0.2 dB) and wins against pypatchmatch (issue 22)."""
     hedge: Hedge | None = None
     """When set, the texture the photo does not predict fades to a smooth consensus
     (``hedge.py``); removal sets it, expansion does not."""
@@ -159,7 +164,14 @@ def complete(
             colour = _upsample_colour(level, filled)
         iterations = _iterations(settings, coarsest=previous is None)
         filled, previous = _solve_level(
-            level, colour, previous, settings, iterations, rng, partial(report.done, level)
+            level,
+            colour,
+            previous,
+            settings,
+            iterations,
+            rng,
+            partial(report.done, level),
+            best_last=settings.best_vote and depth == 0,
         )
     assert previous is not None
     window = bounding_box(hole)  # from here on only the hole's box is worked on
@@ -274,7 +286,8 @@ def _vote_colour(level: _Level, field: _Field, window: Window, settings: SolverS
     full-size source pixels, sharp."""
     confidence = _confidence(level.hole, settings.confidence_base)[field.tidx >= 0]
     colour = level.image[window].astype(np.float32)
-    kernels.vote(
+    vote = kernels.vote_best if settings.best_vote else kernels.vote
+    vote(
         level.image, level.hole, field.tidx, field.nnf_y, field.nnf_x, confidence,
         settings.patch_radius, window[0].start, window[1].start, colour,
     )  # fmt: skip
@@ -425,6 +438,7 @@ def _solve_level(
     iterations: int,
     rng: np.random.Generator,
     after_iteration: Callable[[], None] = lambda: None,
+    best_last: bool = False,
 ) -> tuple[Floats, _Field]:
     r = settings.patch_radius
     hole = level.hole
@@ -455,7 +469,7 @@ def _solve_level(
         # blur would prefer the flattest patches of the image
         colour = np.ascontiguousarray(colour)
         kernels.vote(_features(colour, 0.0), hole, tidx, nnf_y, nnf_x, confidence, r, 0, 0, colour)
-    for _ in range(iterations):
+    for iteration in range(iterations):
         feat = _features(colour, settings.gradient_weight)
         kernels.compute_distances(feat, ty, tx, nnf_y, nnf_x, r, nnf_d)
         kernels.count_usage(nnf_y, nnf_x, usage)
@@ -471,7 +485,8 @@ def _solve_level(
         sigma2 = max(float(np.percentile(nnf_d, 75)), 1e-6)
         weight = (np.exp(-nnf_d / (2.0 * sigma2)) * confidence).astype(np.float32)
         colour = np.ascontiguousarray(colour)
-        kernels.vote(feat, hole, tidx, nnf_y, nnf_x, weight, r, 0, 0, colour)
+        vote = kernels.vote_best if best_last and iteration == iterations - 1 else kernels.vote
+        vote(feat, hole, tidx, nnf_y, nnf_x, weight, r, 0, 0, colour)
         after_iteration()
     return colour, _Field(tidx=tidx, nnf_y=nnf_y, nnf_x=nnf_x)
 
