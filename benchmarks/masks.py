@@ -5,7 +5,12 @@ The three families follow ``../shared/eval/README.md``, with sizes given for a
 
 - thin: many strokes, each at most 20 px wide;
 - medium: 4-10 strokes up to 100 px wide, plus 0-3 boxes of 30-150 px;
-- thick: 1-5 strokes up to 250 px wide, plus 0-3 boxes of 30-300 px.
+- thick: 1-5 strokes up to 250 px wide, plus 0-3 boxes of 30-300 px;
+- objects: 1-3 silhouettes of what people remove from photos, larger than the thick
+  strokes: a person (head, body, legs; 40-75% of the image's height), a car (body,
+  cabin, wheels; 35-60% of its width) or a pole (3-6% wide, 55-95% high, with a lamp
+  or a sign), standing on a common ground line, each grown by a few pixels as a
+  selection brush would.
 
 A stroke is a polyline of 1-4 segments at random angles, drawn with round joins as
 LaMa's ``make_random_irregular_mask`` does. A mask covering more than half the image
@@ -35,6 +40,7 @@ class Family(StrEnum):
     THIN = "thin"
     MEDIUM = "medium"
     THICK = "thick"
+    OBJECTS = "objects"
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,10 @@ def make_mask(shape: tuple[int, int], family: Family, index: int, seed: int = SE
     rng = np.random.default_rng([seed, family_number, index])
     scale = min(shape) / BASE_SIDE
     while True:
-        mask = _draw(rng, shape, _RECIPES[family], scale)
+        if family is Family.OBJECTS:
+            mask = _draw_objects(rng, shape)
+        else:
+            mask = _draw(rng, shape, _RECIPES[family], scale)
         cover = float(mask.mean())
         if MIN_COVER <= cover <= MAX_COVER:
             return mask
@@ -90,6 +99,79 @@ def _draw(rng: np.random.Generator, shape: tuple[int, int], recipe: _Recipe, sca
         left = int(rng.integers(0, max(1, width - box_w)))
         canvas[top : top + box_h, left : left + box_w] = 1
     return canvas.astype(bool)
+
+
+def _draw_objects(rng: np.random.Generator, shape: tuple[int, int]) -> Mask:
+    height, width = shape
+    canvas = np.zeros(shape, dtype=np.uint8)
+    ground = float(rng.uniform(0.75, 0.97)) * height
+    for _ in range(int(rng.integers(1, 4))):
+        kind = int(rng.integers(0, 3))
+        x = float(rng.uniform(0.1, 0.9)) * width
+        foot = ground + float(rng.uniform(-0.05, 0.03)) * height
+        if kind == 0:
+            _person(canvas, rng, x, foot, float(rng.uniform(0.4, 0.75)) * height)
+        elif kind == 1:
+            _car(canvas, rng, x, foot, float(rng.uniform(0.35, 0.6)) * width)
+        else:
+            _pole(canvas, rng, x, foot, float(rng.uniform(0.55, 0.95)) * height, width)
+    grow = max(1, round(min(shape) / 128))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    return np.asarray(cv2.dilate(canvas, kernel) > 0)
+
+
+def _person(canvas: NDArray[np.uint8], rng: np.random.Generator, x: float, foot: float,
+            tall: float) -> None:  # fmt: skip
+    head = tall * 0.07
+    top = foot - tall
+    lean = float(rng.uniform(-0.05, 0.05)) * tall
+    cv2.circle(canvas, (round(x + lean), round(top + head)), max(1, round(head)), 1, -1)
+    shoulder = tall * float(rng.uniform(0.11, 0.15))
+    body = np.array([
+        (x + lean - shoulder, top + 2.1 * head), (x + lean + shoulder, top + 2.1 * head),
+        (x + shoulder * 0.8, foot - tall * 0.45), (x - shoulder * 0.8, foot - tall * 0.45),
+    ], dtype=np.int32)  # fmt: skip
+    cv2.fillPoly(canvas, [body], 1)
+    stride = tall * float(rng.uniform(0.03, 0.12))
+    leg = max(1, round(tall * 0.07))
+    hip = (round(x), round(foot - tall * 0.46))
+    for side in (-1, 1):
+        cv2.line(canvas, hip, (round(x + side * stride), round(foot)), 1, leg)
+        arm_end = (round(x + lean + side * shoulder * 1.3), round(foot - tall * 0.45))
+        cv2.line(canvas, (round(x + lean + side * shoulder * 0.8), round(top + 2.4 * head)),
+                 arm_end, 1, max(1, round(leg * 0.7)))  # fmt: skip
+
+
+def _car(canvas: NDArray[np.uint8], rng: np.random.Generator, x: float, foot: float,
+         long: float) -> None:  # fmt: skip
+    tall = long * float(rng.uniform(0.28, 0.38))
+    left, right = round(x - long / 2), round(x + long / 2)
+    wheel = max(1, round(tall * 0.22))
+    body_bottom = round(foot - wheel * 0.8)
+    body_top = round(foot - tall * 0.6)
+    cv2.rectangle(canvas, (left, body_top), (right, body_bottom), 1, -1)
+    cabin = np.array([
+        (x - long * 0.3, body_top), (x - long * 0.18, foot - tall),
+        (x + long * 0.15, foot - tall), (x + long * 0.3, body_top),
+    ], dtype=np.int32)  # fmt: skip
+    cv2.fillPoly(canvas, [cabin], 1)
+    for at in (x - long * 0.3, x + long * 0.3):
+        cv2.circle(canvas, (round(at), round(foot - wheel)), wheel, 1, -1)
+
+
+def _pole(canvas: NDArray[np.uint8], rng: np.random.Generator, x: float, foot: float,
+          tall: float, width: int) -> None:  # fmt: skip
+    thick = max(2, round(width * float(rng.uniform(0.015, 0.03))))
+    top = round(foot - tall)
+    cv2.rectangle(canvas, (round(x - thick), top), (round(x + thick), round(foot)), 1, -1)
+    if rng.random() < 0.5:  # a street lamp's arm and head
+        reach = tall * float(rng.uniform(0.1, 0.2)) * (1 if rng.random() < 0.5 else -1)
+        cv2.line(canvas, (round(x), top), (round(x + reach), top), 1, thick)
+        cv2.ellipse(canvas, (round(x + reach), top + thick), (thick * 3, thick * 2), 0, 0, 360,
+                    1, -1)  # fmt: skip
+    else:  # a sign
+        side = round(tall * float(rng.uniform(0.12, 0.2)))
+        cv2.rectangle(canvas, (round(x - side / 2), top), (round(x + side / 2), top + side), 1, -1)
 
 
 class Layout(StrEnum):

@@ -6,9 +6,11 @@ package ships, with ``patch_size=3`` (7x7 patches), the setting its examples use
 the one behind the issue's "2-4 s at 1024 px"; its default of 15 (31x31 patches) takes
 over ten times longer here.
 
-``patch-raw`` is ``patch`` at strength 1: the example-based fill without the removal
-hedge (``engines/patchmatch/hedge.py``), texture everywhere. It is there so the tables
-show what the hedge trades: sharpness deep in a hole for pixels closer to the truth.
+``patch`` runs with its defaults: a removal gets the sharp fill (strength 1).
+``patch-smooth`` is ``patch`` at strength 0, the removal hedge at its smoothest
+(``engines/patchmatch/hedge.py``; the default before issue 22). It is there so the
+tables show what the hedge trades: sharpness deep in a hole for pixels closer to the
+truth.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ Mask = NDArray[np.bool_]
 Fill = Callable[[RGB, Mask], RGB]
 
 PEERS = ("telea", "ns", "pypatchmatch")
-RAW = "patch-raw"
-ALL = ("patch", RAW, *PEERS)
+SMOOTH = "patch-smooth"
+ALL = ("patch", SMOOTH, *PEERS)
 SEED = 7
 PYPATCHMATCH_PATCH_SIZE = 3
 
@@ -57,8 +59,8 @@ def pypatchmatch_fill(image: RGB, mask: Mask) -> RGB:
 def method(name: str, operation: Operation = Operation.REMOVE) -> Fill:
     if name == "pypatchmatch":
         return pypatchmatch_fill
-    if name == RAW:
-        return engine_fill("patch", operation, strength=1.0)
+    if name == SMOOTH:
+        return engine_fill("patch", operation, strength=0.0)
     return engine_fill(name, operation)
 
 

@@ -37,3 +37,13 @@ def test_bad_input_raises_a_coded_error() -> None:
     with pytest.raises(canvasfill.InputError) as caught:
         canvasfill.expand(b"nope", left=0.1)
     assert caught.value.code is canvasfill.ErrorCode.INVALID_IMAGE
+
+
+def test_remove_passes_strength_to_the_engine() -> None:
+    grain = np.random.default_rng(2).integers(40, 200, (96, 96, 3), dtype=np.uint8)  # no phase
+    box = [(24, 24, 48, 48)]
+    sharp = canvasfill.remove(grain, boxes=box, engine="patch", seed=4)
+    again = canvasfill.remove(grain, boxes=box, engine="patch", seed=4, strength=1.0)
+    smooth = canvasfill.remove(grain, boxes=box, engine="patch", seed=4, strength=0.0)
+    assert np.array_equal(np.asarray(sharp.images[0]), np.asarray(again.images[0]))
+    assert not np.array_equal(np.asarray(sharp.images[0]), np.asarray(smooth.images[0]))

@@ -71,6 +71,8 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error"
     STORAGE_UNAVAILABLE = "storage_unavailable"
     """The database or the blob store cannot be written (or read) right now."""
+    CANCELED = "canceled"
+    """The fill was stopped on request (the task was canceled while it ran)."""
 
     @classmethod
     def of(cls, stored: str | None) -> ErrorCode:
@@ -141,6 +143,17 @@ class InputError(CanvasfillError):
 
 class EngineError(CanvasfillError):
     """An engine is missing, unusable on this host, or failed while filling."""
+
+
+class FillCanceledError(CanvasfillError):
+    """A fill stopped because its progress callback asked it to: not a failure.
+
+    Raised by an engine between pyramid levels, windows or denoising steps, so a
+    canceled task frees its worker within one step instead of running to the end.
+    """
+
+    def __init__(self, message: str = "the fill was stopped on request") -> None:
+        super().__init__(ErrorCode.CANCELED, message)
 
 
 class FetchError(CanvasfillError):

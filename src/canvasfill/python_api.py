@@ -102,8 +102,13 @@ def remove(
     n: int = 1,
     prompt: str = "",
     steps: int | None = None,
+    strength: float | None = None,
 ) -> Result:
-    """Remove what ``mask`` marks (white) or what lies in ``boxes`` of (x, y, w, h)."""
+    """Remove what ``mask`` marks (white) or what lies in ``boxes`` of (x, y, w, h).
+
+    ``strength`` as the CLI's ``--strength``: for ``patch``, left out (or 1) is the
+    sharp fill; lower values fade texture the photo cannot predict toward a smooth
+    guess (closer on PSNR/SSIM in big holes of grass or gravel, and softer)."""
     from canvasfill.engines.base import Operation, resolve_seed
     from canvasfill.pipeline.spec import Box, BoxRemoval, JobSpec, MaskRemoval
 
@@ -122,6 +127,7 @@ def remove(
         n=n,
         prompt=prompt,
         steps=steps,
+        strength=strength,
     )
     return _run(spec, image, mask)
 

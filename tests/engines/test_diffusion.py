@@ -25,7 +25,7 @@ from canvasfill.engines.diffusion import (
 from canvasfill.engines.diffusion.loading import dtype_for
 from canvasfill.engines.registry import choose_engine, get_engine
 from canvasfill.engines.settings import Precision
-from canvasfill.errors import EngineError, InputError
+from canvasfill.errors import EngineError, FillCanceledError, InputError
 from canvasfill.pipeline.run import run_job
 from canvasfill.pipeline.spec import JobSpec, PixelExpansion
 from tests.engines.tiny_diffusion import (
@@ -319,3 +319,25 @@ def test_a_low_strength_still_runs_one_step_and_zero_is_refused() -> None:
     assert int(denoising_steps(3, 0.3) * 0.3) >= 1
     with pytest.raises(InputError, match="strength must be above 0"):
         denoising_steps(30, 0.0)
+
+
+def test_progress_hears_every_denoising_step_and_a_stop_ends_the_fill(
+    engine: SdInpaintEngine,
+) -> None:
+    image, mask = canvas()
+    seen: list[float] = []
+
+    def record(fraction: float) -> bool:
+        seen.append(fraction)
+        return False
+
+    engine.fill(image, mask, params(steps=3, strength=1.0), progress=record)
+    assert seen == pytest.approx([0.0, 1 / 3, 2 / 3, 1.0, 1.0])
+    pipe, _device = engine.pipeline()
+    calls = UnetCalls(pipe)
+    try:
+        with pytest.raises(FillCanceledError):
+            engine.fill(image, mask, params(steps=3, strength=1.0), progress=lambda f: f > 0)
+    finally:
+        calls.close()
+    assert len(calls.batches) == 1, "stopped after the first step"

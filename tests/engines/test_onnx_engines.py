@@ -15,7 +15,7 @@ from canvasfill.engines.base import FillParams, Operation
 from canvasfill.engines.lama import LamaEngine
 from canvasfill.engines.migan import MiganEngine
 from canvasfill.engines.registry import choose_engine
-from canvasfill.errors import EngineError
+from canvasfill.errors import EngineError, FillCanceledError
 from canvasfill.pipeline.run import run_job
 from canvasfill.pipeline.spec import Box, BoxRemoval, JobSpec, PixelExpansion
 from tests.engines.onnx_graphs import install, isolate_models, lama_like, migan_like
@@ -213,3 +213,18 @@ def test_expansion_through_the_job_pipeline_keeps_the_original_exact(migan: Path
     assert pixels.shape == (150, 240, 3)
     np.testing.assert_array_equal(pixels[0:120, 40:200], image)
     assert (pixels[140:, 100:140] == GREEN).all()
+
+
+def test_progress_is_reported_around_each_window_and_a_stop_skips_the_network(
+    migan: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image, mask = photo(200, 300), hole(200, 300, 40, 50, 90, 120)
+    seen: list[float] = []
+    MiganEngine().fill(image, mask, params(), progress=lambda f: seen.append(f) is None and False)
+    assert seen == [0.0, 1.0]
+    engine = MiganEngine()
+    runs: list[int] = []
+    monkeypatch.setattr(engine, "infer", lambda *_args: runs.append(1))
+    with pytest.raises(FillCanceledError):
+        engine.fill(image, mask, params(), progress=lambda _fraction: True)
+    assert runs == [], "stopped before the window was run"

@@ -75,7 +75,7 @@ def test_unpredictable_texture_fades_and_lands_closer_to_the_truth() -> None:
     hole = centre_hole(96, 96, 24)
     given = truth.copy()
     given[hole] = 0
-    hedged = fill(given, hole, strength=None).astype(np.float32)
+    hedged = fill(given, hole, strength=0.0).astype(np.float32)
     raw = fill(given, hole, strength=1.0).astype(np.float32)
     centre = (slice(40, 56), slice(40, 56))  # 16 px from the border: the noise is a guess
 
@@ -93,7 +93,18 @@ def test_unpredictable_texture_fades_and_lands_closer_to_the_truth() -> None:
 
 
 def test_strength_sets_the_floor_and_expansion_is_never_hedged() -> None:
-    assert settings_for(None).hedge == Hedge(floor=0.0)
+    assert settings_for(None, 0.0).hedge == Hedge(floor=0.0)
     assert settings_for(None, 0.3).hedge == Hedge(floor=0.3)
     assert settings_for(None, 1.0).hedge is None
     assert settings_for(None, None, Operation.EXPAND).hedge is None
+
+
+def test_an_absent_strength_is_the_sharp_fill() -> None:
+    """The default removal is the raw example-based fill; the hedge is asked for."""
+    assert settings_for(None).hedge is None
+    truth = noisy_ramp(64)
+    hole = centre_hole(64, 64, 20)
+    given = truth.copy()
+    given[hole] = 0
+    assert np.array_equal(fill(given, hole, strength=None), fill(given, hole, strength=1.0))
+    assert not np.array_equal(fill(given, hole, strength=None), fill(given, hole, strength=0.0))

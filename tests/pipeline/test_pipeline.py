@@ -9,7 +9,7 @@ import pytest
 
 from canvasfill.engines.base import Engine, FillParams, Operation, Param, rng_for
 from canvasfill.engines.registry import register
-from canvasfill.errors import EngineError, ErrorCode, InputError
+from canvasfill.errors import EngineError, ErrorCode, FillCanceledError, InputError
 from canvasfill.imaging.encode import OutputFormat
 from canvasfill.pipeline.prepare import prepare
 from canvasfill.pipeline.run import run, run_job
@@ -241,3 +241,39 @@ def test_watermarked_copies_when_asked(small_photo: np.ndarray) -> None:
     assert marked.shape == clean.shape
     changed = np.abs(marked.astype(int) - clean.astype(int)).max(axis=2) > 20
     assert 0.02 < changed.mean() < 0.6  # visible, but the picture still shows through
+
+
+def test_progress_rises_through_the_fill_span_in_whole_percents(small_photo: np.ndarray) -> None:
+    seen: list[int] = []
+    spec = _expand_spec(engine="patch", geometry=RatioExpansion(left=0.5, right=0.5))
+    run(spec, prepare(spec, encode(small_photo)), seen.append)
+    assert seen[0] == 10
+    assert seen[-2:] == [90, 100]
+    inside = [percent for percent in seen if 10 < percent < 90]
+    assert len(inside) >= 3, f"the engine's own steps show between 10 and 90: {seen}"
+    assert seen == sorted(set(seen)), "rising, each percent once"
+
+
+def test_should_stop_ends_the_run_between_the_engine_steps(small_photo: np.ndarray) -> None:
+    asked: list[int] = []
+    spec = _expand_spec(engine="patch", geometry=RatioExpansion(left=0.5, right=0.5))
+
+    def stop_on_third() -> bool:
+        asked.append(1)
+        return len(asked) >= 3
+
+    seen: list[int] = []
+    with pytest.raises(FillCanceledError) as caught:
+        run(spec, prepare(spec, encode(small_photo)), seen.append, should_stop=stop_on_third)
+    assert caught.value.code is ErrorCode.CANCELED
+    assert len(asked) == 3
+    assert 100 not in seen
+
+
+def test_should_stop_is_asked_before_an_engine_without_progress_starts(
+    small_photo: np.ndarray,
+) -> None:
+    spec = _expand_spec()  # test-noise: a fill(image, mask, params) written before progress
+    assert run_job(spec, encode(small_photo), should_stop=lambda: False).images
+    with pytest.raises(FillCanceledError):
+        run_job(spec, encode(small_photo), should_stop=lambda: True)

@@ -7,19 +7,28 @@ so known pixels stay exact, so an engine may return anything inside the mask.
 
 from __future__ import annotations
 
+import inspect
 import secrets
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from canvasfill.errors import ErrorCode, InputError
+from canvasfill.errors import ErrorCode, FillCanceledError, InputError
 
 RGB = NDArray[np.uint8]
 Mask = NDArray[np.bool_]
+
+FillProgress = Callable[[float], bool]
+"""What an engine calls as it works: the fraction of the fill done (0..1, never
+decreasing). It returns True to ask the engine to stop, which the engine does at its
+next step by raising :class:`~canvasfill.errors.FillCanceledError`: one callback carries
+both ways, so no engine needs to know about tasks, events or a cancel flag."""
 
 SEED_MAX = 4_294_967_294
 """Largest seed any dialect accepts (Stability-style: 0..4294967294)."""
@@ -121,8 +130,54 @@ class Engine(ABC):
         return None
 
     @abstractmethod
-    def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
-        """Return ``params.n`` images of ``image``'s shape with the masked pixels filled."""
+    def fill(
+        self, image: RGB, mask: Mask, params: FillParams, progress: FillProgress | None = None
+    ) -> list[RGB]:
+        """Return ``params.n`` images of ``image``'s shape with the masked pixels filled.
+
+        ``progress``, when given, is called between steps of the work (pyramid levels
+        and iterations, windows, denoising steps) with the fraction done; see
+        :data:`FillProgress` and :func:`checkpoint`.
+        """
+
+
+def checkpoint(progress: FillProgress | None, fraction: float) -> None:
+    """Report ``fraction`` (clamped to 0..1) and stop if asked: raises ``FillCanceledError``.
+
+    Engines call it between steps, where stopping leaves nothing half written.
+    """
+    if progress is not None and progress(min(max(fraction, 0.0), 1.0)):
+        raise FillCanceledError()
+
+
+def scaled(progress: FillProgress | None, start: float, stop: float) -> FillProgress | None:
+    """``progress`` for a part of the work that spans ``start``..``stop`` of the whole
+    (image *i* of *n*, window *k* of a canvas): its 0..1 maps onto that span."""
+    if progress is None:
+        return None
+    outer = progress
+    return lambda fraction: outer(start + (stop - start) * fraction)
+
+
+def fill_with_progress(
+    engine: Engine, image: RGB, mask: Mask, params: FillParams, progress: FillProgress | None
+) -> list[RGB]:
+    """``engine.fill`` with ``progress`` when the engine takes it.
+
+    Engines written before progress existed (plugins, tests' fakes) override ``fill``
+    with three parameters; they still run, reporting nothing between start and end.
+    """
+    if progress is None or not _takes_progress(type(engine)):
+        return engine.fill(image, mask, params)
+    return engine.fill(image, mask, params, progress=progress)
+
+
+@cache
+def _takes_progress(kind: type[Engine]) -> bool:
+    parameters = inspect.signature(kind.fill).parameters
+    return "progress" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
 
 
 def draw_seed() -> int:

@@ -10,6 +10,7 @@ this one uses.
 from __future__ import annotations
 
 from abc import abstractmethod
+from functools import partial
 from importlib.util import find_spec
 from typing import Any, ClassVar
 
@@ -19,10 +20,12 @@ from canvasfill.engines.base import (
     Availability,
     Engine,
     FillParams,
+    FillProgress,
     Hardware,
     Mask,
     Operation,
     Param,
+    checkpoint,
 )
 from canvasfill.engines.onnx_session import Signature, session_for
 from canvasfill.engines.windows import WindowPolicy, run_windowed
@@ -58,10 +61,15 @@ class OnnxInpaintEngine(Engine):
             square=self.square,
         )
 
-    def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
+    def fill(
+        self, image: RGB, mask: Mask, params: FillParams, progress: FillProgress | None = None
+    ) -> list[RGB]:
+        """One network run per window (the ``n`` images are the same): progress and a
+        stop request are taken between windows, which is as fine as a network allows."""
         session = session_for(self.model, self.signature)
+        tick = None if progress is None else partial(checkpoint, progress)
         filled = run_windowed(
-            image, mask, lambda px, holes: self.infer(session, px, holes), self.policy()
+            image, mask, lambda px, holes: self.infer(session, px, holes), self.policy(), tick
         )
         return [filled.copy() for _ in range(params.n)]
 

@@ -12,7 +12,16 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from canvasfill.engines.base import RGB, Engine, FillParams, Mask, Operation, Param
+from canvasfill.engines.base import (
+    RGB,
+    Engine,
+    FillParams,
+    FillProgress,
+    Mask,
+    Operation,
+    Param,
+    checkpoint,
+)
 from canvasfill.engines.registry import register
 
 _INPAINT_RADIUS = 5
@@ -26,9 +35,13 @@ class _OpenCVInpaint(Engine):
     def preference(self, operation: Operation, params: FillParams) -> int | None:
         return self.removal_rank if operation is Operation.REMOVE else self.removal_rank - 5
 
-    def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
+    def fill(
+        self, image: RGB, mask: Mask, params: FillParams, progress: FillProgress | None = None
+    ) -> list[RGB]:
+        checkpoint(progress, 0.0)  # one step, too short to stop in the middle of
         holes = mask.astype(np.uint8) * 255
         filled = np.asarray(cv2.inpaint(image, holes, _INPAINT_RADIUS, self.flag), dtype=np.uint8)
+        checkpoint(progress, 1.0)
         return [filled.copy() for _ in range(params.n)]
 
 

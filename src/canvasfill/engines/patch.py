@@ -9,11 +9,19 @@ of the fill is decided, runs ``steps`` more. The default is :data:`DEFAULT_STEPS
 value is clamped to 1..:data:`MAX_STEPS`. More steps cost time roughly in proportion
 and rarely change much past the default.
 
-A removal keeps the fill's texture where the photo predicts it and fades the rest to
-a smooth consensus (``patchmatch/hedge.py``: a guessed texture deep in a large hole
-is further from what was there than none); ``strength`` (0..1, default 0) keeps that
-share of the texture everywhere, and 1 gives the raw example-based fill. Expansion
-always gets the raw fill: past the photo's edge there is nothing to interpolate.
+A removal's ``strength`` (0..1) is the share of the fill's texture kept everywhere.
+Absent, it is :data:`DEFAULT_STRENGTH` (1): the sharp example-based fill, which is
+what people expect of a removal. Below 1 the fill is hedged (``patchmatch/hedge.py``):
+texture is kept where the photo predicts it and the rest fades toward a smooth
+consensus, which scores higher on PSNR/SSIM deep in a large hole of random texture (a
+guessed texture's random phase is further from what was there than none) and looks
+like a smear. Expansion always gets the raw fill: past the photo's edge there is
+nothing to interpolate.
+
+A fill's ``progress`` callback hears 0 first, then the fraction done after every EM
+iteration and every carried pyramid level (weighted by the hole pixels each works on),
+then 1; image ``i`` of ``n`` spans ``i/n..(i+1)/n``. A stop request is honoured at the
+next of those calls.
 
 Image ``i`` of ``n`` uses ``params.seed_for(i)``, so a seed reproduces every image and
 different images differ. Prompts and guidance mean nothing to an example-based fill;
@@ -26,17 +34,30 @@ on a tiny image so a server pays that cost at start-up, not on a user's request.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from canvasfill.engines.base import RGB, Engine, FillParams, Mask, Operation, Param
+from canvasfill.engines.base import (
+    RGB,
+    Engine,
+    FillParams,
+    FillProgress,
+    Mask,
+    Operation,
+    Param,
+    checkpoint,
+    scaled,
+)
 from canvasfill.engines.registry import register
 
 if TYPE_CHECKING:  # the solver imports numba: loaded on first fill, not at discovery
     from canvasfill.engines.patchmatch.solver import SolverSettings
 
 DEFAULT_STEPS = 4
+DEFAULT_STRENGTH = 1.0
+"""A removal without a ``strength`` gets the sharp fill: the smooth hedge is asked for."""
 MAX_STEPS = 20
 _RANK = 50
 
@@ -54,7 +75,7 @@ def settings_for(
     from canvasfill.engines.patchmatch.solver import SolverSettings
 
     effort = DEFAULT_STEPS if steps is None else min(max(steps, 1), MAX_STEPS)
-    texture = 0.0 if strength is None else min(max(strength, 0.0), 1.0)
+    texture = DEFAULT_STRENGTH if strength is None else min(max(strength, 0.0), 1.0)
     hedge = Hedge(floor=texture) if hedges(operation) and texture < 1.0 else None
     return SolverSettings(em_iterations=effort, coarse_extra=effort, hedge=hedge)
 
@@ -74,13 +95,21 @@ class PatchEngine(Engine):
     def honoured(self, operation: Operation) -> frozenset[Param]:
         return self.honours if hedges(operation) else self.honours - {Param.STRENGTH}
 
-    def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
+    def fill(
+        self, image: RGB, mask: Mask, params: FillParams, progress: FillProgress | None = None
+    ) -> list[RGB]:
         from canvasfill.engines.patchmatch.solver import complete
 
         settings = settings_for(params.steps, params.strength, params.operation)
         pixels = np.ascontiguousarray(image, dtype=np.uint8)
         hole = np.ascontiguousarray(mask, dtype=bool)
-        return [complete(pixels, hole, settings, params.seed_for(i)) for i in range(params.n)]
+        results = []
+        for i in range(params.n):
+            # image i of n spans i/n..(i+1)/n of the bar; the solver ticks within it
+            part = scaled(progress, i / params.n, (i + 1) / params.n)
+            tick = None if part is None else partial(checkpoint, part)
+            results.append(complete(pixels, hole, settings, params.seed_for(i), tick))
+        return results
 
     def warm_up(self) -> None:
         warm_up()

@@ -29,6 +29,9 @@ Infer = Callable[[RGB, Mask], RGB]
 """Fills one window: (pixels, holes) at the working size in, pixels of that size out."""
 InferMany = Callable[[RGB, Mask], list[RGB]]
 """Fills one window several ways (a generative model's ``n`` images)."""
+Tick = Callable[[float], None]
+"""Told the fraction of the windows done: 0 before the first, k/count before window k,
+1 after the last. It may raise to stop between windows (the engine's cancel)."""
 
 MAX_WINDOWS = 16
 """Past this many separate holes, one window around all of them bounds the work."""
@@ -184,18 +187,28 @@ def fill_window_many(pixels: RGB, holes: Mask, infer: InferMany, policy: WindowP
     return filled
 
 
-def run_windowed(image: RGB, mask: Mask, infer: Infer, policy: WindowPolicy) -> RGB:
+def run_windowed(
+    image: RGB, mask: Mask, infer: Infer, policy: WindowPolicy, tick: Tick | None = None
+) -> RGB:
     """``image`` with every hole filled window by window; pixels outside holes untouched."""
-    [filled] = run_windowed_many(image, mask, lambda px, h: [infer(px, h)], policy, 1)
+    [filled] = run_windowed_many(image, mask, lambda px, h: [infer(px, h)], policy, 1, tick)
     return filled
 
 
 def run_windowed_many(
-    image: RGB, mask: Mask, infer: InferMany, policy: WindowPolicy, count: int
+    image: RGB,
+    mask: Mask,
+    infer: InferMany,
+    policy: WindowPolicy,
+    count: int,
+    tick: Tick | None = None,
 ) -> list[RGB]:
     """``count`` filled versions of ``image``; ``infer`` must return ``count`` fills a window."""
     outs = [image.copy() for _ in range(count)]
-    for x0, y0, x1, y1 in plan_windows(mask, policy):
+    windows = plan_windows(mask, policy)
+    for done, (x0, y0, x1, y1) in enumerate(windows):
+        if tick is not None:
+            tick(done / len(windows))
         holes = mask[y0:y1, x0:x1]
         # every version is filled from the same window of the original (windows never overlap)
         fills = fill_window_many(image[y0:y1, x0:x1], holes, infer, policy)
@@ -204,4 +217,6 @@ def run_windowed_many(
         for out, filled in zip(outs, fills, strict=True):
             region = out[y0:y1, x0:x1]
             region[holes] = filled[holes]
+    if tick is not None:
+        tick(1.0)
     return outs

@@ -2,6 +2,11 @@
 
 ``run`` takes what :func:`canvasfill.pipeline.prepare.prepare` checked and planned;
 ``run_job`` does both in one call (the CLI's and the Python API's direct mode).
+
+Progress is reported in percent: 10 once the canvas is placed, 10..90 while the engine
+fills (its own fraction done, mapped onto that span), 90 once it has, 100 when encoded.
+``should_stop`` is asked at every one of the engine's steps, and before it starts; a
+True answer ends the run with :class:`~canvasfill.errors.FillCanceledError`.
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from canvasfill.engines.base import Engine, Param
+from canvasfill.engines.base import Engine, FillProgress, Param, fill_with_progress
 from canvasfill.engines.registry import choose_engine
-from canvasfill.errors import EngineError, ErrorCode, InputError
+from canvasfill.errors import EngineError, ErrorCode, FillCanceledError, InputError
 from canvasfill.imaging.composite import composite, place_alpha, place_on_canvas, scale_to
 from canvasfill.imaging.encode import PNG_COMPRESS_LEVEL, OutputFormat, encode_image
 from canvasfill.imaging.geometry import (
@@ -28,6 +33,12 @@ from canvasfill.pipeline.spec import (
 )
 
 ProgressCallback = Callable[[int], None]
+StopRequest = Callable[[], bool]
+"""Asked between the engine's steps: True ends the run (``FillCanceledError``)."""
+
+FILL_START = 10
+FILL_END = 90
+"""The engine's fraction done maps onto FILL_START..FILL_END percent."""
 
 
 @dataclass(frozen=True)
@@ -55,20 +66,24 @@ def run(
     prepared: PreparedJob,
     progress: ProgressCallback | None = None,
     *,
+    should_stop: StopRequest | None = None,
     png_compress_level: int = PNG_COMPRESS_LEVEL,
 ) -> JobOutput:
     """Fill, composite (known pixels exact), scale to fit, encode (PNG at the given
-    zlib level: the service's ``png_compress_level`` setting)."""
+    zlib level: the service's ``png_compress_level`` setting).
+
+    ``progress`` hears percentages (see the module docstring); ``should_stop`` can end
+    the run between the engine's steps with ``FillCanceledError``."""
     started = time.perf_counter()
-    report = progress or (lambda _percent: None)
+    report = _rising(progress)
     params = spec.fill_params()
     engine = choose_engine(spec.engine, spec.operation, params)
     plan = prepared.plan
     canvas = place_on_canvas(prepared.image.rgb, plan)
     alpha = place_alpha(prepared.image.alpha, plan)
-    report(10)
-    fills = _fill(engine, canvas, plan, spec)
-    report(90)
+    report(FILL_START)
+    fills = _fill(engine, canvas, plan, spec, _engine_progress(report, should_stop))
+    report(FILL_END)
     images = []
     for fill in fills:
         rgb = composite(canvas, fill, plan.fill_mask, engine.feather)
@@ -83,10 +98,39 @@ def run(
     )
 
 
-def _fill(engine: Engine, canvas: np.ndarray, plan: CanvasPlan, spec: JobSpec) -> list[np.ndarray]:
+def _rising(progress: ProgressCallback | None) -> ProgressCallback:
+    """``progress``, told each whole percent once and never a lower one than before:
+    the engine ticks far more often than a bar (or a task record) needs to hear."""
+    last = -1
+
+    def report(percent: int) -> None:
+        nonlocal last
+        if progress is not None and percent > last:
+            last = percent
+            progress(percent)
+
+    return report
+
+
+def _engine_progress(report: ProgressCallback, should_stop: StopRequest | None) -> FillProgress:
+    """The engine's callback: its fraction as a percent in FILL_START..FILL_END, and
+    ``should_stop``'s answer."""
+
+    def progress(fraction: float) -> bool:
+        report(FILL_START + int((FILL_END - FILL_START) * min(max(fraction, 0.0), 1.0)))
+        return should_stop is not None and should_stop()
+
+    return progress
+
+
+def _fill(
+    engine: Engine, canvas: np.ndarray, plan: CanvasPlan, spec: JobSpec, progress: FillProgress
+) -> list[np.ndarray]:
+    if progress(0.0):  # asked to stop before the engine started
+        raise FillCanceledError()
     try:
-        fills = engine.fill(canvas, plan.fill_mask, spec.fill_params())
-    except (InputError, EngineError):
+        fills = fill_with_progress(engine, canvas, plan.fill_mask, spec.fill_params(), progress)
+    except (InputError, EngineError, FillCanceledError):
         raise
     except Exception as exc:
         raise EngineError(ErrorCode.ENGINE_FAILED, f"engine {engine.name!r} failed: {exc}") from exc
@@ -130,6 +174,8 @@ def run_job(
     image_bytes: bytes,
     mask_bytes: bytes | None = None,
     progress: ProgressCallback | None = None,
+    *,
+    should_stop: StopRequest | None = None,
 ) -> JobOutput:
     """Prepare and run in one call: the CLI's and the Python API's direct mode."""
-    return run(spec, prepare(spec, image_bytes, mask_bytes), progress)
+    return run(spec, prepare(spec, image_bytes, mask_bytes), progress, should_stop=should_stop)

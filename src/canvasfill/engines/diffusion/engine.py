@@ -27,10 +27,12 @@ from canvasfill.engines.base import (
     Availability,
     Engine,
     FillParams,
+    FillProgress,
     Hardware,
     Mask,
     Operation,
     Param,
+    checkpoint,
 )
 from canvasfill.engines.colour import match_colours
 from canvasfill.engines.diffusion.families import FLUX_FILL, SD15, SDXL, Family
@@ -45,7 +47,7 @@ from canvasfill.engines.diffusion.loading import (
 from canvasfill.engines.prefill import prefill
 from canvasfill.engines.registry import register
 from canvasfill.engines.settings import engine_settings
-from canvasfill.engines.windows import WindowPolicy, run_windowed_many
+from canvasfill.engines.windows import WindowPolicy, plan_windows, run_windowed_many
 from canvasfill.errors import EngineError, ErrorCode, InputError
 
 
@@ -120,7 +122,11 @@ class DiffusionEngine(Engine):
         return self._pipe, where
 
     # -- filling --------------------------------------------------------------------
-    def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
+    def fill(
+        self, image: RGB, mask: Mask, params: FillParams, progress: FillProgress | None = None
+    ) -> list[RGB]:
+        """Fill window by window; ``progress`` hears every denoising step (through the
+        pipeline's ``callback_on_step_end``) and a stop request ends the fill there."""
         settings = engine_settings()
         long_side = settings.diffusion_long_side or self.family.long_side
         policy = WindowPolicy(
@@ -131,13 +137,17 @@ class DiffusionEngine(Engine):
             upscale=True,
         )
         start = prefill(image, mask)
+        steps = _StepProgress(progress, len(plan_windows(mask, policy)))
         with self._lock:
             pipe, _device_name = self.pipeline()
 
             def infer(pixels: RGB, holes: Mask) -> list[RGB]:
-                return self._generate(pipe, pixels, holes, params, settings.diffusion_colour_match)
+                return self._generate(
+                    pipe, pixels, holes, params, settings.diffusion_colour_match, steps
+                )
 
-            return run_windowed_many(start, mask, infer, policy, params.n)
+            tick = None if progress is None else steps.window
+            return run_windowed_many(start, mask, infer, policy, params.n, tick)
 
     def call_arguments(self, pixels: RGB, holes: Mask, params: FillParams) -> dict[str, Any]:
         """The keyword arguments of the pipeline call for one window."""
@@ -170,11 +180,19 @@ class DiffusionEngine(Engine):
         return arguments
 
     def _generate(
-        self, pipe: Any, pixels: RGB, holes: Mask, params: FillParams, colour_match: bool
+        self,
+        pipe: Any,
+        pixels: RGB,
+        holes: Mask,
+        params: FillParams,
+        colour_match: bool,
+        steps: _StepProgress,
     ) -> list[RGB]:
         import torch
 
         arguments = self.call_arguments(pixels, holes, params)
+        if steps.progress is not None:
+            arguments["callback_on_step_end"] = steps.on_step_end
         with torch.inference_mode():
             images = np.asarray(pipe(**arguments).images)
         results = []
@@ -188,6 +206,29 @@ class DiffusionEngine(Engine):
                 )
             results.append(match_colours(made, pixels, holes) if colour_match else made)
         return results
+
+
+class _StepProgress:
+    """Progress through the windows of a fill and the denoising steps of each."""
+
+    def __init__(self, progress: FillProgress | None, windows: int) -> None:
+        self.progress = progress
+        self._span = 1.0 / max(windows, 1)
+        self._start = 0.0
+
+    def window(self, fraction: float) -> None:
+        """Between windows (``run_windowed_many``'s tick): report, and stop if asked."""
+        self._start = fraction
+        checkpoint(self.progress, fraction)
+
+    def on_step_end(
+        self, pipe: Any, step: int, _timestep: Any, kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """diffusers' ``callback_on_step_end``: the ``FillCanceledError`` it raises on a stop
+        request leaves the pipeline call, so the fill ends after this step."""
+        total = max(int(getattr(pipe, "num_timesteps", 0) or 0), step + 1)
+        checkpoint(self.progress, self._start + self._span * (step + 1) / total)
+        return kwargs
 
 
 def denoising_steps(steps: int, strength: float) -> int:

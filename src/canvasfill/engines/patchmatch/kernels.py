@@ -341,3 +341,49 @@ def upsample_nnf(
             s = _below(state, sources)
             out_y[k] = src_y[s]
             out_x[k] = src_x[s]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def vote_best(
+    feat: NDArray[np.float32] | NDArray[np.uint8],
+    hole: NDArray[np.bool_],
+    tidx: NDArray[np.int32],
+    nnf_y: NDArray[np.int32],
+    nnf_x: NDArray[np.int32],
+    weight: NDArray[np.float32],
+    r: int,
+    top: int,
+    left: int,
+    out: NDArray[np.float32],
+) -> None:
+    """``vote``'s sibling that keeps, per hole pixel, only what the best-weighted
+    overlapping patch copies there (the mode rather than the mean): no averaging of
+    misaligned copies, so the texture stays as crisp as the source. Same arguments."""
+    height, width = hole.shape
+    channels = out.shape[2]
+    for wy in prange(out.shape[0]):
+        y = wy + top
+        for wx in range(out.shape[1]):
+            x = wx + left
+            if not hole[y, x]:
+                continue
+            best = -1.0
+            by = -1
+            bx = -1
+            for dy in range(-r, r + 1):
+                cy = y - dy
+                if cy < 0 or cy >= height:
+                    continue
+                for dx in range(-r, r + 1):
+                    cx = x - dx
+                    if cx < 0 or cx >= width:
+                        continue
+                    k = tidx[cy, cx]
+                    if k < 0 or weight[k] <= best:
+                        continue
+                    best = weight[k]
+                    by = nnf_y[k] + dy
+                    bx = nnf_x[k] + dx
+            if by >= 0:
+                for c in range(channels):
+                    out[wy, wx, c] = feat[by, bx, c]

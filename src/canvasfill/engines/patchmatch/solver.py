@@ -32,7 +32,9 @@ a smooth consensus.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import cv2
 import numpy as np
@@ -44,6 +46,9 @@ from canvasfill.engines.patchmatch.hedge import Hedge, Matches, Window, bounding
 RGB = NDArray[np.uint8]
 Mask = NDArray[np.bool_]
 Floats = NDArray[np.float32]
+Tick = Callable[[float], None]
+"""Told the fraction of the solve done, after every EM iteration and carried level;
+it may raise to stop the solve there (the engine's cancel)."""
 
 _TRUSTED_DEPTH = 48.0
 """Vote confidence stops falling this far (px) into the hole (see ``_confidence``)."""
@@ -91,6 +96,11 @@ class SolverSettings:
     mean gradient magnitude around it at the finest measured size, voted into the hole
     with the colour. A blurred estimate then still asks for a textured source, so the fill
     keeps its grain instead of drifting to the flattest patches of the image."""
+    best_vote: bool = False
+    """The finest level's last vote keeps each pixel's best-matching copy (the mode)
+    instead of the weighted mean of all overlapping copies, which blurs them. Off: on
+    the tuning photos it raised sharpness (Kodak removal 0.72 to 0.84) and cut flat
+    blocks, but cost PSNR (up to 0.2 dB) and wins against pypatchmatch (issue 22)."""
     hedge: Hedge | None = None
     """When set, the texture the photo does not predict fades to a smooth consensus
     (``hedge.py``); removal sets it, expansion does not."""
@@ -120,31 +130,49 @@ class _Field:
     nnf_x: NDArray[np.int32]
 
 
-def complete(image: RGB, hole: Mask, settings: SolverSettings, seed: int) -> RGB:
-    """``image`` with the ``hole`` pixels synthesised from the rest; known pixels unchanged."""
+def complete(
+    image: RGB, hole: Mask, settings: SolverSettings, seed: int, tick: Tick | None = None
+) -> RGB:
+    """``image`` with the ``hole`` pixels synthesised from the rest; known pixels unchanged.
+
+    ``tick`` is called with 0 before any work, after each EM iteration and each
+    carried level, and with 1 at the end (see :class:`_Schedule`)."""
+    report = _Schedule(tick)
     if not hole.any():
+        report.finish()
         return image.copy()
     r = settings.patch_radius
     if not _sources(hole, r).any():
+        report.finish()
         return _diffuse(image, hole)
     levels = _pyramid(image, hole, settings)
+    report.plan(levels, settings)
     rng = np.random.default_rng(seed)
     filled: Floats | None = None
     previous: _Field | None = None
     for depth in range(len(levels) - 1, -1, -1):
         level = levels[depth]
-        if previous is not None and max(level.hole.shape) > settings.work_side:
+        if previous is not None and _carried(level, settings):
             previous = _carry(level, previous, r, rng)  # so are all finer levels
             filled = None
+            report.done(level)
             continue
         if previous is None:
             colour = _start(level)
-            iterations = settings.em_iterations + settings.coarse_extra
         else:
             assert filled is not None
             colour = _upsample_colour(level, filled)
-            iterations = settings.em_iterations
-        filled, previous = _solve_level(level, colour, previous, settings, iterations, rng)
+        iterations = _iterations(settings, coarsest=previous is None)
+        filled, previous = _solve_level(
+            level,
+            colour,
+            previous,
+            settings,
+            iterations,
+            rng,
+            partial(report.done, level),
+            best_last=settings.best_vote and depth == 0,
+        )
     assert previous is not None
     window = bounding_box(hole)  # from here on only the hole's box is worked on
     if filled is None:
@@ -160,7 +188,61 @@ def complete(image: RGB, hole: Mask, settings: SolverSettings, seed: int) -> RGB
     out = image.copy()
     inside = hole[window]
     out[window][inside] = np.clip(filled[inside] + 0.5, 0, 255).astype(np.uint8)
+    report.finish()
     return out
+
+
+def _carried(level: _Level, settings: SolverSettings) -> bool:
+    """Whether a level (above the coarsest) only carries the NNF up, without search."""
+    return bool(max(level.hole.shape) > settings.work_side)
+
+
+def _iterations(settings: SolverSettings, coarsest: bool) -> int:
+    """EM iterations of a searched level: the coarsest, which lays the fill out, gets more."""
+    return settings.em_iterations + (settings.coarse_extra if coarsest else 0)
+
+
+class _Schedule:
+    """Turns the solve's steps into a fraction done, weighted by the work each costs.
+
+    An EM iteration costs about its level's hole pixels; a carried level, which only
+    upsamples the NNF, a tenth of that; the finish (the full-size vote and the hedge)
+    is the last tenth. The plan is known once the pyramid is: a fraction never goes
+    back, and the number of ticks is one per EM iteration and carried level, plus the
+    first (0) and the last (1)."""
+
+    _CARRY_SHARE = 0.1
+    _FINISH_SHARE = 0.1
+
+    def __init__(self, tick: Tick | None) -> None:
+        self._tick = tick
+        self._cost: dict[int, float] = {}
+        self._total = 1.0
+        self._done = 0.0
+        if tick is not None:
+            tick(0.0)
+
+    def plan(self, levels: list[_Level], settings: SolverSettings) -> None:
+        work = 0.0
+        coarsest = len(levels) - 1
+        for depth, level in enumerate(levels):
+            pixels = float(level.hole.sum()) + 1.0
+            if depth < coarsest and _carried(level, settings):
+                self._cost[id(level)] = pixels * self._CARRY_SHARE
+                work += self._cost[id(level)]
+            else:
+                self._cost[id(level)] = pixels
+                work += pixels * _iterations(settings, coarsest=depth == coarsest)
+        self._total = work / (1.0 - self._FINISH_SHARE)
+
+    def done(self, level: _Level) -> None:
+        self._done += self._cost[id(level)]
+        if self._tick is not None:
+            self._tick(min(self._done / self._total, 1.0))
+
+    def finish(self) -> None:
+        if self._tick is not None:
+            self._tick(1.0)
 
 
 def _carry(level: _Level, previous: _Field, r: int, rng: np.random.Generator) -> _Field:
@@ -204,7 +286,8 @@ def _vote_colour(level: _Level, field: _Field, window: Window, settings: SolverS
     full-size source pixels, sharp."""
     confidence = _confidence(level.hole, settings.confidence_base)[field.tidx >= 0]
     colour = level.image[window].astype(np.float32)
-    kernels.vote(
+    vote = kernels.vote_best if settings.best_vote else kernels.vote
+    vote(
         level.image, level.hole, field.tidx, field.nnf_y, field.nnf_x, confidence,
         settings.patch_radius, window[0].start, window[1].start, colour,
     )  # fmt: skip
@@ -354,6 +437,8 @@ def _solve_level(
     settings: SolverSettings,
     iterations: int,
     rng: np.random.Generator,
+    after_iteration: Callable[[], None] = lambda: None,
+    best_last: bool = False,
 ) -> tuple[Floats, _Field]:
     r = settings.patch_radius
     hole = level.hole
@@ -384,7 +469,7 @@ def _solve_level(
         # blur would prefer the flattest patches of the image
         colour = np.ascontiguousarray(colour)
         kernels.vote(_features(colour, 0.0), hole, tidx, nnf_y, nnf_x, confidence, r, 0, 0, colour)
-    for _ in range(iterations):
+    for iteration in range(iterations):
         feat = _features(colour, settings.gradient_weight)
         kernels.compute_distances(feat, ty, tx, nnf_y, nnf_x, r, nnf_d)
         kernels.count_usage(nnf_y, nnf_x, usage)
@@ -400,7 +485,9 @@ def _solve_level(
         sigma2 = max(float(np.percentile(nnf_d, 75)), 1e-6)
         weight = (np.exp(-nnf_d / (2.0 * sigma2)) * confidence).astype(np.float32)
         colour = np.ascontiguousarray(colour)
-        kernels.vote(feat, hole, tidx, nnf_y, nnf_x, weight, r, 0, 0, colour)
+        vote = kernels.vote_best if best_last and iteration == iterations - 1 else kernels.vote
+        vote(feat, hole, tidx, nnf_y, nnf_x, weight, r, 0, 0, colour)
+        after_iteration()
     return colour, _Field(tidx=tidx, nnf_y=nnf_y, nnf_x=nnf_x)
 
 
