@@ -103,7 +103,7 @@ def _statuses() -> dict[ErrorCode, int]:
         ((ErrorCode.INVALID_SIGNATURE,), 403),
         ((ErrorCode.NOT_FOUND,), 404),
         ((ErrorCode.METHOD_NOT_ALLOWED,), 405),
-        ((ErrorCode.TASK_NOT_CANCELABLE, ErrorCode.EXTERNAL_ID_TAKEN), 409),
+        ((ErrorCode.TASK_NOT_CANCELABLE, ErrorCode.EXTERNAL_ID_TAKEN, ErrorCode.CANCELED), 409),
         ((ErrorCode.URL_EXPIRED,), 410),
         ((ErrorCode.IDEMPOTENCY_KEY_REUSED,), 422),
         ((ErrorCode.RATE_LIMITED,), 429),

@@ -83,6 +83,7 @@ _BY_CODE = exhaustive(
                 ErrorCode.ENGINE_UNAVAILABLE,
                 ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 ErrorCode.TASK_NOT_CANCELABLE,
+                ErrorCode.CANCELED,
                 ErrorCode.INVALID_SIGNATURE,
                 ErrorCode.URL_EXPIRED,
                 ErrorCode.PAYLOAD_TOO_LARGE,

@@ -73,6 +73,7 @@ _STATUS_BY_CODE = exhaustive(
                 ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 ErrorCode.EXTERNAL_ID_TAKEN,
                 ErrorCode.TASK_NOT_CANCELABLE,
+                ErrorCode.CANCELED,
                 ErrorCode.INVALID_SIGNATURE,
                 ErrorCode.URL_EXPIRED,
                 ErrorCode.WORKER_CRASHED,
