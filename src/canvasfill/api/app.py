@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     handler = app.state.handler = doors.Handler(service)
     _install_error_handlers(app)
-    _import_dialects()
+    import_dialects()
     for door in (native_door.DOOR, *(d for d in DOORS.values() if d is not native_door.DOOR)):
         doors.install(app, handler, door)
     app.include_router(engines_route.router)
@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _import_dialects() -> None:
+def import_dialects() -> None:
     """Import every module of ``api.dialects``: each registers its door."""
     for module_info in pkgutil.iter_modules(dialects.__path__, prefix=dialects.__name__ + "."):
         importlib.import_module(module_info.name)
