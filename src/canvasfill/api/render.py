@@ -24,11 +24,19 @@ class ResultView:
     format: str
 
 
+def results_expired(task: Task, now: datetime | None = None) -> bool:
+    """Whether the task's results are gone, decided on read: the sweeper's flag lags the
+    TTL by up to a sweep interval, and a reader must not see ``results: []`` beside
+    ``results_expired: false`` meanwhile."""
+    if task.results_expired:
+        return True
+    expire_at = task.results_expire_at
+    return expire_at is not None and expire_at <= (now or datetime.now(UTC))
+
+
 def result_views(task: Task, runtime: Runtime, base_url: str) -> list[ResultView]:
     """Signed URLs of the task's results; none once they expired."""
-    if task.results_expired or task.results_expire_at is None:
-        return []
-    if task.results_expire_at <= datetime.now(UTC):
+    if task.results_expire_at is None or results_expired(task):
         return []
     return [
         ResultView(
@@ -72,7 +80,7 @@ def native_task(task: Task, runtime: Runtime, base_url: str) -> dict[str, Any]:
         "error": error,
         "results": [view.__dict__ for view in result_views(task, runtime, base_url)],
         "results_expire_at": _iso(task.results_expire_at),
-        "results_expired": task.results_expired,
+        "results_expired": results_expired(task),
         "ignored_params": task.ignored,
         "callback": callback,
     }
