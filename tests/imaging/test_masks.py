@@ -149,8 +149,33 @@ def test_an_empty_mask_is_refused() -> None:
     assert caught.value.code is ErrorCode.EMPTY_MASK
 
 
-def test_palette_mask_with_grey_palette_is_accepted() -> None:
+def _palette_png(transparency: bool = False) -> bytes:
     image = Image.fromarray(_grey()).convert("P")
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    assert np.array_equal(decode_mask(buffer.getvalue(), SIZE, STRICT), _expected())
+    if transparency:
+        image.save(buffer, format="PNG", transparency=0)
+    else:
+        image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("transparency", [False, True])
+def test_strict_refuses_a_palette_mask_even_with_a_grey_palette(transparency: bool) -> None:
+    # compat-notes: 8-bit grey, RGB with R=G=B or opaque RGBA with R=G=B; a palette PNG
+    # is none of these, like mode 1 and 16-bit masks (issue 26 item 11)
+    with pytest.raises(InputError) as caught:
+        decode_mask(_palette_png(transparency), SIZE, STRICT)
+    assert caught.value.code is ErrorCode.INVALID_MASK
+    assert caught.value.field == "mask"
+    assert "P" in caught.value.message
+
+
+def test_strict_refuses_a_one_bit_mask() -> None:
+    one_bit = Image.fromarray(_expected()).convert("1")
+    with pytest.raises(InputError) as caught:
+        decode_mask(encode(one_bit), SIZE, STRICT)
+    assert caught.value.code is ErrorCode.INVALID_MASK
+
+
+def test_lenient_reads_a_palette_mask() -> None:
+    assert np.array_equal(decode_mask(_palette_png(), SIZE, LENIENT), _expected())

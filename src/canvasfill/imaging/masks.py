@@ -71,12 +71,11 @@ def decode_mask(
 
 
 def _strict_grey(image: Image.Image, field: str) -> NDArray[np.uint8]:
+    """Only the modes the reference names: a palette (P), 1-bit or 16-bit mask is none of
+    them, whatever colours it holds, and is refused as the reference refuses it."""
     mode = image.mode
     if mode == "L":
         return np.asarray(image)
-    if mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-        mode = image.mode
     if mode in ("RGB", "RGBA"):
         pixels = np.asarray(image)
         red, green, blue = pixels[:, :, 0], pixels[:, :, 1], pixels[:, :, 2]
@@ -96,7 +95,8 @@ def _strict_grey(image: Image.Image, field: str) -> NDArray[np.uint8]:
         return np.ascontiguousarray(red)
     raise InputError(
         ErrorCode.INVALID_MASK,
-        f"mask mode {mode} is not accepted; send an 8-bit greyscale, RGB or RGBA PNG",
+        f"mask mode {mode} is not accepted; send an 8-bit greyscale, RGB or RGBA PNG "
+        "(not a palette, 1-bit or 16-bit one)",
         field=field,
     )
 
