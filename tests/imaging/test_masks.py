@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 
 import numpy as np
 import pytest
@@ -179,3 +180,38 @@ def test_strict_refuses_a_one_bit_mask() -> None:
 
 def test_lenient_reads_a_palette_mask() -> None:
     assert np.array_equal(decode_mask(_palette_png(), SIZE, LENIENT), _expected())
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose header declares (width, height) over a few bytes of data: a bomb."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return len(body).to_bytes(4, "big") + kind + body + crc.to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (encode(_grey(), "GIF"), ErrorCode.UNSUPPORTED_FORMAT),
+        (_png_declaring(60000, 60000), ErrorCode.DECOMPRESSION_BOMB),
+        (b"\x00" * (50 * 1024 * 1024 + 1), ErrorCode.FILE_TOO_LARGE),
+    ],
+    ids=["gif", "bomb", "too-large"],
+)
+@pytest.mark.parametrize("field", ["mask", "mask_file"])
+def test_a_refused_mask_file_names_the_mask_field(data: bytes, code: ErrorCode, field: str) -> None:
+    # issue 26 item 12: these checks named "image" whatever file they looked at
+    with pytest.raises(InputError) as caught:
+        decode_mask(data, SIZE, LENIENT, field=field)
+    assert caught.value.code is code
+    assert caught.value.field == field
+    assert "image" not in caught.value.message.split(";")[0], caught.value.message
