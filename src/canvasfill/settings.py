@@ -125,8 +125,21 @@ class Settings(EngineSettings):
         return self.price_per_image.get(operation, 1)
 
     def ensure_data_dir(self) -> None:
+        """Make the data and blob folders, and the SQLite file private (see below)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.resolved_blob_dir.mkdir(parents=True, exist_ok=True)
+        database = self.sqlite_path
+        if database is not None:
+            _make_private(database)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None (PostgreSQL, or SQLite in memory)."""
+        url = self.resolved_database_url
+        if not url.startswith("sqlite") or "///" not in url:
+            return None
+        path = url.split("///", 1)[1].split("?", 1)[0]
+        return Path(path) if path and path != ":memory:" else None
 
     def secret(self) -> bytes:
         """The URL-signing secret: the setting, or one generated once and kept on disk."""
@@ -150,3 +163,21 @@ class Settings(EngineSettings):
     def for_worker(self) -> dict[str, Any]:
         """A plain dict that rebuilds these settings in a spawned worker process."""
         return self.model_dump(mode="json")
+
+
+def _make_private(database: Path) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would use the umask: 0644),
+    and take an older file's group and world bits away.
+
+    It holds every key's ``whsec_`` webhook secret, so it is as private as
+    ``signing.key``; SQLite gives the ``-wal`` and ``-shm`` files it makes beside it the
+    database's own mode, and those left by an older version are fixed here too.
+    """
+    database.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))):
+        try:
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+        except FileNotFoundError:
+            pass
