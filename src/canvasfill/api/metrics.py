@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.types import Scope
 
 from canvasfill.jobs.tables import Task
 
@@ -47,6 +48,13 @@ class Metrics:
             "canvasfill_queue_depth", "Tasks waiting to start", registry=self.registry
         )
         self.queue_depth.set_function(queue_depth)
+
+    def observe_request(self, scope: Scope, status: int, seconds: float) -> None:
+        """Count one answered request under its method and route template."""
+        method = str(scope.get("method", ""))
+        route = getattr(scope.get("route"), "path", "unmatched")
+        self.requests.labels(method, route, str(status)).inc()
+        self.request_seconds.labels(method, route).observe(seconds)
 
     def task_finished(self, task: Task) -> None:
         if task.started_at is not None and task.finished_at is not None:
