@@ -1,6 +1,7 @@
 """Prometheus metrics: requests, task durations, queue depth and failures by code.
 
 Each app has its own registry, so several apps in one process (tests) never clash.
+Request labels are bounded (``request_labels``): no request adds a series.
 """
 
 from __future__ import annotations
@@ -13,7 +14,22 @@ from starlette.types import Scope
 
 from canvasfill.jobs.tables import Task
 
-__all__ = ["CONTENT_TYPE", "Metrics"]
+__all__ = ["CONTENT_TYPE", "Metrics", "request_labels"]
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Methods labelled by name; any other (``curl -X M$RANDOM``) is ``other``."""
+
+
+def request_labels(scope: Scope) -> tuple[str, str]:
+    """(method, route) labels from fixed sets: each distinct value is a series kept for
+    the life of the process, so a caller must not be able to make new ones. The route is
+    the matched route's template (``/v1/tasks/{task_id}``), else ``unmatched``."""
+    method = str(scope.get("method", "")).upper()
+    path = getattr(scope.get("route"), "path", None)
+    return (
+        method if method in METHODS else "other",
+        path if isinstance(path, str) else "unmatched",
+    )
 
 
 class Metrics:
@@ -51,8 +67,7 @@ class Metrics:
 
     def observe_request(self, scope: Scope, status: int, seconds: float) -> None:
         """Count one answered request under its method and route template."""
-        method = str(scope.get("method", ""))
-        route = getattr(scope.get("route"), "path", "unmatched")
+        method, route = request_labels(scope)
         self.requests.labels(method, route, str(status)).inc()
         self.request_seconds.labels(method, route).observe(seconds)
 
