@@ -82,6 +82,12 @@ class Settings(EngineSettings):
     callback_timeout_s: float = Field(10.0, gt=0)
     callback_poll_s: float = Field(1.0, gt=0)
     """How often the sender looks for due retries (it is woken at once for new ones)."""
+    callback_concurrency: int = Field(16, ge=1, le=256)
+    """Callbacks one API node sends at once, all destinations together."""
+    callback_per_destination: int = Field(2, ge=1, le=64)
+    """Callbacks sent at once to one destination (scheme, host and port): an endpoint
+    that never answers holds this many senders for ``callback_timeout_s``, and the
+    others keep delivering to everyone else."""
     sweep_interval_s: float = Field(60.0, gt=0)
     watchdog_interval_s: float = Field(5.0, gt=0)
     log_level: str = "INFO"
