@@ -100,6 +100,13 @@ class Settings(EngineSettings):
     """Proxies whose ``X-Forwarded-Host``/``-Proto`` and ``Forwarded`` headers are believed
     when result URLs are built (addresses or networks; ``"*"`` trusts every peer), as
     uvicorn's ``--forwarded-allow-ips``. Others' forwarded headers are ignored."""
+    header_timeout_s: float = Field(10.0, gt=0)
+    """``canvasfill serve`` closes a connection (408) whose request line and headers are
+    not all in this long after it opened, or after the previous answer on it."""
+    connections_per_peer: int = Field(64, ge=0)
+    """Connections one client address may hold open at once under ``canvasfill serve``;
+    more are closed as they open. 0: no bound (behind a proxy, which every connection
+    comes from, raise it or bound clients at the proxy)."""
     sync_join_s: float = Field(600.0, ge=0)
     """A synchronous request repeated (same key, same body) within this many seconds of
     the first, while its task is queued or running, waits on that task; 0 turns it off."""
