@@ -51,6 +51,12 @@ class Settings(EngineSettings):
     s3_public_url: str | None = None
     """The store's address as users reach it, when not ``s3_endpoint_url`` (a compose
     network): presigned URLs name it. Unset: ``s3_endpoint_url``."""
+    s3_connect_timeout_s: float = Field(3.0, gt=0)
+    s3_read_timeout_s: float = Field(15.0, gt=0)
+    """How long the service waits for each answer of the store (an upload of a large
+    input included) before it tries again; a frozen store fails a call after about
+    ``s3_max_attempts`` times this, not never."""
+    s3_max_attempts: int = Field(3, ge=1, le=10)
     public_url: str | None = None
     """Base of the result URLs handed out (``https://fill.example.com``); default: the
     address a request came in on."""
