@@ -94,6 +94,9 @@ class Settings(EngineSettings):
     """Callbacks sent at once to one destination (scheme, host and port): an endpoint
     that never answers holds this many senders for ``callback_timeout_s``, and the
     others keep delivering to everyone else."""
+    ready_timeout_s: float = Field(2.0, gt=0, le=30)
+    """``/readyz`` counts a dependency (database, blobs, broker) that has not answered
+    within this long as down, and says so, rather than hang."""
     sweep_interval_s: float = Field(60.0, gt=0)
     watchdog_interval_s: float = Field(5.0, gt=0)
     log_level: str = "INFO"
