@@ -124,6 +124,9 @@ class Settings(EngineSettings):
     broker_url: str | None = None
     """Redis URL of the Celery broker (``redis://127.0.0.1:6379/0``); unset runs the
     embedded worker pool. With it set, result waits and rate limits go through Redis."""
+    broker_timeout_s: float = Field(5.0, gt=0)
+    """A publish to the broker that gets no answer within this long (connecting, or each
+    reply) fails and is retried by the sweeper, rather than hang the publisher."""
     lease_s: float = Field(30.0, gt=0)
     """A running task's lease: its worker renews it every third of this; a task whose
     lease lapsed (its process died) is queued again by any node's sweeper."""
