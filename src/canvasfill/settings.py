@@ -51,6 +51,12 @@ class Settings(EngineSettings):
     s3_public_url: str | None = None
     """The store's address as users reach it, when not ``s3_endpoint_url`` (a compose
     network): presigned URLs name it. Unset: ``s3_endpoint_url``."""
+    s3_connect_timeout_s: float = Field(3.0, gt=0)
+    s3_read_timeout_s: float = Field(15.0, gt=0)
+    """How long the service waits for each answer of the store (an upload of a large
+    input included) before it tries again; a frozen store fails a call after about
+    ``s3_max_attempts`` times this, not never."""
+    s3_max_attempts: int = Field(3, ge=1, le=10)
     public_url: str | None = None
     """Base of the result URLs handed out (``https://fill.example.com``); default: the
     address a request came in on."""
@@ -82,6 +88,15 @@ class Settings(EngineSettings):
     callback_timeout_s: float = Field(10.0, gt=0)
     callback_poll_s: float = Field(1.0, gt=0)
     """How often the sender looks for due retries (it is woken at once for new ones)."""
+    callback_concurrency: int = Field(16, ge=1, le=256)
+    """Callbacks one API node sends at once, all destinations together."""
+    callback_per_destination: int = Field(2, ge=1, le=64)
+    """Callbacks sent at once to one destination (scheme, host and port): an endpoint
+    that never answers holds this many senders for ``callback_timeout_s``, and the
+    others keep delivering to everyone else."""
+    ready_timeout_s: float = Field(2.0, gt=0, le=30)
+    """``/readyz`` counts a dependency (database, blobs, broker) that has not answered
+    within this long as down, and says so, rather than hang."""
     sweep_interval_s: float = Field(60.0, gt=0)
     watchdog_interval_s: float = Field(5.0, gt=0)
     log_level: str = "INFO"
@@ -98,6 +113,13 @@ class Settings(EngineSettings):
     """Memory the API process may spend on decoding inputs at once (masks, and images
     whose integrity needs a decode): concurrent decodes wait for their share, so twenty
     large uploads cannot take gigabytes. One decode larger than this runs alone."""
+    header_timeout_s: float = Field(10.0, gt=0)
+    """``canvasfill serve`` closes a connection (408) whose request line and headers are
+    not all in this long after it opened, or after the previous answer on it."""
+    connections_per_peer: int = Field(64, ge=0)
+    """Connections one client address may hold open at once under ``canvasfill serve``;
+    more are closed as they open. 0: no bound (behind a proxy, which every connection
+    comes from, raise it or bound clients at the proxy)."""
     sync_join_s: float = Field(600.0, ge=0)
     """A synchronous request repeated (same key, same body) within this many seconds of
     the first, while its task is queued or running, waits on that task; 0 turns it off."""
@@ -106,6 +128,9 @@ class Settings(EngineSettings):
     broker_url: str | None = None
     """Redis URL of the Celery broker (``redis://127.0.0.1:6379/0``); unset runs the
     embedded worker pool. With it set, result waits and rate limits go through Redis."""
+    broker_timeout_s: float = Field(5.0, gt=0)
+    """A publish to the broker that gets no answer within this long (connecting, or each
+    reply) fails and is retried by the sweeper, rather than hang the publisher."""
     lease_s: float = Field(30.0, gt=0)
     """A running task's lease: its worker renews it every third of this; a task whose
     lease lapsed (its process died) is queued again by any node's sweeper."""
@@ -129,8 +154,21 @@ class Settings(EngineSettings):
         return self.price_per_image.get(operation, 1)
 
     def ensure_data_dir(self) -> None:
+        """Make the data and blob folders, and the SQLite file private (see below)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.resolved_blob_dir.mkdir(parents=True, exist_ok=True)
+        database = self.sqlite_path
+        if database is not None:
+            _make_private(database)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None (PostgreSQL, or SQLite in memory)."""
+        url = self.resolved_database_url
+        if not url.startswith("sqlite") or "///" not in url:
+            return None
+        path = url.split("///", 1)[1].split("?", 1)[0]
+        return Path(path) if path and path != ":memory:" else None
 
     def secret(self) -> bytes:
         """The URL-signing secret: the setting, or one generated once and kept on disk."""
@@ -154,3 +192,21 @@ class Settings(EngineSettings):
     def for_worker(self) -> dict[str, Any]:
         """A plain dict that rebuilds these settings in a spawned worker process."""
         return self.model_dump(mode="json")
+
+
+def _make_private(database: Path) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would use the umask: 0644),
+    and take an older file's group and world bits away.
+
+    It holds every key's ``whsec_`` webhook secret, so it is as private as
+    ``signing.key``; SQLite gives the ``-wal`` and ``-shm`` files it makes beside it the
+    database's own mode, and those left by an older version are fixed here too.
+    """
+    database.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))):
+        try:
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+        except FileNotFoundError:
+            pass

@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
+from canvasfill.api.connection_guard import GuardedH11Protocol
 from canvasfill.cli import app
 from canvasfill.jobs.database import make_engine, make_sessions
 from canvasfill.jobs.keys import KeyStore
@@ -82,15 +83,18 @@ def test_serve_prints_the_url_and_a_first_key_once(
     key = KEY.search(first.output)
     assert key is not None
     assert store(tmp_path).authenticate(key.group(0)) is not None
-    assert calls == [
-        {
-            "host": "127.0.0.1",
-            "port": 8123,
-            "log_config": None,
-            "access_log": False,
-            "proxy_headers": False,
-        }
-    ]
+    [options] = calls
+    # the connection guard (slow heads, connections per peer) is the HTTP protocol
+    guard = options.pop("http")
+    assert issubclass(guard, GuardedH11Protocol)
+    assert guard.header_timeout_s == 10.0
+    assert options == {
+        "host": "127.0.0.1",
+        "port": 8123,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": False,
+    }
     # the playground link carries the first key in its fragment, never sent to the server
     assert f"playground: http://127.0.0.1:8123/#key={key.group(0)}" in first.output
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 
 import numpy as np
 import pytest
@@ -149,8 +150,68 @@ def test_an_empty_mask_is_refused() -> None:
     assert caught.value.code is ErrorCode.EMPTY_MASK
 
 
-def test_palette_mask_with_grey_palette_is_accepted() -> None:
+def _palette_png(transparency: bool = False) -> bytes:
     image = Image.fromarray(_grey()).convert("P")
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    assert np.array_equal(decode_mask(buffer.getvalue(), SIZE, STRICT), _expected())
+    if transparency:
+        image.save(buffer, format="PNG", transparency=0)
+    else:
+        image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("transparency", [False, True])
+def test_strict_refuses_a_palette_mask_even_with_a_grey_palette(transparency: bool) -> None:
+    # compat-notes: 8-bit grey, RGB with R=G=B or opaque RGBA with R=G=B; a palette PNG
+    # is none of these, like mode 1 and 16-bit masks (issue 26 item 11)
+    with pytest.raises(InputError) as caught:
+        decode_mask(_palette_png(transparency), SIZE, STRICT)
+    assert caught.value.code is ErrorCode.INVALID_MASK
+    assert caught.value.field == "mask"
+    assert "P" in caught.value.message
+
+
+def test_strict_refuses_a_one_bit_mask() -> None:
+    one_bit = Image.fromarray(_expected()).convert("1")
+    with pytest.raises(InputError) as caught:
+        decode_mask(encode(one_bit), SIZE, STRICT)
+    assert caught.value.code is ErrorCode.INVALID_MASK
+
+
+def test_lenient_reads_a_palette_mask() -> None:
+    assert np.array_equal(decode_mask(_palette_png(), SIZE, LENIENT), _expected())
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose header declares (width, height) over a few bytes of data: a bomb."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return len(body).to_bytes(4, "big") + kind + body + crc.to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (encode(_grey(), "GIF"), ErrorCode.UNSUPPORTED_FORMAT),
+        (_png_declaring(60000, 60000), ErrorCode.DECOMPRESSION_BOMB),
+        (b"\x00" * (50 * 1024 * 1024 + 1), ErrorCode.FILE_TOO_LARGE),
+    ],
+    ids=["gif", "bomb", "too-large"],
+)
+@pytest.mark.parametrize("field", ["mask", "mask_file"])
+def test_a_refused_mask_file_names_the_mask_field(data: bytes, code: ErrorCode, field: str) -> None:
+    # issue 26 item 12: these checks named "image" whatever file they looked at
+    with pytest.raises(InputError) as caught:
+        decode_mask(data, SIZE, LENIENT, field=field)
+    assert caught.value.code is code
+    assert caught.value.field == field
+    assert "image" not in caught.value.message.split(";")[0], caught.value.message

@@ -25,3 +25,24 @@ def test_a_due_delivery_is_taken_by_one_sender_only(runtime: Runtime) -> None:
     assert runtime.deliveries.take(delivery, timedelta(seconds=30))
     assert not runtime.deliveries.take(delivery, timedelta(seconds=30))
     assert task.id not in [d.task_id for d in runtime.deliveries.due(limit=1000)]  # held
+
+
+def test_due_deliveries_are_read_page_by_page(runtime: Runtime) -> None:
+    # a sender reads on past deliveries whose destination is busy (issue 26 item 3)
+    key = runtime.keys.create().record
+    spec = JobSpec(operation=Operation.EXPAND, geometry=RatioExpansion(left=0.5), seed=1)
+    for index in range(3):
+        submission = Submission(
+            spec=spec,
+            image_url="https://example.com/p.png",
+            callback_url=f"https://example.com/cb/{index}",
+        )
+        task, _ = runtime.tasks.create(new_task_id(), key.id, submission, 0)
+        assert runtime.tasks.fail(task.id, ErrorCode.ENGINE_FAILED, "boom", timedelta(hours=1))
+    everything = runtime.deliveries.due(limit=1000)
+    paged = []
+    after = None
+    while page := runtime.deliveries.due(limit=1, after=after):
+        paged += page
+        after = (page[-1].next_attempt_at, page[-1].id)
+    assert [d.id for d in paged] == [d.id for d in everything]

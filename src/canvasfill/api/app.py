@@ -11,10 +11,8 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
-import re
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -30,6 +28,7 @@ from canvasfill.api.errors import error_info
 from canvasfill.api.metrics import Metrics
 from canvasfill.api.native import door as native_door
 from canvasfill.api.native.schema import REQUEST_SCHEMAS
+from canvasfill.api.observe import Observe
 from canvasfill.api.ratelimit import limiter_for
 from canvasfill.api.service import Service
 from canvasfill.errors import CanvasfillError
@@ -43,8 +42,6 @@ from canvasfill.jobs.tables import Task, TaskStatus
 from canvasfill.settings import Settings
 
 log = logging.getLogger(__name__)
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -120,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(files.router)
     app.include_router(health.router)
     playground.install(app)
-    app.middleware("http")(_observe(service))
+    app.add_middleware(Observe, service=service)
     # outermost: a trusted proxy's forwarded headers apply before anything reads the URL
     app.add_middleware(forwarded.ForwardedHeaders, allow=settings.forwarded_allow_ips)
     _extend_openapi(app)
@@ -144,43 +141,6 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     for kind in (CanvasfillError, RequestValidationError, StarletteHTTPException, Exception):
         app.add_exception_handler(kind, handle)
-
-
-def _observe(
-    service: Service,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """Middleware: a request id (given or made), a JSON access log line and metrics."""
-
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        given = request.headers.get("x-request-id", "")
-        rid = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        token = request_id.set(rid)
-        if service.base_url is None:
-            service.base_url = str(request.base_url).rstrip("/")
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            request_id.reset(token)
-        seconds = time.perf_counter() - started
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        service.metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        service.metrics.request_seconds.labels(request.method, route).observe(seconds)
-        response.headers["X-Request-ID"] = rid
-        token = request_id.set(rid)
-        log.info(
-            "%s %s %d",
-            request.method,
-            request.url.path,
-            response.status_code,
-            extra={"event": "request", "status": response.status_code, "seconds": seconds},
-        )
-        request_id.reset(token)
-        return response
-
-    return middleware
 
 
 def _extend_openapi(app: FastAPI) -> None:

@@ -1,7 +1,8 @@
 """``GET /files/<key>``: result images behind signed, expiring URLs (and nothing else).
 
 No key is needed, as with a presigned bucket URL; the signature is the permission.
-A wrong or missing signature is 403; a right one past its expiry is 410.
+A wrong or missing signature is 403; a right one past its expiry is 410. ``HEAD`` answers
+as ``GET`` without the body (link checkers and download managers ask it first).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from canvasfill.storage.local import FILES_PATH, LocalBlobStore
 router = APIRouter(tags=["files"])
 
 
-@router.get(FILES_PATH + "/{key:path}", include_in_schema=False)
+@router.api_route(FILES_PATH + "/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
 def get_file(
     key: str,
     service: Annotated[Service, Depends(get_service)],

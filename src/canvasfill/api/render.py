@@ -18,11 +18,19 @@ from canvasfill.jobs.tables import Task
 from canvasfill.storage.base import BlobNotFoundError
 
 
+def results_expired(task: Task, now: datetime | None = None) -> bool:
+    """Whether the task's results are gone, decided on read: the sweeper's flag lags the
+    TTL by up to a sweep interval, and a reader must not see ``results: []`` beside
+    ``results_expired: false`` meanwhile."""
+    if task.results_expired:
+        return True
+    expire_at = task.results_expire_at
+    return expire_at is not None and expire_at <= (now or datetime.now(UTC))
+
+
 def result_views(task: Task, runtime: Runtime, base_url: str) -> list[ResultView]:
     """Signed URLs of the task's results; none once they expired."""
-    if task.results_expired or task.results_expire_at is None:
-        return []
-    if task.results_expire_at <= datetime.now(UTC):
+    if task.results_expire_at is None or results_expired(task):
         return []
     return [
         ResultView(
@@ -70,7 +78,7 @@ def view_for(task: Task, runtime: Runtime, base: str, *, with_data: bool = False
         operation=task.operation,
         n=int(task.spec.get("n", 1)),
         results_expire_at=task.results_expire_at,
-        results_expired=task.results_expired,
+        results_expired=results_expired(task),
         ignored=tuple(task.ignored),
         callback_url=task.callback_url,
         callback_state=task.callback_state,

@@ -23,6 +23,7 @@ def serve(
     import uvicorn
 
     from canvasfill.api.app import create_app
+    from canvasfill.api.connection_guard import guarded_protocol
     from canvasfill.api.playground import playground_link
     from canvasfill.cli.keys import open_key_store
     from canvasfill.jobs.logs import configure_logging
@@ -50,4 +51,14 @@ def serve(
     say(f"data folder: {settings.data_dir.resolve()}")
     app = create_app(settings)
     # canvasfill's forwarded_allow_ips is the one list of trusted proxies (api/forwarded.py)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
+    # uvicorn bounds neither a slow request head nor connections per client: ours does
+    http = guarded_protocol(settings.header_timeout_s, settings.connections_per_peer)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        http=http,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )

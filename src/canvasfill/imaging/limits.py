@@ -35,35 +35,43 @@ class ImageLimits:
     max_area_growth: float | None = None
     """Largest canvas area as a multiple of the original's (Kling: 3)."""
     max_canvas_pixels: int = 8192 * 8192
+    field: str = "image"
+    """The request field these limits check (``mask`` for a mask file): refusals name it,
+    so a caller told "gif is not accepted" knows which of its two files is meant. Each
+    check also takes ``field=`` for a caller that knows better."""
 
-    def check_file_size(self, size: int) -> None:
+    def check_file_size(self, size: int, *, field: str | None = None) -> None:
+        name = field or self.field
         if size > self.max_bytes:
             raise InputError(
                 ErrorCode.FILE_TOO_LARGE,
-                f"the image file is {size / MEGABYTE:.1f} MB; send at most "
+                f"the {name} file is {size / MEGABYTE:.1f} MB; send at most "
                 f"{self.max_bytes / MEGABYTE:g} MB",
-                field="image",
+                field=name,
             )
 
-    def check_format(self, fmt: str) -> None:
+    def check_format(self, fmt: str, *, field: str | None = None) -> None:
+        name = field or self.field
         if fmt.upper() not in self.formats:
             allowed = ", ".join(sorted(f.lower() for f in self.formats))
             raise InputError(
                 ErrorCode.UNSUPPORTED_FORMAT,
-                f"{fmt.lower()} images are not accepted here; send one of: {allowed}",
-                field="image",
+                f"{fmt.lower()} {name}s are not accepted here; send one of: {allowed}",
+                field=name,
             )
 
-    def check_pixel_count(self, width: int, height: int) -> None:
+    def check_pixel_count(self, width: int, height: int, *, field: str | None = None) -> None:
+        name = field or self.field
         if width * height > self.max_pixels:
             raise InputError(
                 ErrorCode.DECOMPRESSION_BOMB,
-                f"the image declares {width}x{height} pixels, more than the "
-                f"{self.max_pixels:,} this service decodes; send a smaller image",
-                field="image",
+                f"the {name} declares {width}x{height} pixels, more than the "
+                f"{self.max_pixels:,} this service decodes; send a smaller {name}",
+                field=name,
             )
 
-    def check_dimensions(self, width: int, height: int) -> None:
+    def check_dimensions(self, width: int, height: int, *, field: str | None = None) -> None:
+        name = field or self.field
         low, high = min(width, height), max(width, height)
         too_small = low <= self.min_side if self.min_side_exclusive else low < self.min_side
         too_large = high >= self.max_side if self.max_side_exclusive else high > self.max_side
@@ -71,15 +79,15 @@ class ImageLimits:
             bound = "larger than" if self.min_side_exclusive else "at least"
             raise InputError(
                 ErrorCode.IMAGE_TOO_SMALL,
-                f"the image is {width}x{height}; each side must be {bound} {self.min_side} px",
-                field="image",
+                f"the {name} is {width}x{height}; each side must be {bound} {self.min_side} px",
+                field=name,
             )
         if too_large:
             bound = "smaller than" if self.max_side_exclusive else "at most"
             raise InputError(
                 ErrorCode.IMAGE_TOO_LARGE,
-                f"the image is {width}x{height}; each side must be {bound} {self.max_side} px",
-                field="image",
+                f"the {name} is {width}x{height}; each side must be {bound} {self.max_side} px",
+                field=name,
             )
         aspect = width / height
         if (self.min_aspect is not None and aspect < self.min_aspect) or (
@@ -87,9 +95,9 @@ class ImageLimits:
         ):
             raise InputError(
                 ErrorCode.ASPECT_RATIO_OUT_OF_RANGE,
-                f"the image's aspect ratio (width/height) is {aspect:.3f}; it must lie between "
+                f"the {name}'s aspect ratio (width/height) is {aspect:.3f}; it must lie between "
                 f"{self.min_aspect:.3g} and {self.max_aspect:.3g}",
-                field="image",
+                field=name,
             )
 
     def check_canvas(self, source: tuple[int, int], canvas: tuple[int, int]) -> None:

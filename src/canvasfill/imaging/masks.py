@@ -8,7 +8,7 @@ rules; ``LENIENT`` (native API, CLI) accepts any still image and reads its lumin
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -35,7 +35,9 @@ class MaskRules:
 STRICT = MaskRules(strict_channels=True, png_only=True, allow_icc_profile=False)
 LENIENT = MaskRules(strict_channels=False, png_only=False, allow_icc_profile=True)
 
-_MASK_LIMITS = ImageLimits(name="mask", formats=JPEG_PNG_WEBP, max_bytes=NATIVE.max_bytes)
+_MASK_LIMITS = ImageLimits(
+    name="mask", formats=JPEG_PNG_WEBP, max_bytes=NATIVE.max_bytes, field="mask"
+)
 
 
 def decode_mask(
@@ -46,7 +48,8 @@ def decode_mask(
     field: str = "mask",
 ) -> Mask:
     """Decode a mask file and check it against ``rules`` and the image's (w, h)."""
-    image = open_image(data, _MASK_LIMITS, field=field)
+    limits = _MASK_LIMITS if field == _MASK_LIMITS.field else replace(_MASK_LIMITS, field=field)
+    image = open_image(data, limits, field=field)
     if rules.png_only and image.format != "PNG":
         raise InputError(
             ErrorCode.INVALID_MASK,
@@ -71,12 +74,11 @@ def decode_mask(
 
 
 def _strict_grey(image: Image.Image, field: str) -> NDArray[np.uint8]:
+    """Only the modes the reference names: a palette (P), 1-bit or 16-bit mask is none of
+    them, whatever colours it holds, and is refused as the reference refuses it."""
     mode = image.mode
     if mode == "L":
         return np.asarray(image)
-    if mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-        mode = image.mode
     if mode in ("RGB", "RGBA"):
         pixels = np.asarray(image)
         red, green, blue = pixels[:, :, 0], pixels[:, :, 1], pixels[:, :, 2]
@@ -96,7 +98,8 @@ def _strict_grey(image: Image.Image, field: str) -> NDArray[np.uint8]:
         return np.ascontiguousarray(red)
     raise InputError(
         ErrorCode.INVALID_MASK,
-        f"mask mode {mode} is not accepted; send an 8-bit greyscale, RGB or RGBA PNG",
+        f"mask mode {mode} is not accepted; send an 8-bit greyscale, RGB or RGBA PNG "
+        "(not a palette, 1-bit or 16-bit one)",
         field=field,
     )
 

@@ -4,7 +4,8 @@ Each message has a ``webhook-id`` (the same on every retry, so receivers can dro
 duplicates), a ``webhook-timestamp`` and ``webhook-signature: v1,<base64 HMAC-SHA256 of
 "id.timestamp.body">`` made with the key's ``whsec_`` secret. Deliveries are rows in the
 database, queued in the same transaction as the state change they report, so a restart
-loses none. A 5xx, a timeout or a refused connection is retried with exponential
+loses none. They are sent concurrently, a few at a time per destination (see
+``CallbackSender``). A 5xx, a timeout or a refused connection is retried with exponential
 backoff; a 2xx is done; anything else, or too many attempts, is given up. The outcome
 is recorded on the delivery and on its task.
 """
@@ -18,8 +19,10 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -56,17 +59,50 @@ def verify(secret: str, headers: dict[str, str], body: bytes, tolerance_s: int =
     return any(hmac.compare_digest(expected, candidate) for candidate in offered)
 
 
+def destination_of(url: str) -> str:
+    """What the per-destination bound counts: scheme, host and port of ``url``."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return url
+    port = parsed.port or _DEFAULT_PORTS.get(parsed.scheme)
+    return f"{parsed.scheme}://{parsed.host}:{port}"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 class CallbackSender:
-    """A thread that sends due deliveries; ``wake()`` makes it look at once."""
+    """Sends due deliveries from a pool of threads; ``wake()`` makes it look at once.
+
+    An endpoint that never answers holds a sender for a whole timeout per attempt: with
+    one sending thread, five such deliveries delayed every other tenant's callbacks by
+    50 s. So sends run concurrently (``callback_concurrency``) and at most
+    ``callback_per_destination`` go to one destination at once: a dead endpoint ties up
+    that many senders, never all of them, and the rest deliver to everyone else. A
+    delivery is taken (held) only when a sender is free to send it at once, so no held
+    delivery waits in memory past its hold.
+    """
+
+    _PAGE = 100
+    _SCAN = 1000
+    """Due rows read per look at most: a large backlog for a busy destination is read
+    past (to deliveries that can go now) at a bounded cost."""
 
     def __init__(self, runtime: Runtime, render: Renderer) -> None:
         self._runtime = runtime
         self._render = render
-        self._poll_s = runtime.settings.callback_poll_s
+        settings = runtime.settings
+        self._poll_s = settings.callback_poll_s
+        self._concurrency = settings.callback_concurrency
+        self._per_destination = settings.callback_per_destination
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._policy = AddressPolicy(runtime.settings.url_allow)
+        self._policy = AddressPolicy(settings.url_allow)
+        self._lock = threading.Lock()
+        self._busy: Counter[str] = Counter()
+        """Deliveries in flight, by destination."""
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="callbacks", daemon=True)
@@ -85,20 +121,76 @@ class CallbackSender:
         settings = self._runtime.settings
         # every API node runs a sender: each delivery is taken (held) before it is sent
         hold = timedelta(seconds=settings.callback_timeout_s + 5)
-        with httpx.Client(
-            timeout=settings.callback_timeout_s, follow_redirects=False, trust_env=False
-        ) as client:
+        limits = httpx.Limits(
+            max_connections=self._concurrency, max_keepalive_connections=self._concurrency
+        )
+        # leaving the block waits for the sends in flight (each within its timeout),
+        # then closes the client they share
+        with (
+            httpx.Client(
+                timeout=settings.callback_timeout_s,
+                limits=limits,
+                follow_redirects=False,
+                trust_env=False,
+            ) as client,
+            ThreadPoolExecutor(self._concurrency, thread_name_prefix="callback") as pool,
+        ):
             while not self._stop.is_set():
                 self._wake.wait(self._poll_s)
                 self._wake.clear()
                 try:
-                    for delivery in self._runtime.deliveries.due():
-                        if self._stop.is_set():
-                            return
-                        if self._runtime.deliveries.take(delivery, hold):
-                            self.deliver(client, delivery)
+                    self._send_due(client, pool, hold)
                 except Exception:
                     log.exception("callback loop failed", extra={"event": "callback_error"})
+
+    def _send_due(self, client: httpx.Client, pool: ThreadPoolExecutor, hold: timedelta) -> None:
+        """Start every due delivery a sender is free for, oldest first."""
+        after: tuple[datetime, str] | None = None
+        scanned = 0
+        while scanned < self._SCAN and not self._stop.is_set():
+            page = self._runtime.deliveries.due(self._PAGE, after)
+            if not page:
+                return
+            scanned += len(page)
+            after = (page[-1].next_attempt_at, page[-1].id)
+            for delivery in page:
+                if self._stop.is_set() or self._in_flight() >= self._concurrency:
+                    return
+                destination = destination_of(delivery.url)
+                if not self._reserve(destination):
+                    continue  # its destination is at its bound: read on
+                if self._runtime.deliveries.take(delivery, hold):
+                    pool.submit(self._send, client, delivery, destination)
+                else:  # another node took it first
+                    self._release(destination)
+
+    def _in_flight(self) -> int:
+        with self._lock:
+            return self._busy.total()
+
+    def _reserve(self, destination: str) -> bool:
+        with self._lock:
+            if self._busy.total() >= self._concurrency:
+                return False
+            if self._busy[destination] >= self._per_destination:
+                return False
+            self._busy[destination] += 1
+            return True
+
+    def _release(self, destination: str) -> None:
+        with self._lock:
+            self._busy[destination] -= 1
+            if self._busy[destination] <= 0:
+                del self._busy[destination]
+
+    def _send(self, client: httpx.Client, delivery: CallbackDelivery, destination: str) -> None:
+        try:
+            self.deliver(client, delivery)
+        except Exception:
+            log.exception("callback failed", extra={"event": "callback_error"})
+        finally:
+            self._release(destination)
+            self._wake.set()  # a sender is free: look for what waited on it
 
     def deliver(self, client: httpx.Client, delivery: CallbackDelivery) -> DeliveryState:
         """Make one attempt at ``delivery`` and record what happened."""

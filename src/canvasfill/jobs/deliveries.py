@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from canvasfill.jobs.database import SessionFactory, rowcount
@@ -43,20 +43,32 @@ class DeliveryStore:
         self._sessions = sessions
         self._now = clock
 
-    def due(self, limit: int = 20) -> list[CallbackDelivery]:
-        """Pending deliveries whose (next) attempt is due, oldest first."""
-        with self._sessions() as session:
-            return list(
-                session.scalars(
-                    select(CallbackDelivery)
-                    .where(
-                        CallbackDelivery.state == DeliveryState.PENDING.value,
-                        CallbackDelivery.next_attempt_at <= self._now(),
-                    )
-                    .order_by(CallbackDelivery.next_attempt_at)
-                    .limit(limit)
+    def due(
+        self, limit: int = 20, after: tuple[datetime, str] | None = None
+    ) -> list[CallbackDelivery]:
+        """Pending deliveries whose (next) attempt is due, oldest first.
+
+        ``after`` is the (``next_attempt_at``, ``id``) of the last row of the page before,
+        so a sender can read on past deliveries it cannot send yet (their destination
+        is busy) to those it can."""
+        query = select(CallbackDelivery).where(
+            CallbackDelivery.state == DeliveryState.PENDING.value,
+            CallbackDelivery.next_attempt_at <= self._now(),
+        )
+        if after is not None:
+            moment, last_id = after
+            query = query.where(
+                or_(
+                    CallbackDelivery.next_attempt_at > moment,
+                    and_(
+                        CallbackDelivery.next_attempt_at == moment,
+                        CallbackDelivery.id > last_id,
+                    ),
                 )
             )
+        query = query.order_by(CallbackDelivery.next_attempt_at, CallbackDelivery.id)
+        with self._sessions() as session:
+            return list(session.scalars(query.limit(limit)))
 
     def take(self, delivery: CallbackDelivery, hold: timedelta) -> bool:
         """Hold a due delivery for ``hold`` so that no other sender (another API node)

@@ -20,7 +20,7 @@ from canvasfill.jobs.keys import KeyStore
 from canvasfill.jobs.tasks import TaskStore
 from canvasfill.settings import Settings
 from canvasfill.storage.base import BlobStore
-from canvasfill.storage.blob_url import open_blob_store
+from canvasfill.storage.blob_url import S3Timeouts, open_blob_store
 from canvasfill.storage.signing import UrlSigner
 
 
@@ -68,6 +68,11 @@ def build_runtime(settings: Settings, *, apply_migrations: bool = False) -> Runt
         s3_public_url=settings.s3_public_url,
         result_ttl_s=settings.result_ttl_s,
         prepare=apply_migrations,
+        s3_timeouts=S3Timeouts(
+            connect_s=settings.s3_connect_timeout_s,
+            read_s=settings.s3_read_timeout_s,
+            max_attempts=settings.s3_max_attempts,
+        ),
     )
     db = make_engine(settings.resolved_database_url)
     if apply_migrations:

@@ -118,10 +118,18 @@ def lifecycle_days(result_ttl_s: float) -> int:
 
 
 def make_client(
-    endpoint_url: str | None = None, region: str | None = None, *, retries: int = 3
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    *,
+    retries: int = 3,
+    connect_timeout_s: float = 5,
+    read_timeout_s: float = 60,
 ) -> Any:
     """A boto3 S3 client (thread-safe; one per process) for AWS or the store at
-    ``endpoint_url``. Region: the argument, else ``AWS_REGION``, else boto3's own lookup."""
+    ``endpoint_url``. Region: the argument, else ``AWS_REGION``, else boto3's own lookup.
+
+    A store that accepts connections and answers nothing (frozen, overloaded) holds a
+    call for up to ``retries`` x ``read_timeout_s``: the service passes its settings."""
     try:
         import boto3
         from botocore.config import Config
@@ -132,8 +140,8 @@ def make_client(
         # non-AWS stores rarely serve bucket subdomains; AWS picks its own style
         s3={"addressing_style": "path" if endpoint_url else "auto"},
         retries={"mode": "standard", "max_attempts": retries},
-        connect_timeout=5,
-        read_timeout=60,
+        connect_timeout=connect_timeout_s,
+        read_timeout=read_timeout_s,
     )
     session = boto3.session.Session()
     return session.client(

@@ -22,6 +22,9 @@ class _Request(BaseModel):
 class Ratios(_Request):
     """Growth of each side as a fraction of the original's width (left/right) or height."""
 
+    # NaN passes no bound and fails every one: name what is wrong with it, not a range
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
     left: float = Field(0, ge=0, le=10)
     right: float = Field(0, ge=0, le=10)
     top: float = Field(0, ge=0, le=10)

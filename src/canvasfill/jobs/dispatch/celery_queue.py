@@ -106,6 +106,16 @@ class CeleryDispatcher:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self.celery = make_celery(runtime.settings)
+        # a broker that stops answering must fail a publish, not hang this thread (and
+        # every publish queued behind it) until it comes back: the sweeper publishes
+        # again. Publishers only: a worker's blocking reads wait longer on purpose.
+        timeout = runtime.settings.broker_timeout_s
+        self.celery.conf.broker_connection_timeout = timeout
+        self.celery.conf.broker_transport_options = {
+            **self.celery.conf.broker_transport_options,
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+        }
         self._outbox: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
