@@ -17,7 +17,9 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
+    """Liveness, answered on the event loop itself (no thread pool): a busy pool cannot
+    make a live process look dead."""
     return {"status": "ok"}
 
 

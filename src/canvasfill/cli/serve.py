@@ -35,10 +35,9 @@ def serve(
     settings = Settings(**overrides)  # type: ignore[arg-type]
     configure_logging(settings.log_level, settings.log_json)
     keys = open_key_store(settings)
+    # where to point a browser: result and callback URLs come from each request instead
+    # (its Host, a trusted proxy's forwarded headers), unless CANVASFILL_PUBLIC_URL is set
     url = settings.public_url or f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
-    if not settings.public_url:
-        # callbacks carry result URLs too, and they have no request to take a host from
-        settings = settings.model_copy(update={"public_url": url})
     first_key = None
     if keys.count() == 0:
         created = keys.create(name="first key")
