@@ -166,11 +166,12 @@ def _port_open(port: int) -> bool:
 
 @contextmanager
 def service(
-    folder: Path, workers: int, broker: str | None, worker_processes: int
+    folder: Path, workers: int, broker: str | None, worker_processes: int, **more: str
 ) -> Iterator[tuple[str, str]]:
-    """An API server (and with ``broker``, worker processes); yields (base URL, key)."""
+    """An API server (and with ``broker``, worker processes); yields (base URL, key).
+    ``more`` are further settings (``default_engine="fixed-cost"``)."""
     data = folder / f"data-{time.monotonic_ns()}"
-    settings: dict[str, str] = {"workers": str(workers)}
+    settings: dict[str, str] = {"workers": str(workers), **more}
     if broker:
         settings["broker_url"] = broker
     env = _env(data, **settings)
@@ -258,13 +259,61 @@ def throughput(base: str, key: str, tasks: int, cost: float) -> float:
         return tasks / (time.perf_counter() - started)
 
 
+HEALTH_LOAD = 20
+"""Synchronous dialect requests waiting at once while ``/healthz`` is probed."""
+
+
+def health_under_load(base: str, key: str, cost: float) -> tuple[list[float], list[float]]:
+    """``/healthz`` latencies (s) idle, then while ``HEALTH_LOAD`` synchronous AILabTools
+    expansions (1400x1000 to 2800x2000, the default engine waiting ``cost`` s each) are
+    accepted and wait: every blocking step on the event loop shows up here."""
+
+    def probe(seconds: float, stop: Callable[[], bool] = lambda: False) -> list[float]:
+        samples = []
+        deadline = time.monotonic() + seconds
+        with httpx.Client(base_url=base, timeout=30) as client:
+            while time.monotonic() < deadline and not stop():
+                started = time.perf_counter()
+                client.get("/healthz").raise_for_status()
+                samples.append(time.perf_counter() - started)
+                time.sleep(0.02)
+        return samples
+
+    idle = probe(2.0)
+    rng = np.random.default_rng(0)
+    sizes = [(1400 + 70 * i, 1000 + 50 * i) for i in range(HEALTH_LOAD)]
+    images = [_png((rng.random((h, w, 3)) * 255).astype(np.uint8)) for w, h in sizes]
+
+    def send(image: bytes) -> int:
+        with httpx.Client(base_url=base, timeout=600) as client:
+            answer = client.post(
+                "/api/image/editing/ai-image-extender",
+                headers={"ailabapi-api-key": key},
+                files={"image": ("photo.png", image, "image/png")},
+                data={"custom_prompt": str(cost), "left": "0.05"},
+            )
+        return answer.status_code
+
+    with ThreadPoolExecutor(max_workers=HEALTH_LOAD + 1) as pool:
+        answers = [pool.submit(send, image) for image in images]
+        loaded = pool.submit(probe, 600.0, lambda: all(a.done() for a in answers)).result()
+        statuses = [answer.result() for answer in answers]
+    if statuses != [200] * HEALTH_LOAD:
+        raise RuntimeError(f"the loaded requests failed: {statuses}")
+    return idle, loaded
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--tasks", type=int, default=12)
     parser.add_argument("--cost", type=float, default=0.5)
     parser.add_argument("--no-distributed", action="store_true")
+    parser.add_argument("--health-only", action="store_true", help="only /healthz under load")
     args = parser.parse_args()
+    if args.health_only:
+        print_health(args.cost)
+        return
 
     distributed = not args.no_distributed and shutil.which("redis-server") is not None
     local = InProcess()
@@ -287,6 +336,7 @@ def main() -> None:
                             ("distributed", workers, throughput(base, key, args.tasks, args.cost))
                         )
 
+    print_health(args.cost)
     console = Console()
     title = f"API overhead: telea removal, {SIDE} px, sync request + download, {args.repeat} pairs"
     table = Table(title=title)
@@ -319,6 +369,29 @@ def main() -> None:
             f"{workers / args.cost:.2f}",
         )
     console.print(table)
+
+
+def print_health(cost: float) -> None:
+    with tempfile.TemporaryDirectory(prefix="canvasfill-bench-") as temp:
+        folder = Path(temp)
+        with service(folder, 2, None, 0, default_engine="fixed-cost") as (base, key):
+            idle, loaded = health_under_load(base, key, cost)
+    table = Table(title=f"/healthz while {HEALTH_LOAD} synchronous AILab requests wait (embedded)")
+    for column in ("phase", "probes", "p50 ms", "p99 ms", "max ms", "target p99"):
+        table.add_column(column, justify="right" if column != "phase" else "left")
+    for phase, samples in (("idle", idle), ("loaded", loaded)):
+        ordered = sorted(samples)
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        target = "" if phase == "idle" else ("met" if p99 <= 0.05 else "NOT met")
+        table.add_row(
+            phase,
+            str(len(samples)),
+            f"{statistics.median(samples) * 1000:.1f}",
+            f"{p99 * 1000:.1f}",
+            f"{ordered[-1] * 1000:.1f}",
+            target,
+        )
+    Console().print(table)
 
 
 if __name__ == "__main__":

@@ -49,14 +49,16 @@ class DecodedImage:
 
 
 def open_header(
-    data: bytes, limits: ImageLimits = NATIVE, *, field: str = "image"
+    data: bytes, limits: ImageLimits = NATIVE, *, field: str | None = None
 ) -> tuple[Image.Image, tuple[int, int]]:
     """Open ``data`` and run every check its header allows; no pixel is decoded.
 
     Returns the opened (not loaded) Pillow image and its upright (width, height), EXIF
-    orientation applied: what the caller sees, and what a mask must match.
+    orientation applied: what the caller sees, and what a mask must match. Refusals name
+    ``field`` (default: the one ``limits`` check, ``image`` or ``mask``).
     """
-    limits.check_file_size(len(data))
+    field = field or limits.field
+    limits.check_file_size(len(data), field=field)
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
@@ -66,7 +68,7 @@ def open_header(
             field=field,
         ) from None
     fmt = image.format or "unknown"
-    limits.check_format(fmt)
+    limits.check_format(fmt, field=field)
     frames = int(getattr(image, "n_frames", 1))
     if getattr(image, "is_animated", False) and frames > 1:
         raise InputError(
@@ -75,19 +77,22 @@ def open_header(
             field=field,
         )
     width, height = image.size
-    limits.check_pixel_count(width, height)
+    limits.check_pixel_count(width, height, field=field)
     if _orientation(image) in _TRANSPOSING_ORIENTATIONS:
         width, height = height, width
-    limits.check_dimensions(width, height)
+    limits.check_dimensions(width, height, field=field)
     return image, (width, height)
 
 
-def open_image(data: bytes, limits: ImageLimits = NATIVE, *, field: str = "image") -> Image.Image:
+def open_image(
+    data: bytes, limits: ImageLimits = NATIVE, *, field: str | None = None
+) -> Image.Image:
     """Open and fully load ``data`` after every header check passes.
 
     Returns the Pillow image in its own mode, EXIF orientation applied. Use
     :func:`decode_image` for pixels; masks use this to inspect the mode first.
     """
+    field = field or limits.field
     image, _size = open_header(data, limits, field=field)
     try:
         with warnings.catch_warnings():

@@ -8,7 +8,7 @@ rules; ``LENIENT`` (native API, CLI) accepts any still image and reads its lumin
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -35,7 +35,7 @@ class MaskRules:
 STRICT = MaskRules(strict_channels=True, png_only=True, allow_icc_profile=False)
 LENIENT = MaskRules(strict_channels=False, png_only=False, allow_icc_profile=True)
 
-_MASK_LIMITS = ImageLimits(
+MASK_LIMITS = ImageLimits(
     name="mask", formats=JPEG_PNG_WEBP, max_bytes=NATIVE.max_bytes, field="mask"
 )
 
@@ -48,8 +48,7 @@ def decode_mask(
     field: str = "mask",
 ) -> Mask:
     """Decode a mask file and check it against ``rules`` and the image's (w, h)."""
-    limits = _MASK_LIMITS if field == _MASK_LIMITS.field else replace(_MASK_LIMITS, field=field)
-    image = open_image(data, limits, field=field)
+    image = open_image(data, MASK_LIMITS, field=field)
     if rules.png_only and image.format != "PNG":
         raise InputError(
             ErrorCode.INVALID_MASK,

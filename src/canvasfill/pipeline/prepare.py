@@ -24,7 +24,7 @@ from canvasfill.imaging.geometry import (
     sides_from_ratios,
 )
 from canvasfill.imaging.integrity import decode_cost, verify_image
-from canvasfill.imaging.limits import BY_NAME, NATIVE, ImageLimits
+from canvasfill.imaging.limits import BY_NAME, ImageLimits
 from canvasfill.pipeline.spec import (
     BoxRemoval,
     CanvasMask,
@@ -78,7 +78,7 @@ def _plan_cost(size: tuple[int, int], mask_bytes: bytes | None) -> int:
     width, height = size
     cost = width * height * MASK_BYTES_PER_PIXEL
     if mask_bytes is not None:
-        mask_image, (mask_width, mask_height) = open_header(mask_bytes, NATIVE, field="mask")
+        mask_image, (mask_width, mask_height) = open_header(mask_bytes, masks.MASK_LIMITS)
         cost = decode_cost(mask_image) + mask_width * mask_height * MASK_BYTES_PER_PIXEL
     return cost
 

@@ -18,7 +18,7 @@ from service_testkit import LiveService, live_service, service_settings
 from canvasfill.jobs.logs import JsonFormatter
 
 BOOM_NATIVE = "/v1/test-only/boom"
-BOOM_KLING = "/v1/images/test-only/boom"  # under Kling's prefix: its envelope has request_id
+BOOM_KLING = "/v1/images/editing/test-only/boom"  # Kling's namespace: request_id in body
 
 
 def _boom() -> None:
