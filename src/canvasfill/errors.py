@@ -112,6 +112,17 @@ DOWNLOAD_CODES = (
     ErrorCode.DOWNLOAD_TIMEOUT,
     ErrorCode.DOWNLOAD_TOO_MANY_REDIRECTS,
 )
+SERVICE_ONLY_CODES = (
+    ErrorCode.ENGINE_NOT_FOUND,
+    ErrorCode.ENGINE_UNAVAILABLE,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED,
+    ErrorCode.TASK_NOT_CANCELABLE,
+    ErrorCode.CANCELED,
+    ErrorCode.INVALID_SIGNATURE,
+    ErrorCode.URL_EXPIRED,
+)
+"""canvasfill's own features (engines, idempotency, cancel, signed links) that none of the
+hosted APIs has a word for: each dialect answers them as its generic failure."""
 TASK_FAILURE_CODES = (
     ErrorCode.ENGINE_FAILED,
     ErrorCode.TIMEOUT,

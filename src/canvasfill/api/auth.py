@@ -128,8 +128,6 @@ class HeaderKey:
     header: str
     also: tuple[str, ...] = ()
     bearer_ok: bool = False
-    rate: float | None = None
-    """Requests per second per key where the hosted API has a rate of its own."""
 
     def openapi(self) -> dict[str, Any]:
         return {"type": "apiKey", "in": "header", "name": self.header}

@@ -56,6 +56,13 @@ class Answer:
 SYNC_WAIT = math.inf
 """A create's wait for a synchronous API: until the task ends (bounded by the task
 timeout); a task still unfinished then is answered as ``timeout``."""
+
+
+def synchronous(_incoming: Incoming, _submission: Submission) -> float:
+    """``Create.wait_s`` of a synchronous API: wait for the end (``SYNC_WAIT``)."""
+    return SYNC_WAIT
+
+
 UNTIL_DONE = 1e9
 """As ``SYNC_WAIT``, but a task still unfinished is rendered as it is (PicWish's sync=1)."""
 
@@ -155,6 +162,9 @@ class Door:
     answer in its error shape."""
     callback: Callable[[TaskView, str], dict[str, Any]] | None = None
     """(the task's view, the event) -> a callback body; None: the native envelope."""
+    rate_per_second: float | None = None
+    """Requests per second per key where the hosted API has a rate of its own (PicWish:
+    2); None: the service's rate limit."""
 
 
 DOORS: dict[str, Door] = {}

@@ -43,7 +43,6 @@ from canvasfill.api.door import (
 )
 from canvasfill.api.errors import (
     NATIVE_STATUS,
-    ApiError,
     ErrorInfo,
     error_info,
     native_error_body,
@@ -51,6 +50,7 @@ from canvasfill.api.errors import (
 from canvasfill.api.ratelimit import Limiter, limiter_for
 from canvasfill.api.render import native_callback_body, view_for
 from canvasfill.api.service import Service
+from canvasfill.api.view import TaskView
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.jobs.logs import request_id
 from canvasfill.jobs.runtime import Runtime
@@ -89,7 +89,7 @@ class Handler:
 
     def limiter(self, door: Door) -> Limiter | None:
         """A door with a rate of its own (PicWish: 2/s) gets its own limiter."""
-        rate = getattr(door.auth, "rate", None)
+        rate = door.rate_per_second
         if rate is None:
             return None
         if door.name not in self.limiters:
@@ -184,7 +184,7 @@ class Handler:
         return operation.render(view, incoming)
 
 
-def _views(tasks: list[Task], runtime: Runtime, base: str) -> list[Any]:
+def _views(tasks: list[Task], runtime: Runtime, base: str) -> list[TaskView]:
     return [view_for(task, runtime, base) for task in tasks]
 
 
@@ -298,6 +298,3 @@ def render_callback(task: Task, event: str, runtime: Runtime, fallback_base: str
     if door is not None and door.callback is not None:
         return door.callback(view, event)
     return native_callback_body(view, event)
-
-
-__all__ = ["ApiError", "Handler", "door_for_path", "install", "render_callback"]

@@ -18,7 +18,6 @@ from canvasfill.api.auth import HeaderKey
 from canvasfill.api.body import Body, BodyKind, body_cap
 from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.api.door import (
-    SYNC_WAIT,
     Answer,
     Create,
     Door,
@@ -26,6 +25,7 @@ from canvasfill.api.door import (
     exhaustive,
     register,
     rows,
+    synchronous,
 )
 from canvasfill.api.errors import ErrorInfo
 from canvasfill.api.view import TaskView, output_format_of, require_image
@@ -35,6 +35,7 @@ from canvasfill.errors import (
     IMAGE_FILE_CODES,
     IMAGE_SIZE_CODES,
     MASK_CODES,
+    SERVICE_ONLY_CODES,
     TASK_FAILURE_CODES,
     ErrorCode,
     InputError,
@@ -78,16 +79,10 @@ _BY_CODE = exhaustive(
         (TASK_FAILURE_CODES + DOWNLOAD_CODES, _PROCESSING_FAILURE),
         (
             (
-                ErrorCode.ENGINE_NOT_FOUND,
-                ErrorCode.ENGINE_UNAVAILABLE,
+                *SERVICE_ONLY_CODES,
                 ErrorCode.INVALID_REQUEST,
                 ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 ErrorCode.EXTERNAL_ID_TAKEN,
-                ErrorCode.TASK_NOT_CANCELABLE,
-                ErrorCode.CANCELED,
-                ErrorCode.INVALID_SIGNATURE,
-                ErrorCode.URL_EXPIRED,
             ),
             _PROCESSING_FAILURE,
         ),
@@ -239,10 +234,6 @@ def _render_error(info: ErrorInfo, request_id: str) -> Answer:
     return Answer(body, status)
 
 
-def _synchronous(incoming: Incoming, submission: Submission) -> float:
-    return SYNC_WAIT
-
-
 Parser = Callable[[FieldReader, bytes | None, bytes | None], Submission]
 
 
@@ -257,7 +248,7 @@ def _create(path: str, summary: str, parser: Parser) -> Create:
         body=Body(BodyKind.FORM, body_cap(AILAB)),
         parse=parse,
         render=_render,
-        wait_s=_synchronous,
+        wait_s=synchronous,
         joins_repeats=lambda _submission: True,
         with_data=lambda _submission: True,
     )

@@ -36,6 +36,7 @@ from canvasfill.errors import (
     IMAGE_FILE_CODES,
     IMAGE_SIZE_CODES,
     MASK_CODES,
+    SERVICE_ONLY_CODES,
     ErrorCode,
     InputError,
 )
@@ -78,14 +79,8 @@ _BY_CODE = exhaustive(
                 *IMAGE_SIZE_CODES,
                 *MASK_CODES,  # Kling takes no mask: listed for completeness
                 *DOWNLOAD_CODES,
+                *SERVICE_ONLY_CODES,
                 ErrorCode.INVALID_PARAMETER,
-                ErrorCode.ENGINE_NOT_FOUND,
-                ErrorCode.ENGINE_UNAVAILABLE,
-                ErrorCode.IDEMPOTENCY_KEY_REUSED,
-                ErrorCode.TASK_NOT_CANCELABLE,
-                ErrorCode.CANCELED,
-                ErrorCode.INVALID_SIGNATURE,
-                ErrorCode.URL_EXPIRED,
                 ErrorCode.PAYLOAD_TOO_LARGE,
                 ErrorCode.WORKER_CRASHED,
                 ErrorCode.INPUT_MISSING,

@@ -35,6 +35,7 @@ from canvasfill.errors import (
     IMAGE_FILE_CODES,
     IMAGE_SIZE_CODES,
     MASK_CODES,
+    SERVICE_ONLY_CODES,
     TASK_FAILURE_CODES,
     ErrorCode,
     InputError,
@@ -101,18 +102,12 @@ _HTTP_BY_CODE = exhaustive(
                 *MASK_CODES,
                 *DOWNLOAD_CODES,
                 *TASK_FAILURE_CODES,
+                *SERVICE_ONLY_CODES,
                 ErrorCode.MISSING_PARAMETER,
                 ErrorCode.INVALID_PARAMETER,
                 ErrorCode.INVALID_REQUEST,
                 ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                ErrorCode.ENGINE_NOT_FOUND,
-                ErrorCode.ENGINE_UNAVAILABLE,
-                ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 ErrorCode.EXTERNAL_ID_TAKEN,
-                ErrorCode.TASK_NOT_CANCELABLE,
-                ErrorCode.CANCELED,
-                ErrorCode.INVALID_SIGNATURE,
-                ErrorCode.URL_EXPIRED,
             ),
             400,
         ),
@@ -380,7 +375,7 @@ DOOR = register(
     Door(
         name=NAME,
         tag="picwish",
-        auth=HeaderKey(name="picwishKey", header=API_KEY_HEADER, rate=RATE_LIMIT_PER_SECOND),
+        auth=HeaderKey(name="picwishKey", header=API_KEY_HEADER),
         operations=(
             _create(EXPAND_PATH, "PicWish advanced image expand: create a task", parse_expand),
             _query(EXPAND_PATH, "PicWish advanced image expand: query a task"),
@@ -389,5 +384,6 @@ DOOR = register(
         ),
         render_error=_render_error,
         namespaces=(PREFIX,),
+        rate_per_second=RATE_LIMIT_PER_SECOND,
     )
 )

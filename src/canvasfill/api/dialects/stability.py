@@ -16,7 +16,6 @@ from canvasfill.api.auth import HeaderKey
 from canvasfill.api.body import Body, BodyKind, body_cap
 from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.api.door import (
-    SYNC_WAIT,
     Answer,
     Create,
     Door,
@@ -24,6 +23,7 @@ from canvasfill.api.door import (
     exhaustive,
     register,
     rows,
+    synchronous,
 )
 from canvasfill.api.errors import ErrorInfo
 from canvasfill.api.view import TaskView, require_image
@@ -33,6 +33,7 @@ from canvasfill.errors import (
     IMAGE_FILE_CODES,
     IMAGE_SIZE_CODES,
     MASK_CODES,
+    SERVICE_ONLY_CODES,
     ErrorCode,
     InputError,
 )
@@ -64,18 +65,12 @@ _STATUS_BY_CODE = exhaustive(
                 *IMAGE_SIZE_CODES,
                 *MASK_CODES,
                 *DOWNLOAD_CODES,
+                *SERVICE_ONLY_CODES,
                 ErrorCode.MISSING_PARAMETER,
                 ErrorCode.INVALID_PARAMETER,
                 ErrorCode.INVALID_REQUEST,
                 ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                ErrorCode.ENGINE_NOT_FOUND,
-                ErrorCode.ENGINE_UNAVAILABLE,
-                ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 ErrorCode.EXTERNAL_ID_TAKEN,
-                ErrorCode.TASK_NOT_CANCELABLE,
-                ErrorCode.CANCELED,
-                ErrorCode.INVALID_SIGNATURE,
-                ErrorCode.URL_EXPIRED,
                 ErrorCode.WORKER_CRASHED,
                 ErrorCode.INPUT_MISSING,
             ),
@@ -158,10 +153,6 @@ def _render_error(info: ErrorInfo, _request_id: str) -> Answer:
     return Answer(body, status)
 
 
-def _synchronous(incoming: Incoming, submission: Submission) -> float:
-    return SYNC_WAIT
-
-
 DOOR = register(
     Door(
         name=NAME,
@@ -183,7 +174,7 @@ DOOR = register(
                     FieldReader(incoming.fields), incoming.files.get("image")
                 ),
                 render=_render,
-                wait_s=_synchronous,
+                wait_s=synchronous,
                 joins_repeats=lambda _submission: True,
                 with_data=lambda _submission: True,
             ),

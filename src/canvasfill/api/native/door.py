@@ -13,6 +13,7 @@ from typing import Any
 
 from canvasfill.api.auth import BearerKey
 from canvasfill.api.body import Body, BodyKind, body_cap
+from canvasfill.api.dialects.fields import FieldReader
 from canvasfill.api.door import (
     Account,
     Answer,
@@ -31,11 +32,11 @@ from canvasfill.api.native.schema import NativeRequest
 from canvasfill.api.render import native_task_json
 from canvasfill.api.view import TaskView
 from canvasfill.engines.base import Operation
-from canvasfill.errors import ErrorCode, InputError
+from canvasfill.errors import ErrorCode
 from canvasfill.imaging.limits import NATIVE
 from canvasfill.jobs.idempotency import Idempotency
 from canvasfill.jobs.submission import Submission
-from canvasfill.jobs.tables import ApiKey
+from canvasfill.jobs.tables import ApiKey, TaskStatus
 
 NAME = "native"
 MAX_WAIT_S = 60
@@ -96,7 +97,7 @@ def _render_created(task: TaskView, incoming: Incoming) -> Answer:
     wait = prefer_wait(incoming)
     if wait:
         headers["Preference-Applied"] = f"wait={wait}"
-    status = 200 if task.status in ("succeeded", "failed", "canceled") else 202
+    status = 200 if TaskStatus(task.status).finished else 202
     return Answer(native_task_json(task), status, headers)
 
 
@@ -105,17 +106,12 @@ def _render_task(task: TaskView, _incoming: Incoming) -> Answer:
 
 
 def _page(incoming: Incoming) -> Page:
-    raw = incoming.query.get("limit", str(DEFAULT_PAGE))
-    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw[:4]) <= MAX_PAGE and len(raw) <= 3):
-        raise InputError(
-            ErrorCode.INVALID_PARAMETER,
-            f"limit must be an integer from 1 to {MAX_PAGE} (got {raw!r})",
-            field="limit",
-        )
+    query = FieldReader(incoming.query)
+    limit = query.integer("limit", DEFAULT_PAGE, minimum=1, maximum=MAX_PAGE)
     cursor = incoming.query.get("cursor")
     before = translate.decode_cursor(cursor) if cursor else None
     # one more than asked: whether there is a next page
-    return Page(limit=int(raw) + 1, before_seq=before)
+    return Page(limit=limit + 1, before_seq=before)
 
 
 def _render_list(tasks: Sequence[TaskView], page: Page, _incoming: Incoming) -> Answer:
