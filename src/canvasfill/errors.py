@@ -71,6 +71,9 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error"
     STORAGE_UNAVAILABLE = "storage_unavailable"
     """The database or the blob store cannot be written (or read) right now."""
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    """The broker a new task needs is not answering: the request was refused before
+    anything was stored or charged (the stores' outages are ``storage_unavailable``)."""
     CANCELED = "canceled"
     """The fill was stopped on request (the task was canceled while it ran)."""
 

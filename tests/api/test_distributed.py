@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,39 @@ def test_tasks_queued_when_redis_restarts_are_published_again(
             task = live.runtime.tasks.get(task_id)
             assert task is not None
             assert (task.attempts, task.dispatched_at is not None) == (1, True)
+
+
+def test_with_the_broker_down_a_request_is_refused_fast_and_uncharged(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    """Issue 26 item 7: a stopped broker used to let a synchronous call hang for the
+    client's whole timeout; now the door answers 503 in its envelope before anything is
+    stored or charged, and takes work again once the broker is back."""
+    with distributed(tmp_path, redis, ready_timeout_s=1.0) as live:
+        key = live.new_key(credits=5)
+        redis.kill()
+        with live.client(key) as client:
+            started = time.monotonic()
+            refused = client.post("/v1/expand", json=body(), headers={"Prefer": "wait=30"})
+            seconds = time.monotonic() - started
+            stability = client.post(
+                "/api/edit/outpaint",
+                headers={"authorization": key},
+                files={"image": ("a.png", png(64, 48), "image/png")},
+                data={"left": "16"},
+            )
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["code"] == "service_unavailable"
+        assert refused.headers["retry-after"] == "5"
+        assert seconds < 10
+        assert stability.status_code == 503
+        assert stability.json()["code"] == -1
+        record = live.runtime.keys.authenticate(key)
+        assert record is not None
+        assert record.credits == 5
+        assert live.runtime.tasks.list_for_key(record.id, 10) == []
+        redis.start()
+        time.sleep(live.app.state.readiness.fresh_s + 0.1)
+        with live.client(key) as client:
+            accepted = client.post("/v1/expand", json=body())
+        assert accepted.status_code == 202, accepted.text

@@ -30,6 +30,7 @@ from canvasfill.api.native import door as native_door
 from canvasfill.api.native.schema import REQUEST_SCHEMAS
 from canvasfill.api.observe import Observe
 from canvasfill.api.ratelimit import limiter_for
+from canvasfill.api.readiness import Readiness
 from canvasfill.api.service import Service
 from canvasfill.errors import CanvasfillError
 from canvasfill.jobs.callbacks import CallbackSender
@@ -107,7 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.service = service
-    handler = app.state.handler = doors.Handler(service)
+    app.state.readiness = Readiness()
+    handler = app.state.handler = doors.Handler(service, app.state.readiness)
     _install_error_handlers(app)
     import_dialects()
     for door in (native_door.DOOR, *(d for d in DOORS.values() if d is not native_door.DOOR)):

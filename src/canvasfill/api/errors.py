@@ -109,7 +109,7 @@ def _statuses() -> dict[ErrorCode, int]:
         ((ErrorCode.RATE_LIMITED,), 429),
         ((ErrorCode.ENGINE_FAILED, ErrorCode.INTERNAL_ERROR, ErrorCode.WORKER_CRASHED), 500),
         ((ErrorCode.INPUT_MISSING,), 500),
-        ((ErrorCode.STORAGE_UNAVAILABLE,), 503),
+        ((ErrorCode.STORAGE_UNAVAILABLE, ErrorCode.SERVICE_UNAVAILABLE), 503),
         ((ErrorCode.TIMEOUT,), 504),
     )
     for codes, status in groups:

@@ -43,11 +43,13 @@ from canvasfill.api.door import (
 )
 from canvasfill.api.errors import (
     NATIVE_STATUS,
+    ApiError,
     ErrorInfo,
     error_info,
     native_error_body,
 )
 from canvasfill.api.ratelimit import Limiter, limiter_for
+from canvasfill.api.readiness import Readiness
 from canvasfill.api.render import native_callback_body, view_for
 from canvasfill.api.service import Service
 from canvasfill.api.view import TaskView
@@ -70,8 +72,9 @@ HEAVY_THREADS = 4
 class Handler:
     """Runs doors' operations; one per app (it owns the bounded executor)."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, readiness: Readiness) -> None:
         self.service = service
+        self.readiness = readiness
         self._heavy = ThreadPoolExecutor(HEAVY_THREADS, thread_name_prefix="door-heavy")
         self.limiters: dict[str, Limiter] = {}
         """Doors' own rate limiters by door name (tests put a clock of their own in)."""
@@ -168,6 +171,15 @@ class Handler:
         repeat = None
         if operation.joins_repeats(submission):
             repeat = steps.body_fingerprint(incoming.fields, incoming.files)
+        down = await run_in_threadpool(self.readiness.down, service)
+        if down:
+            stores_down = {"database", "blobs"} & set(down)
+            raise ApiError(
+                ErrorCode.STORAGE_UNAVAILABLE if stores_down else ErrorCode.SERVICE_UNAVAILABLE,
+                f"the service cannot take work now: {', '.join(down)} not answering; retry "
+                "later (nothing was stored or charged)",
+                headers={"Retry-After": "5"},
+            )
         submission = replace(
             submission,
             dialect=door.name,

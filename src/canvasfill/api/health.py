@@ -27,9 +27,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request, service: ServiceDep) -> JSONResponse:
     """Each dependency answers within ``ready_timeout_s`` or counts as down
     (``api/readiness.py``): the probe itself never hangs on one."""
-    readiness = getattr(request.app.state, "readiness", None)
-    if readiness is None:
-        readiness = request.app.state.readiness = Readiness()
+    readiness: Readiness = request.app.state.readiness
     body = await run_in_threadpool(readiness.probe, service)
     ready = all(body["checks"].values())
     body = {"status": "ready" if ready else "not ready", **body}

@@ -68,12 +68,31 @@ def checks_for(service: Service) -> dict[str, tuple[tuple[str, ...], Check]]:
     return checks
 
 
+NEEDED_BY_NEW_TASKS = ("database", "blobs", "broker")
+"""What accepting a task needs: its record, its inputs, and its message."""
+
+
 @dataclass
 class Readiness:
     """The probes of one app, with the checks still running from earlier ones."""
 
     running: dict[str, Future[dict[str, bool]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    fresh_s: float = 1.0
+    """How long one probe's answer serves :meth:`down` (one probe a second under load)."""
+    _last: tuple[float, list[str]] = (float("-inf"), [])
+
+    def down(self, service: Service) -> list[str]:
+        """The dependencies a new task needs that did not answer the latest probe (at most
+        ``fresh_s`` old, else probed now, bounded by ``ready_timeout_s``): the doors
+        refuse work while any is down, before storing or charging anything."""
+        taken, names = self._last
+        if monotonic() - taken <= self.fresh_s:
+            return names
+        checks = self.probe(service)["checks"]
+        names = [name for name in NEEDED_BY_NEW_TASKS if checks.get(name) is False]
+        self._last = (monotonic(), names)
+        return names
 
     def probe(self, service: Service) -> dict[str, Any]:
         """Run every check (or wait on its earlier run) until the deadline; the body."""

@@ -105,7 +105,10 @@ _BY_CODE = exhaustive(
         ((ErrorCode.RATE_LIMITED,), (429, "ERROR_TOO_MANY_REQUESTS", "Too many requests.")),
         ((ErrorCode.NOT_FOUND,), (404, "ERROR_AI_NOT_EXISTS", _NO_SUCH_AI)),
         ((ErrorCode.METHOD_NOT_ALLOWED,), (405, "ERROR_AI_NOT_EXISTS", _NO_SUCH_AI)),
-        ((ErrorCode.STORAGE_UNAVAILABLE,), (503, "PROCESSING_FAILURE", "Processing failed.")),
+        (
+            (ErrorCode.STORAGE_UNAVAILABLE, ErrorCode.SERVICE_UNAVAILABLE),
+            (503, "PROCESSING_FAILURE", "Processing failed."),
+        ),
         ((ErrorCode.BODY_TIMEOUT,), (408, "PROCESSING_FAILURE", "Processing failed.")),
     ),
     NAME,

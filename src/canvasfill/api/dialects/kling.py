@@ -106,7 +106,7 @@ _BY_CODE = exhaustive(
         ((ErrorCode.RATE_LIMITED,), (1302, 429)),
         ((ErrorCode.ENGINE_FAILED, ErrorCode.INTERNAL_ERROR), (5000, 500)),
         ((ErrorCode.TIMEOUT,), (5002, 504)),
-        ((ErrorCode.STORAGE_UNAVAILABLE,), (5001, 503)),
+        ((ErrorCode.STORAGE_UNAVAILABLE, ErrorCode.SERVICE_UNAVAILABLE), (5001, 503)),
     ),
     NAME,
 )

@@ -120,7 +120,7 @@ _HTTP_BY_CODE = exhaustive(
         # 402 is final, and 429 stays the rate limit's, always with Retry-After
         ((ErrorCode.INSUFFICIENT_CREDITS,), 402),
         ((ErrorCode.INTERNAL_ERROR,), 500),
-        ((ErrorCode.STORAGE_UNAVAILABLE,), 503),
+        ((ErrorCode.STORAGE_UNAVAILABLE, ErrorCode.SERVICE_UNAVAILABLE), 503),
         ((ErrorCode.BODY_TIMEOUT,), 408),
     ),
     NAME,

@@ -85,7 +85,7 @@ _STATUS_BY_CODE = exhaustive(
         ((ErrorCode.METHOD_NOT_ALLOWED,), 405),
         ((ErrorCode.ENGINE_FAILED, ErrorCode.INTERNAL_ERROR), 500),
         ((ErrorCode.TIMEOUT,), 504),
-        ((ErrorCode.STORAGE_UNAVAILABLE,), 503),
+        ((ErrorCode.STORAGE_UNAVAILABLE, ErrorCode.SERVICE_UNAVAILABLE), 503),
         ((ErrorCode.BODY_TIMEOUT,), 408),
     ),
     NAME,
