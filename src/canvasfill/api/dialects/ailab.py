@@ -14,9 +14,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
+
 from canvasfill.api.auth import HeaderKey
 from canvasfill.api.body import Body, BodyKind, body_cap
-from canvasfill.api.dialects.fields import FieldReader
+from canvasfill.api.dialects.fields import Field, FieldReader, Kind, fields_model
 from canvasfill.api.door import (
     Answer,
     Create,
@@ -115,15 +117,48 @@ _BY_CODE = exhaustive(
 )
 
 
+# --- the fields, as the reference declares them -------------------------------------------
+
+IMAGE = Field("image", Kind.FILE, required=True, description="JPEG or PNG, 65..4095 px a side")
+MASK = Field("mask", Kind.FILE, description="8-bit grey PNG, white = fill")
+SIDES = tuple(
+    Field(
+        side,
+        Kind.NUMBER,
+        DEFAULT_RATIO,
+        minimum=0.0,
+        maximum=1.0,
+        description=f"growth of the {side} side as a fraction of the image's size",
+    )
+    for side in ("top", "bottom", "left", "right")
+)
+MAX_WIDTH = Field("max_width", Kind.INTEGER, DEFAULT_MAX_SIDE, minimum=0, maximum=MAX_OUTPUT_SIDE)
+MAX_HEIGHT = Field("max_height", Kind.INTEGER, DEFAULT_MAX_SIDE, minimum=0, maximum=MAX_OUTPUT_SIDE)
+# left out: each engine's own default (30 for SD and SDXL, as hosted; 4 for patch, whose
+# steps are EM iterations: 30 would cost it 2-3x the time for nothing)
+STEPS = Field("steps", Kind.INTEGER, minimum=1, maximum=MAX_STEPS)
+STRENGTH = Field("strength", Kind.NUMBER, 0.8, minimum=0.1, maximum=1.0)
+SCALE = Field("scale", Kind.NUMBER, 7.0, minimum=1.0, maximum=20.0)
+SEED = Field("seed", Kind.INTEGER, 0, minimum=-1, description="-1: random")
+CUSTOM_PROMPT = Field(
+    "custom_prompt",
+    Kind.TEXT,
+    "",
+    max_length=MAX_PROMPT_CHARACTERS,
+    description=f"words past the first {PROMPT_WORDS} have no effect",
+)
+COMMON = (STEPS, STRENGTH, SCALE, SEED)
+EXPAND_FIELDS = (IMAGE, MASK, *SIDES, MAX_WIDTH, MAX_HEIGHT, CUSTOM_PROMPT, *COMMON)
+REMOVE_FIELDS = (IMAGE, Field("mask", Kind.FILE, required=True), *COMMON)
+
+
 def _common(fields: FieldReader) -> dict[str, Any]:
     """The diffusion parameters both endpoints share, with the reference's ranges."""
     return {
-        # left out: each engine's own default (30 for SD and SDXL, as hosted; 4 for patch,
-        # whose steps are EM iterations: 30 would cost it 2-3x the time for nothing)
-        "steps": fields.optional_integer("steps", minimum=1, maximum=MAX_STEPS),
-        "strength": fields.number("strength", 0.8, minimum=0.1, maximum=1.0),
-        "guidance_scale": fields.number("scale", 7.0, minimum=1.0, maximum=20.0),
-        "seed": resolve_seed(fields.integer("seed", 0, minimum=-1), SEED_RANDOM),
+        "steps": fields.read(STEPS),
+        "strength": fields.read(STRENGTH),
+        "guidance_scale": fields.read(SCALE),
+        "seed": resolve_seed(fields.read(SEED), SEED_RANDOM),
     }
 
 
@@ -132,16 +167,12 @@ def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -
     require_image(image, None, names="image")
     assert image is not None
     common = _common(fields)
-    max_width = fields.integer("max_width", DEFAULT_MAX_SIDE, minimum=0, maximum=MAX_OUTPUT_SIDE)
-    max_height = fields.integer("max_height", DEFAULT_MAX_SIDE, minimum=0, maximum=MAX_OUTPUT_SIDE)
+    max_width, max_height = fields.read(MAX_WIDTH), fields.read(MAX_HEIGHT)
     geometry: CanvasMask | RatioExpansion
     if mask is not None:
         geometry = CanvasMask()
     else:
-        ratios = {
-            side: fields.number(side, DEFAULT_RATIO, minimum=0.0, maximum=1.0)
-            for side in ("top", "bottom", "left", "right")
-        }
+        ratios = {side.name: fields.read(side) for side in SIDES}
         if not any(ratios.values()):
             raise InputError(
                 ErrorCode.INVALID_PARAMETER,
@@ -165,7 +196,7 @@ def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -
 
 def _prompt(fields: FieldReader) -> str:
     """``custom_prompt``: its first 100 words (as hosted, the tail has no effect)."""
-    text = fields.text("custom_prompt", max_length=MAX_PROMPT_CHARACTERS)
+    text: str = fields.read(CUSTOM_PROMPT)
     words = text.split()
     return " ".join(words[:PROMPT_WORDS]) if len(words) > PROMPT_WORDS else text
 
@@ -240,7 +271,7 @@ def _render_error(info: ErrorInfo, request_id: str) -> Answer:
 Parser = Callable[[FieldReader, bytes | None, bytes | None], Submission]
 
 
-def _create(path: str, summary: str, parser: Parser) -> Create:
+def _create(path: str, summary: str, parser: Parser, fields: type[BaseModel]) -> Create:
     def parse(incoming: Incoming) -> Submission:
         files = incoming.files
         return parser(FieldReader(incoming.fields), files.get("image"), files.get("mask"))
@@ -254,6 +285,7 @@ def _create(path: str, summary: str, parser: Parser) -> Create:
         wait_s=synchronous,
         joins_repeats=lambda _submission: True,
         with_data=lambda _submission: True,
+        fields=fields,
     )
 
 
@@ -263,8 +295,18 @@ DOOR = register(
         tag="ailab",
         auth=HeaderKey(name="ailabApiKey", header=API_KEY_HEADER),
         operations=(
-            _create(EXPAND_PATH, "AILabTools AI Image Extender (synchronous)", parse_expand),
-            _create(REMOVE_PATH, "AILabTools Remove Objects Advanced (synchronous)", parse_remove),
+            _create(
+                EXPAND_PATH,
+                "AILabTools AI Image Extender (synchronous)",
+                parse_expand,
+                fields_model("AilabImageExtender", EXPAND_FIELDS),
+            ),
+            _create(
+                REMOVE_PATH,
+                "AILabTools Remove Objects Advanced (synchronous)",
+                parse_remove,
+                fields_model("AilabRemoveObjects", REMOVE_FIELDS),
+            ),
         ),
         render_error=_render_error,
         namespaces=(PREFIX,),

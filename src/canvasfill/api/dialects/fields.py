@@ -1,16 +1,55 @@
-"""Reading form and JSON fields the way the hosted APIs do: typed, ranged, defaulted.
+"""Request fields declared once, and read the way the hosted APIs do: typed, ranged,
+defaulted.
 
-Every refusal is an ``InputError`` naming the field and the range, so each dialect can
-render it in its own error shape without knowing which check failed.
+A dialect declares each field as a :class:`Field` (name, kind, default, range,
+description). The same declaration is what :meth:`FieldReader.read` checks, what
+:func:`fields_model` turns into the pydantic model that documents the door's body in
+OpenAPI, and so what a client (the playground) can read as the door's limits. Every
+refusal is an ``InputError`` naming the field and the range, so each dialect can render
+it in its own error shape without knowing which check failed.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel
 
 from canvasfill.errors import ErrorCode, InputError
+
+
+class Kind(StrEnum):
+    NUMBER = "number"
+    INTEGER = "integer"
+    TEXT = "text"
+    CHOICE = "choice"
+    FILE = "file"
+    """An uploaded file (documented; read from the body's files, not by the reader)."""
+    OBJECT = "object"
+    """A JSON object (documented; the dialect checks its shape)."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One request field of a door, declared once for parsing, docs and limits."""
+
+    name: str
+    kind: Kind
+    default: Any = None
+    """Used when the field is absent or empty; None with ``required`` False: the field is
+    optional and absent means "the engine's own default"."""
+    minimum: float | None = None
+    maximum: float | None = None
+    minimum_exclusive: bool = False
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    required: bool = False
+    description: str = ""
 
 
 def _missing(name: str) -> InputError:
@@ -31,6 +70,29 @@ class FieldReader:
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         self._values = values
+
+    def read(self, field: Field) -> Any:
+        """``field``'s value, checked as it declares."""
+        name, low, high = field.name, field.minimum, field.maximum
+        optional = field.default is None and not field.required
+        if field.kind is Kind.NUMBER:
+            if optional:
+                return self.optional_number(name, minimum=low, maximum=high)
+            exclusive = field.minimum_exclusive
+            return self.number(
+                name, field.default, minimum=low, maximum=high, minimum_exclusive=exclusive
+            )
+        if field.kind is Kind.INTEGER:
+            low_int = None if low is None else int(low)
+            high_int = None if high is None else int(high)
+            if optional:
+                return self.optional_integer(name, minimum=low_int, maximum=high_int)
+            return self.integer(name, field.default, minimum=low_int, maximum=high_int)
+        if field.kind is Kind.CHOICE:
+            return self.choice(name, field.default, field.choices)
+        if field.kind is Kind.TEXT:
+            return self.text(name, field.default or "", max_length=field.max_length)
+        raise ValueError(f"{name} is a {field.kind.value}: the dialect reads it itself")
 
     def present(self, name: str) -> bool:
         return self._values.get(name) not in (None, "")
@@ -143,3 +205,39 @@ def _range_text(kind: str, low: float | None, high: float | None, low_open: bool
     if high is not None:
         return f"{kind} <= {high:g}"
     return kind
+
+
+def fields_model(name: str, fields: Sequence[Field]) -> type[BaseModel]:
+    """A pydantic model of ``fields``: what OpenAPI shows of the door's body (types,
+    defaults, ranges, descriptions), made from the declarations the reader checks."""
+    definitions: dict[str, Any] = {}
+    for field in fields:
+        annotation: Any = {
+            Kind.NUMBER: float,
+            Kind.INTEGER: int,
+            Kind.TEXT: str,
+            Kind.FILE: bytes,
+            Kind.OBJECT: dict[str, Any],
+        }.get(field.kind)
+        if field.kind is Kind.CHOICE:
+            annotation = Literal[field.choices]
+        if not field.required and field.default is None:
+            annotation = annotation | None  # absent: the engine's own default
+        low = field.minimum
+        constraints: dict[str, Any] = {
+            "gt" if field.minimum_exclusive else "ge": low,
+            "le": field.maximum,
+            "max_length": field.max_length,
+        }
+        extra: dict[str, Any] | None = {"format": "binary"} if field.kind is Kind.FILE else None
+        definitions[field.name] = (
+            annotation,
+            pydantic.Field(
+                ... if field.required else field.default,
+                description=field.description or None,
+                json_schema_extra=extra,
+                **{key: value for key, value in constraints.items() if value is not None},
+            ),
+        )
+    model: type[BaseModel] = pydantic.create_model(name, **definitions)
+    return model

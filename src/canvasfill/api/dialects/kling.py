@@ -14,7 +14,7 @@ from typing import Any
 
 from canvasfill.api.auth import KlingJwt
 from canvasfill.api.body import Body, BodyKind, body_cap
-from canvasfill.api.dialects.fields import FieldReader
+from canvasfill.api.dialects.fields import Field, FieldReader, Kind, fields_model
 from canvasfill.api.door import (
     Account,
     Answer,
@@ -120,17 +120,41 @@ STATUS_NAMES = {
 }
 
 
+IMAGE = Field(
+    "image",
+    Kind.TEXT,
+    required=True,
+    description="raw base64 (no data: prefix) or an http(s) URL; JPEG or PNG",
+)
+RATIOS = {
+    side: Field(
+        name,
+        Kind.NUMBER,
+        0.0,
+        minimum=0.0,
+        maximum=MAX_RATIO,
+        description=f"growth of the {side} side as a fraction of the image's size",
+    )
+    for side, name in _RATIO_FIELDS.items()
+}
+N = Field("n", Kind.INTEGER, 1, minimum=1, maximum=MAX_IMAGES)
+PROMPT = Field("prompt", Kind.TEXT, "", max_length=MAX_PROMPT)
+EXTERNAL_TASK_ID = Field(
+    "external_task_id", Kind.TEXT, "", max_length=200, description="unique per account"
+)
+CALLBACK_URL = Field("callback_url", Kind.TEXT, "", max_length=2048)
+WATERMARK_INFO = Field("watermark_info", Kind.OBJECT, description='{"enabled": true|false}')
+FIELDS = (IMAGE, *RATIOS.values(), N, PROMPT, WATERMARK_INFO, EXTERNAL_TASK_ID, CALLBACK_URL)
+
+
 def parse(body: Any) -> Submission:
     if not isinstance(body, dict):
         raise InputError(
             ErrorCode.INVALID_PARAMETER, "the request body must be a JSON object", field="body"
         )
     fields = FieldReader(body)
-    image_bytes, image_url = _image(fields.text("image"))
-    ratios = {
-        side: fields.number(name, 0.0, minimum=0.0, maximum=MAX_RATIO)
-        for side, name in _RATIO_FIELDS.items()
-    }
+    image_bytes, image_url = _image(fields.text(IMAGE.name))
+    ratios = {side: fields.read(field) for side, field in RATIOS.items()}
     if not any(ratios.values()):
         raise InputError(
             ErrorCode.INVALID_PARAMETER,
@@ -148,12 +172,12 @@ def parse(body: Any) -> Submission:
         operation=Operation.EXPAND,
         geometry=RatioExpansion(**ratios),
         seed=resolve_seed(None),
-        n=fields.integer("n", 1, minimum=1, maximum=MAX_IMAGES),
-        prompt=fields.text("prompt", max_length=MAX_PROMPT),
+        n=fields.read(N),
+        prompt=fields.read(PROMPT),
         output=OutputOptions(watermark=bool(watermark.get("enabled", False))),
         limits=NAME,
     )
-    external_id = fields.text("external_task_id", max_length=200) or None
+    external_id = fields.read(EXTERNAL_TASK_ID) or None
     if external_id is not None and not external_id.isprintable():
         raise InputError(
             ErrorCode.INVALID_PARAMETER,
@@ -167,7 +191,7 @@ def parse(body: Any) -> Submission:
         image=image_bytes,
         image_url=image_url,
         external_id=external_id,
-        callback_url=fields.text("callback_url", max_length=2048) or None,
+        callback_url=fields.read(CALLBACK_URL) or None,
         meta={"watermark": bool(watermark.get("enabled", False))},
     )
 
@@ -317,6 +341,7 @@ DOOR = register(
                 body=Body(BodyKind.JSON, BODY_CAP),
                 parse=lambda incoming: parse(incoming.json),
                 render=_render_task,
+                fields=fields_model("KlingImageExpansion", FIELDS),
             ),
             GetTask(
                 path=PATH + "/{task_id}",

@@ -13,9 +13,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
+
 from canvasfill.api.auth import HeaderKey
 from canvasfill.api.body import Body, BodyKind, body_cap
-from canvasfill.api.dialects.fields import FieldReader
+from canvasfill.api.dialects.fields import Field, FieldReader, Kind, fields_model
 from canvasfill.api.door import (
     UNTIL_DONE,
     Answer,
@@ -127,19 +129,55 @@ _HTTP_BY_CODE = exhaustive(
 )
 
 
+# --- the fields, as the reference declares them -------------------------------------------
+
+IMAGE_FILE = Field("image_file", Kind.FILE, description="JPG or PNG, 64..4096 px a side")
+IMAGE_URL = Field("image_url", Kind.TEXT, "", max_length=512, description="if no image_file")
+MASK_FILE = Field("mask_file", Kind.FILE, description="white = fill")
+MASK_URL = Field("mask_url", Kind.TEXT, "", max_length=512, description="if no mask_file")
+RETURN_TYPE = Field(
+    "return_type", Kind.INTEGER, RETURN_URL, minimum=1, maximum=2, description="1 URL, 2 base64"
+)
+SYNC = Field("sync", Kind.INTEGER, 0, minimum=0, maximum=1, description="1: answer the result")
+SEED = Field("seed", Kind.INTEGER, -1, minimum=-1, description="-1: random")
+SIDES = tuple(
+    Field(
+        side,
+        Kind.NUMBER,
+        0.1,
+        minimum=0.0,
+        maximum=1.0,
+        minimum_exclusive=True,
+        description=f"growth of the {side} side as a fraction of the image's size",
+    )
+    for side in ("top", "bottom", "left", "right")
+)
+PROMPT = Field("prompt", Kind.TEXT, "", max_length=MAX_PROMPT)
+STRENGTH = Field("strength", Kind.NUMBER, minimum=0.0, maximum=1.0)
+SCALE = Field("scale", Kind.NUMBER, 7.0, minimum=1.0, maximum=20.0)
+# left out: the engine's default
+STEPS = Field("steps", Kind.INTEGER, minimum=1, maximum=MAX_STEPS)
+RECTANGLES = Field(
+    "rectangles",
+    Kind.TEXT,
+    "",
+    description=f'JSON list of up to {MAX_RECTANGLES} {{"x", "y", "width", "height"}}',
+)
+INPUTS = (IMAGE_FILE, IMAGE_URL, MASK_FILE, MASK_URL, RETURN_TYPE, SYNC, SEED)
+EXPAND_FIELDS = (*INPUTS, *SIDES, PROMPT, STRENGTH, SCALE, STEPS)
+INPAINT_FIELDS = (*INPUTS, RECTANGLES)
+
+
 def _common(fields: FieldReader) -> dict[str, Any]:
-    return {
-        "return_type": fields.integer("return_type", RETURN_URL, minimum=1, maximum=2),
-        "sync": fields.integer("sync", 0, minimum=0, maximum=1),
-    }
+    return {"return_type": fields.read(RETURN_TYPE), "sync": fields.read(SYNC)}
 
 
 def _inputs(
     fields: FieldReader, image: bytes | None, mask: bytes | None
 ) -> tuple[str | None, str | None]:
     """URLs are used only where no file was sent (a file wins)."""
-    image_url = None if image is not None else fields.text("image_url", max_length=512) or None
-    mask_url = None if mask is not None else fields.text("mask_url", max_length=512) or None
+    image_url = None if image is not None else fields.read(IMAGE_URL) or None
+    mask_url = None if mask is not None else fields.read(MASK_URL) or None
     require_image(image, image_url, names="image_file or image_url")
     return image_url, mask_url
 
@@ -151,21 +189,15 @@ def parse_expand(fields: FieldReader, image: bytes | None, mask: bytes | None) -
     if canvas_mode:
         geometry = CanvasMask()
     else:
-        geometry = RatioExpansion(
-            **{
-                side: fields.number(side, 0.1, minimum=0.0, maximum=1.0, minimum_exclusive=True)
-                for side in ("top", "bottom", "left", "right")
-            }
-        )
+        geometry = RatioExpansion(**{side.name: fields.read(side) for side in SIDES})
     spec = JobSpec(
         operation=Operation.EXPAND,
         geometry=geometry,
-        seed=resolve_seed(fields.integer("seed", -1, minimum=-1), SEED_RANDOM),
-        prompt=fields.text("prompt", max_length=MAX_PROMPT),
-        strength=fields.optional_number("strength", minimum=0.0, maximum=1.0),
-        guidance_scale=fields.number("scale", 7.0, minimum=1.0, maximum=20.0),
-        # left out: the engine's default
-        steps=fields.optional_integer("steps", minimum=1, maximum=MAX_STEPS),
+        seed=resolve_seed(fields.read(SEED), SEED_RANDOM),
+        prompt=fields.read(PROMPT),
+        strength=fields.read(STRENGTH),
+        guidance_scale=fields.read(SCALE),
+        steps=fields.read(STEPS),
         limits=NAME,
     )
     return _submission(spec, fields, image, image_url, mask, mask_url)
@@ -188,7 +220,7 @@ def parse_inpaint(fields: FieldReader, image: bytes | None, mask: bytes | None) 
     spec = JobSpec(
         operation=Operation.REMOVE,
         geometry=geometry,
-        seed=resolve_seed(fields.integer("seed", -1, minimum=-1), SEED_RANDOM),
+        seed=resolve_seed(fields.read(SEED), SEED_RANDOM),
         limits=NAME,
     )
     return _submission(spec, fields, image, image_url, mask, mask_url)
@@ -344,7 +376,7 @@ def _render_error(info: ErrorInfo, _request_id: str) -> Answer:
 Parser = Callable[[FieldReader, bytes | None, bytes | None], Submission]
 
 
-def _create(path: str, summary: str, parser: Parser) -> Create:
+def _create(path: str, summary: str, parser: Parser, fields: type[BaseModel]) -> Create:
     def parse(incoming: Incoming) -> Submission:
         files = incoming.files
         fields = FieldReader(incoming.fields)
@@ -359,6 +391,7 @@ def _create(path: str, summary: str, parser: Parser) -> Create:
         wait_s=_wait,
         joins_repeats=_synchronous,
         with_data=lambda submission: _return_type(submission.meta) == RETURN_BASE64,
+        fields=fields,
     )
 
 
@@ -377,9 +410,19 @@ DOOR = register(
         tag="picwish",
         auth=HeaderKey(name="picwishKey", header=API_KEY_HEADER),
         operations=(
-            _create(EXPAND_PATH, "PicWish advanced image expand: create a task", parse_expand),
+            _create(
+                EXPAND_PATH,
+                "PicWish advanced image expand: create a task",
+                parse_expand,
+                fields_model("PicwishAdvancedImageExpand", EXPAND_FIELDS),
+            ),
             _query(EXPAND_PATH, "PicWish advanced image expand: query a task"),
-            _create(INPAINT_PATH, "PicWish inpaint (object removal): create a task", parse_inpaint),
+            _create(
+                INPAINT_PATH,
+                "PicWish inpaint (object removal): create a task",
+                parse_inpaint,
+                fields_model("PicwishInpaint", INPAINT_FIELDS),
+            ),
             _query(INPAINT_PATH, "PicWish inpaint: query a task"),
         ),
         render_error=_render_error,

@@ -14,7 +14,7 @@ from typing import Any
 
 from canvasfill.api.auth import HeaderKey
 from canvasfill.api.body import Body, BodyKind, body_cap
-from canvasfill.api.dialects.fields import FieldReader
+from canvasfill.api.dialects.fields import Field, FieldReader, Kind, fields_model
 from canvasfill.api.door import (
     Answer,
     Create,
@@ -103,29 +103,44 @@ def strength_from_creativity(creativity: float) -> float:
     return 0.5 + 0.5 * min(max(creativity, 0.0), 1.0)
 
 
+IMAGE = Field("image", Kind.FILE, required=True, description="JPEG, PNG or WebP")
+PIXELS = tuple(
+    Field(side, Kind.INTEGER, 0, minimum=0, maximum=MAX_PIXELS_PER_SIDE, description="pixels")
+    for side in SIDES
+)
+SEED = Field("seed", Kind.INTEGER, 0, minimum=0, maximum=SEED_MAX, description="0: random")
+OUTPUT_FORMAT = Field("output_format", Kind.CHOICE, "png", choices=("jpeg", "png", "webp"))
+PROMPT = Field("prompt", Kind.TEXT, "", max_length=MAX_PROMPT)
+CREATIVITY = Field(
+    "creativity",
+    Kind.NUMBER,
+    0.5,
+    minimum=0.0,
+    maximum=1.0,
+    description="how far the fill may stray from the first guess",
+)
+FIELDS = (IMAGE, *PIXELS, PROMPT, CREATIVITY, SEED, OUTPUT_FORMAT)
+
+
 def parse(fields: FieldReader, image: bytes | None) -> Submission:
     require_image(image, None, names="image")
-    pixels = {
-        side: fields.integer(side, 0, minimum=0, maximum=MAX_PIXELS_PER_SIDE) for side in SIDES
-    }
+    pixels = {side.name: fields.read(side) for side in PIXELS}
     if not any(pixels.values()):
         raise InputError(
             ErrorCode.INVALID_PARAMETER,
             "at least one of left, right, up, down must be greater than 0",
             field="left",
         )
-    seed = fields.integer("seed", 0, minimum=0, maximum=SEED_MAX)
-    output_format = fields.choice("output_format", "png", ("jpeg", "png", "webp"))
+    seed = fields.read(SEED)
+    output_format = fields.read(OUTPUT_FORMAT)
     spec = JobSpec(
         operation=Operation.EXPAND,
         geometry=PixelExpansion(
             left=pixels["left"], right=pixels["right"], top=pixels["up"], bottom=pixels["down"]
         ),
         seed=resolve_seed(seed, SEED_RANDOM),
-        prompt=fields.text("prompt", max_length=MAX_PROMPT),
-        strength=strength_from_creativity(
-            fields.number("creativity", 0.5, minimum=0.0, maximum=1.0)
-        ),
+        prompt=fields.read(PROMPT),
+        strength=strength_from_creativity(fields.read(CREATIVITY)),
         output=OutputOptions(format=OutputFormat(output_format)),
         limits=NAME,
     )
@@ -177,6 +192,7 @@ DOOR = register(
                 wait_s=synchronous,
                 joins_repeats=lambda _submission: True,
                 with_data=lambda _submission: True,
+                fields=fields_model("StabilityOutpaint", FIELDS),
             ),
         ),
         render_error=_render_error,
