@@ -263,3 +263,22 @@ def test_parse_requires_image_and_prompt() -> None:
     with pytest.raises(InputError) as caught:
         door.parse(FieldReader({}), {"image": [PHOTO_PNG]}, None)
     assert caught.value.field == "prompt"
+
+
+def test_image_array_edits_the_first(client: openai.OpenAI) -> None:
+    other = encode(sample_photo(96, 80, seed=99))
+    result = client.images.edit(image=[PHOTO_PNG, other], mask=_hole_mask(), prompt="x")
+    assert np.array_equal(_pixels((result.data or [])[0].b64_json)[:30], PHOTO[:30])
+
+
+def test_other_doors_still_read_the_last_of_a_repeated_file(live: Live) -> None:
+    other = sample_photo(96, 80, seed=99)
+    response = live.client.post(
+        "/api/edit/outpaint",
+        headers={"authorization": live.key},
+        files=[("image", ("a.png", PHOTO_PNG)), ("image", ("b.png", encode(other)))],
+        data={"left": 8},
+    )
+    assert response.status_code == 200, response.text
+    pixels = decode_pixels(base64.b64decode(response.json()["data"]["image"]))
+    assert np.array_equal(pixels[:, 8:], other)
