@@ -173,7 +173,11 @@ class Form:
     fields: dict[str, str]
     """Text fields (the last value of a repeated name), empty values included."""
     files: dict[str, bytes]
-    """Uploaded files; a file part with no bytes is absent, as if not sent."""
+    """Uploaded files (the last part of a repeated name); a file part with no bytes is
+    absent, as if not sent."""
+    file_parts: dict[str, list[bytes]] = field(default_factory=dict)
+    """Every non-empty file part of each name, in the order sent (OpenAI's repeated
+    ``image[]``)."""
 
 
 async def read_form(
@@ -192,12 +196,14 @@ async def read_form(
         form = await _replaying(request, spool).form(max_part_size=cap)
     fields: dict[str, str] = {}
     files: dict[str, bytes] = {}
+    file_parts: dict[str, list[bytes]] = {}
     try:
         for name, value in form.multi_items():
             if isinstance(value, UploadFile):
                 data = await value.read()
                 if data:
                     files[name] = data
+                    file_parts.setdefault(name, []).append(data)
             else:
                 if len(value) > text_cap and name not in large_text:
                     raise InputError(
@@ -210,7 +216,7 @@ async def read_form(
                 fields[name] = value
     finally:
         await form.close()
-    return Form(fields, files)
+    return Form(fields, files, file_parts)
 
 
 def _replaying(request: Request, body: IO[bytes]) -> Request:
@@ -262,6 +268,8 @@ class ReadBody:
     json: Any = None
     """The JSON value as sent, when the body was JSON (doors that check its shape)."""
     was_json: bool = False
+    file_parts: dict[str, list[bytes]] = field(default_factory=dict)
+    """Every file part of each name (a form), where ``files`` keeps the last."""
 
 
 async def read_body(request: Request, spec: Body) -> ReadBody:
@@ -269,7 +277,7 @@ async def read_body(request: Request, spec: Body) -> ReadBody:
     kind = content_type(request)
     if kind in FORM_TYPES and spec.kind is not BodyKind.JSON:
         form = await read_form(request, spec.cap, large_text=spec.large_text)
-        return ReadBody(dict(form.fields), dict(form.files))
+        return ReadBody(dict(form.fields), dict(form.files), file_parts=form.file_parts)
     if kind == JSON_TYPE and spec.kind is not BodyKind.FORM:
         value = await read_json(request, spec.cap)
         if spec.kind is BodyKind.JSON:

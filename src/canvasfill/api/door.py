@@ -42,15 +42,25 @@ class Incoming:
     json: Any = None
     """The JSON value as sent, when the body was JSON."""
     was_json: bool = False
+    file_parts: Mapping[str, Sequence[bytes]] = field(default_factory=dict)
+    """Every file part of each form name in the order sent (``files`` keeps the last):
+    OpenAI's repeated ``image[]``."""
 
 
 @dataclass(frozen=True)
 class Answer:
-    """What a door renders: a JSON body, its status and extra headers."""
+    """What a door renders: a JSON body, its status and extra headers.
+
+    With ``content``, the answer is those bytes as ``media_type`` instead (an image, as
+    Stability answers ``Accept: image/*``; an event stream, as OpenAI answers
+    ``stream=true``) and ``body`` is not sent.
+    """
 
     body: Any
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
+    content: bytes | None = None
+    media_type: str = "application/json"
 
 
 SYNC_WAIT = math.inf

@@ -123,7 +123,15 @@ class Handler:
         if isinstance(operation, Create):
             read = await read_body(request, operation.body)
             incoming = Incoming(
-                read.fields, read.files, headers, query, path, rid, read.json, read.was_json
+                read.fields,
+                read.files,
+                headers,
+                query,
+                path,
+                rid,
+                read.json,
+                read.was_json,
+                read.file_parts,
             )
             return await self._create(door, operation, key, incoming, base)
         incoming = Incoming({}, {}, headers, query, path, rid)
@@ -170,7 +178,7 @@ class Handler:
         idem = operation.idempotency(incoming, submission) if operation.idempotency else None
         repeat = None
         if operation.joins_repeats(submission):
-            repeat = steps.body_fingerprint(incoming.fields, incoming.files)
+            repeat = steps.body_fingerprint(incoming.fields, _every_file(incoming))
         down = await run_in_threadpool(self.readiness.down, service)
         if down:
             stores_down = {"database", "blobs"} & set(down)
@@ -196,6 +204,15 @@ class Handler:
         return operation.render(view, incoming)
 
 
+def _every_file(incoming: Incoming) -> dict[str, bytes]:
+    """The files a repeat is told apart by: each part of a repeated name counts."""
+    files = dict(incoming.files)
+    for name, parts in incoming.file_parts.items():
+        if len(parts) > 1:
+            files.update({f"{name}#{index}": part for index, part in enumerate(parts)})
+    return files
+
+
 def _views(tasks: list[Task], runtime: Runtime, base: str) -> list[TaskView]:
     return [view_for(task, runtime, base) for task in tasks]
 
@@ -212,8 +229,11 @@ def _refuse_control_characters(values: Mapping[str, str]) -> None:
             )
 
 
-def answer_response(answer: Answer) -> JSONResponse:
-    return JSONResponse(answer.body, status_code=answer.status, headers=dict(answer.headers))
+def answer_response(answer: Answer) -> Response:
+    headers = dict(answer.headers)
+    if answer.content is not None:
+        return Response(answer.content, answer.status, headers, media_type=answer.media_type)
+    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
 
 
 def render_error(door: Door | None, info: ErrorInfo, rid: str) -> JSONResponse:

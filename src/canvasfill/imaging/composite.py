@@ -45,6 +45,19 @@ def place_alpha(alpha: NDArray[np.uint8] | None, plan: CanvasPlan) -> NDArray[np
     return canvas
 
 
+def opaque_where(alpha: NDArray[np.uint8] | None, fill_mask: Mask) -> NDArray[np.uint8] | None:
+    """``alpha`` with the filled pixels opaque, or None once nothing is left transparent.
+
+    A fill marked by transparency replaces the transparent pixels: leaving them
+    transparent would hide the fill, and an all-opaque plane is no plane at all.
+    """
+    if alpha is None:
+        return None
+    out = alpha.copy()
+    out[fill_mask] = 255
+    return None if bool((out == 255).all()) else out
+
+
 def composite(canvas: RGB, fill: RGB, fill_mask: Mask, feather: int = 3) -> RGB:
     """Blend ``fill`` into ``canvas`` inside ``fill_mask``; keep every other pixel exact."""
     if fill.shape != canvas.shape:

@@ -155,6 +155,16 @@ PICWISH = ImageLimits(
 )
 """PicWish: JPG/PNG, <= 5 MB, between 64x64 and 4096x4096 inclusive."""
 
+OPENAI = ImageLimits(name="openai", formats=JPEG_PNG_WEBP, max_bytes=50 * MEGABYTE)
+"""OpenAI image edits: PNG, JPEG or WebP, each under 50 MB."""
+
+STABILITY_V2 = ImageLimits(
+    name="stability-v2", formats=JPEG_PNG_WEBP, max_bytes=10 * MEGABYTE, min_side=64
+)
+"""Stability v2beta edits: PNG, JPEG or WebP, at least 64 px a side (its ~9.4 MP input
+cap is left to canvasfill's own pixel limit)."""
+
 BY_NAME: dict[str, ImageLimits] = {
-    limits.name: limits for limits in (NATIVE, AILAB, KLING, STABILITY, PICWISH)
+    limits.name: limits
+    for limits in (NATIVE, AILAB, KLING, STABILITY, PICWISH, OPENAI, STABILITY_V2)
 }

@@ -72,6 +72,33 @@ def decode_mask(
     return threshold(grey, rules.threshold)
 
 
+def decode_alpha_mask(data: bytes, expected_size: tuple[int, int], *, field: str = "mask") -> Mask:
+    """A mask file whose fully transparent pixels (alpha 0) mark what to fill (OpenAI's
+    mask): its colours mean nothing, so a file without an alpha channel is refused."""
+    image = open_image(data, MASK_LIMITS, field=field)
+    if image.size != expected_size:
+        raise InputError(
+            ErrorCode.MASK_SIZE_MISMATCH,
+            f"the mask is {image.size[0]}x{image.size[1]} but the image is "
+            f"{expected_size[0]}x{expected_size[1]}; they must be the same size",
+            field=field,
+        )
+    alpha = to_rgb_alpha(image)[1]
+    if alpha is None:
+        raise InputError(
+            ErrorCode.INVALID_MASK,
+            "the mask has no alpha channel; send a PNG whose fully transparent pixels "
+            "(alpha 0) mark the area to fill",
+            field=field,
+        )
+    return transparent(alpha)
+
+
+def transparent(alpha: NDArray[np.uint8]) -> Mask:
+    """True where ``alpha`` is 0: the pixels a transparency-marked edit fills."""
+    return np.asarray(alpha == 0)
+
+
 def _strict_grey(image: Image.Image, field: str) -> NDArray[np.uint8]:
     """Only the modes the reference names: a palette (P), 1-bit or 16-bit mask is none of
     them, whatever colours it holds, and is refused as the reference refuses it."""

@@ -9,7 +9,12 @@ the same checks, and the plan :mod:`canvasfill.pipeline.run` fills.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
 
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging import masks
@@ -26,6 +31,7 @@ from canvasfill.imaging.geometry import (
 from canvasfill.imaging.integrity import decode_cost, verify_image
 from canvasfill.imaging.limits import BY_NAME, ImageLimits
 from canvasfill.pipeline.spec import (
+    AlphaMask,
     BoxRemoval,
     CanvasMask,
     JobSpec,
@@ -45,7 +51,8 @@ def prepare(spec: JobSpec, image_bytes: bytes, mask_bytes: bytes | None = None) 
     """Decode and validate the inputs and plan the canvas; raises ``InputError``."""
     limits = _limits(spec.limits)
     image = decode_image(image_bytes, limits)
-    return PreparedJob(image=image, plan=_plan(spec, image.size, mask_bytes, limits))
+    plan = _plan(spec, image.size, mask_bytes, limits, lambda: image.alpha)
+    return PreparedJob(image=image, plan=plan)
 
 
 def check(
@@ -59,13 +66,13 @@ def check(
     """
     limits = _limits(spec.limits)
     image, size = open_header(image_bytes, limits)
-    in_place = isinstance(spec.geometry, MaskRemoval | BoxRemoval | CanvasMask)
+    in_place = isinstance(spec.geometry, MaskRemoval | BoxRemoval | CanvasMask | AlphaMask)
     if not in_place:
         _checked_sides(spec, size, limits)
     verify_image(image, image_bytes, budget, field="image")
     if in_place:
-        with budget.reserve(_plan_cost(size, mask_bytes)):
-            _plan(spec, size, mask_bytes, limits)
+        with budget.reserve(_plan_cost(spec, image, size, mask_bytes)):
+            _plan(spec, size, mask_bytes, limits, lambda: decode_image(image_bytes, limits).alpha)
 
 
 MASK_BYTES_PER_PIXEL = 3
@@ -73,13 +80,25 @@ MASK_BYTES_PER_PIXEL = 3
 while it is grown."""
 
 
-def _plan_cost(size: tuple[int, int], mask_bytes: bytes | None) -> int:
-    """Bytes an in-place plan holds at its peak: the mask file's decode, then the mask."""
+ALPHA_DECODE_BYTES_PER_PIXEL = 8
+"""What decoding the image for its alpha holds beside Pillow's copy: RGBA, then the
+RGB and alpha planes split from it."""
+
+
+def _plan_cost(
+    spec: JobSpec, image: Image.Image, size: tuple[int, int], mask_bytes: bytes | None
+) -> int:
+    """Bytes an in-place plan holds at its peak: the mask file's decode, then the mask;
+    a plan from the image's own alpha decodes the image itself."""
     width, height = size
     cost = width * height * MASK_BYTES_PER_PIXEL
     if mask_bytes is not None:
         mask_image, (mask_width, mask_height) = open_header(mask_bytes, masks.MASK_LIMITS)
         cost = decode_cost(mask_image) + mask_width * mask_height * MASK_BYTES_PER_PIXEL
+    if isinstance(spec.geometry, AlphaMask) and spec.geometry.source == "image":
+        cost = decode_cost(image) + width * height * (
+            ALPHA_DECODE_BYTES_PER_PIXEL + MASK_BYTES_PER_PIXEL
+        )
     return cost
 
 
@@ -108,13 +127,24 @@ def _checked_sides(spec: JobSpec, size: tuple[int, int], limits: ImageLimits) ->
     return sides
 
 
+ImageAlpha = Callable[[], NDArray[np.uint8] | None]
+"""The decoded image's alpha plane (None: the image has none), asked for only by a plan
+from the image's own transparency."""
+
+
 def _plan(
-    spec: JobSpec, size: tuple[int, int], mask_bytes: bytes | None, limits: ImageLimits
+    spec: JobSpec,
+    size: tuple[int, int],
+    mask_bytes: bytes | None,
+    limits: ImageLimits,
+    image_alpha: ImageAlpha,
 ) -> CanvasPlan:
     geometry = spec.geometry
     if isinstance(geometry, RatioExpansion | PixelExpansion):
         sides = _checked_sides(spec, size, limits)
         return plan_expansion(size, sides)
+    if isinstance(geometry, AlphaMask):
+        return plan_in_place(size, _alpha_fill(geometry, size, mask_bytes, image_alpha))
     if isinstance(geometry, BoxRemoval):
         boxes = [(box.x, box.y, box.width, box.height) for box in geometry.boxes]
         fill = masks.grow(masks.from_rectangles(size, boxes), geometry.grow)
@@ -133,3 +163,41 @@ def _plan(
             assert isinstance(geometry, CanvasMask)
     masks.require_something_to_fill(fill)
     return plan_in_place(size, fill)
+
+
+def _alpha_fill(
+    geometry: AlphaMask, size: tuple[int, int], mask_bytes: bytes | None, image_alpha: ImageAlpha
+) -> masks.Mask:
+    """The fully transparent pixels of the mask file, or of the image itself, grown."""
+    if geometry.source == "mask":
+        if mask_bytes is None:
+            raise InputError(ErrorCode.MISSING_PARAMETER, "mask is required", field="mask")
+        fill = masks.decode_alpha_mask(mask_bytes, size)
+        whose = "the mask"
+    else:
+        alpha = image_alpha()
+        if alpha is None or not bool((alpha == 0).any()):
+            raise InputError(
+                ErrorCode.EMPTY_MASK,
+                "the image has no transparent pixels and no mask was sent: send a mask, or "
+                "an image whose fully transparent pixels (alpha 0) mark the area to fill",
+                field="mask",
+            )
+        fill = masks.transparent(alpha)
+        whose = "the image"
+    fill = masks.grow(fill, geometry.grow)
+    if not bool(fill.any()):
+        raise InputError(
+            ErrorCode.EMPTY_MASK,
+            f"{whose} has no fully transparent pixel (alpha 0), so nothing is marked to "
+            "fill; make the area to fill transparent",
+            field="mask",
+        )
+    if bool(fill.all()):
+        raise InputError(
+            ErrorCode.FULL_MASK,
+            f"every pixel of {whose} is transparent, so there is nothing to keep and "
+            "nothing to fill from; keep the part to keep opaque",
+            field="mask",
+        )
+    return fill

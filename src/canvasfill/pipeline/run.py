@@ -20,7 +20,13 @@ import numpy as np
 from canvasfill.engines.base import Engine, FillProgress, Param, fill_with_progress
 from canvasfill.engines.registry import choose_engine
 from canvasfill.errors import EngineError, ErrorCode, FillCanceledError, InputError
-from canvasfill.imaging.composite import composite, place_alpha, place_on_canvas, scale_to
+from canvasfill.imaging.composite import (
+    composite,
+    opaque_where,
+    place_alpha,
+    place_on_canvas,
+    scale_to,
+)
 from canvasfill.imaging.encode import PNG_COMPRESS_LEVEL, OutputFormat, encode_image
 from canvasfill.imaging.geometry import (
     CanvasPlan,
@@ -29,6 +35,7 @@ from canvasfill.imaging.geometry import (
 from canvasfill.imaging.watermark import watermark
 from canvasfill.pipeline.prepare import PreparedJob, prepare
 from canvasfill.pipeline.spec import (
+    AlphaMask,
     JobSpec,
 )
 
@@ -81,6 +88,8 @@ def run(
     plan = prepared.plan
     canvas = place_on_canvas(prepared.image.rgb, plan)
     alpha = place_alpha(prepared.image.alpha, plan)
+    if isinstance(spec.geometry, AlphaMask):
+        alpha = opaque_where(alpha, plan.fill_mask)
     report(FILL_START)
     fills = _fill(engine, canvas, plan, spec, _engine_progress(report, should_stop))
     report(FILL_END)
@@ -146,7 +155,7 @@ def _finish(
     rgb: np.ndarray, alpha: np.ndarray | None, spec: JobSpec, png_level: int
 ) -> ResultImage:
     size = (rgb.shape[1], rgb.shape[0])
-    target = fit_within(size, spec.output.max_width, spec.output.max_height)
+    target = spec.output.size or fit_within(size, spec.output.max_width, spec.output.max_height)
     rgb = scale_to(rgb, target)
     if alpha is not None:
         alpha = scale_to(alpha, target)

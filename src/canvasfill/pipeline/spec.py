@@ -16,11 +16,17 @@ from canvasfill.engines.base import SEED_MAX, FillParams, Operation
 from canvasfill.imaging.encode import DEFAULT_QUALITY, OutputFormat
 
 MAX_IMAGES = 9
+"""The most images the native API and Kling ask for in one request."""
+MAX_SPEC_IMAGES = 10
+"""The most images any door asks for in one request (OpenAI's ``n``: 1..10)."""
 MAX_STEPS = 200
 """The most sampling steps (or solver iterations) any door accepts: past it a diffusion
 engine would only run into the task timeout."""
 MAX_OUTPUT_SIDE = 65_535
 """The largest ``max_width``/``max_height`` (PNG and WebP sides stop near it anyway)."""
+
+
+_Side = Annotated[int, Field(ge=1, le=MAX_OUTPUT_SIDE)]
 
 
 class _Frozen(BaseModel):
@@ -60,6 +66,22 @@ class MaskRemoval(_Frozen):
     grow: int = Field(0, ge=0, le=256)
 
 
+class AlphaMask(_Frozen):
+    """Fill where an alpha channel is 0 (fully transparent), in place.
+
+    OpenAI's and Stability's edit APIs mark what to fill with transparency: without a
+    mask, the image's own transparent pixels (a photo on a larger transparent canvas is
+    an expansion, a transparent hole a removal); OpenAI's mask file marks it with its
+    own transparent pixels. The original RGB is kept everywhere else, and the filled
+    pixels come back opaque.
+    """
+
+    kind: Literal["alpha"] = "alpha"
+    source: Literal["image", "mask"] = "image"
+    """Whose alpha marks the fill: the image's own, or the mask file's."""
+    grow: int = Field(0, ge=0, le=256)
+
+
 class Box(_Frozen):
     x: int
     y: int
@@ -76,7 +98,7 @@ class BoxRemoval(_Frozen):
 
 
 Geometry = Annotated[
-    RatioExpansion | PixelExpansion | CanvasMask | MaskRemoval | BoxRemoval,
+    RatioExpansion | PixelExpansion | CanvasMask | MaskRemoval | BoxRemoval | AlphaMask,
     Field(discriminator="kind"),
 ]
 
@@ -89,6 +111,9 @@ class OutputOptions(_Frozen):
     max_height: int = Field(0, ge=0, le=MAX_OUTPUT_SIDE)
     watermark: bool = False
     """Also produce a visibly watermarked copy of each result."""
+    size: tuple[_Side, _Side] | None = None
+    """Scale the final result to exactly this (width, height) (OpenAI's ``size``);
+    None: the canvas's own size (after ``max_width``/``max_height``)."""
 
 
 class JobSpec(_Frozen):
@@ -97,7 +122,7 @@ class JobSpec(_Frozen):
     seed: int = Field(ge=0, le=SEED_MAX)
     """Concrete: resolve 'random' markers with ``engines.base.resolve_seed`` first."""
     engine: str = "auto"
-    n: int = Field(1, ge=1, le=MAX_IMAGES)
+    n: int = Field(1, ge=1, le=MAX_SPEC_IMAGES)
     prompt: str = ""
     negative_prompt: str = ""
     steps: int | None = Field(None, ge=1, le=MAX_STEPS)

@@ -11,7 +11,7 @@ from canvasfill.api.door import DOORS, exhaustive
 from canvasfill.api.errors import NATIVE_STATUS, ErrorInfo
 from canvasfill.errors import ErrorCode
 
-EXPECTED_DOORS = {"native", "ailab", "kling", "stability", "picwish"}
+EXPECTED_DOORS = {"native", "ailab", "kling", "stability", "picwish", "openai", "stability-v2"}
 import_dialects()  # each dialect module registers its door
 
 

@@ -10,7 +10,7 @@ import pytest
 from service_testkit import service_settings
 
 from canvasfill.api.app import create_app
-from canvasfill.api.dialects import ailab, kling, picwish, stability
+from canvasfill.api.dialects import ailab, kling, openai, picwish, stability, stability_v2
 from canvasfill.api.dialects.fields import Field, FieldReader, Kind
 from canvasfill.api.door import DOORS, Create
 from canvasfill.errors import InputError
@@ -55,6 +55,10 @@ DECLARED: list[Field] = [
     *picwish.EXPAND_FIELDS,
     *picwish.INPAINT_FIELDS,
     *kling.FIELDS,
+    *openai.FIELDS,
+    *stability_v2.OUTPAINT_FIELDS,
+    *stability_v2.ERASE_FIELDS,
+    *stability_v2.INPAINT_FIELDS,
 ]
 
 
