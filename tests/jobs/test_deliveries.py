@@ -7,7 +7,8 @@ from datetime import timedelta
 from canvasfill.engines.base import Operation
 from canvasfill.errors import ErrorCode
 from canvasfill.jobs.runtime import Runtime
-from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.submission import Notify, Submission
+from canvasfill.jobs.tables import DeliveryState
 from canvasfill.jobs.tasks import new_task_id
 from canvasfill.pipeline.spec import JobSpec, RatioExpansion
 
@@ -46,3 +47,29 @@ def test_due_deliveries_are_read_page_by_page(runtime: Runtime) -> None:
         paged += page
         after = (page[-1].next_attempt_at, page[-1].id)
     assert [d.id for d in paged] == [d.id for d in everything]
+
+
+def test_a_tasks_events_are_due_one_at_a_time_in_order(runtime: Runtime) -> None:
+    """Concurrent senders (threads, API nodes) must not overtake: the receiver of a
+    task's changes gets ``task.running`` before ``task.failed``."""
+    key = runtime.keys.create().record
+    spec = JobSpec(operation=Operation.EXPAND, geometry=RatioExpansion(left=0.5), seed=1)
+    submission = Submission(
+        spec=spec,
+        image_url="https://example.com/p.png",
+        callback_url="https://example.com/cb",
+        notify_on=Notify.CHANGE,
+    )
+    task, _ = runtime.tasks.create(new_task_id(), key.id, submission, 0)
+    assert runtime.tasks.claim(task.id, "host:1", 3, timedelta(seconds=30)) is not None
+    assert runtime.tasks.fail(task.id, ErrorCode.ENGINE_FAILED, "boom", timedelta(hours=1))
+
+    def due_events() -> list[str]:
+        return [d.event for d in runtime.deliveries.due(limit=1000) if d.task_id == task.id]
+
+    assert due_events() == ["task.running"]
+    [running] = [d for d in runtime.deliveries.due(limit=1000) if d.task_id == task.id]
+    assert runtime.deliveries.take(running, timedelta(seconds=30))
+    assert due_events() == []  # held, and still first in its task's line
+    runtime.deliveries.record(running.id, DeliveryState.DELIVERED, status=200, error=None)
+    assert due_events() == ["task.failed"]

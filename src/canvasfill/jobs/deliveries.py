@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from canvasfill.jobs.database import SessionFactory, rowcount
 from canvasfill.jobs.tables import CallbackDelivery, DeliveryState, Task, utcnow
@@ -46,14 +46,33 @@ class DeliveryStore:
     def due(
         self, limit: int = 20, after: tuple[datetime, str] | None = None
     ) -> list[CallbackDelivery]:
-        """Pending deliveries whose (next) attempt is due, oldest first.
+        """Pending deliveries whose (next) attempt is due, oldest first, and only the
+        first pending one of each task: a task's events reach its receiver in the order
+        they happened, however many senders (threads, API nodes) run.
 
         ``after`` is the (``next_attempt_at``, ``id``) of the last row of the page before,
         so a sender can read on past deliveries it cannot send yet (their destination
         is busy) to those it can."""
+        earlier = aliased(CallbackDelivery)
+        pending_before = (
+            select(earlier.id)
+            .where(
+                earlier.task_id == CallbackDelivery.task_id,
+                earlier.state == DeliveryState.PENDING.value,
+                or_(
+                    earlier.created_at < CallbackDelivery.created_at,
+                    and_(
+                        earlier.created_at == CallbackDelivery.created_at,
+                        earlier.id < CallbackDelivery.id,
+                    ),
+                ),
+            )
+            .exists()
+        )
         query = select(CallbackDelivery).where(
             CallbackDelivery.state == DeliveryState.PENDING.value,
             CallbackDelivery.next_attempt_at <= self._now(),
+            ~pending_before,
         )
         if after is not None:
             moment, last_id = after
