@@ -101,6 +101,16 @@ class SolverSettings:
     instead of the weighted mean of all overlapping copies, which blurs them. Off: on
     the tuning photos it raised sharpness (Kodak removal 0.72 to 0.84) and cut flat
     blocks, but cost PSNR (up to 0.2 dB) and wins against pypatchmatch (issue 22)."""
+    mode_bandwidth: float = 0.0
+    """EXPERIMENT: mean-shift vote bandwidth (grey levels); 0 is off."""
+    mode_scope: str = "final"
+    """EXPERIMENT: final (finest searched level's last vote and the carried vote) or all."""
+    mode_from_best: bool = False
+    sigma_percentile: float = 75.0
+    sigma_scale: float = 2.0
+    fine_extra: int = 0
+    onion: bool = False
+    onion_candidates: int = 64
     hedge: Hedge | None = None
     """When set, the texture the photo does not predict fades to a smooth consensus
     (``hedge.py``); removal sets it, expansion does not."""
@@ -158,11 +168,14 @@ def complete(
             report.done(level)
             continue
         if previous is None:
-            colour = _start(level)
+            colour = _onion(level, settings, rng) if settings.onion else _start(level)
         else:
             assert filled is not None
             colour = _upsample_colour(level, filled)
         iterations = _iterations(settings, coarsest=previous is None)
+        finest = depth == 0 or _carried(levels[depth - 1], settings)
+        if finest:
+            iterations += settings.fine_extra
         filled, previous = _solve_level(
             level,
             colour,
@@ -171,7 +184,7 @@ def complete(
             iterations,
             rng,
             partial(report.done, level),
-            best_last=settings.best_vote and depth == 0,
+            finest=finest,
         )
     assert previous is not None
     window = bounding_box(hole)  # from here on only the hole's box is worked on
@@ -286,7 +299,7 @@ def _vote_colour(level: _Level, field: _Field, window: Window, settings: SolverS
     full-size source pixels, sharp."""
     confidence = _confidence(level.hole, settings.confidence_base)[field.tidx >= 0]
     colour = level.image[window].astype(np.float32)
-    vote = kernels.vote_best if settings.best_vote else kernels.vote
+    vote = _voter(settings, final=True)
     vote(
         level.image, level.hole, field.tidx, field.nnf_y, field.nnf_x, confidence,
         settings.patch_radius, window[0].start, window[1].start, colour,
@@ -310,6 +323,31 @@ def _start(level: _Level) -> Floats:
         for channel in range(3, signal.shape[2]):
             plane = np.ascontiguousarray(signal[..., channel])
             signal[..., channel] = cv2.inpaint(plane, holes, 5, cv2.INPAINT_TELEA)
+    return signal
+
+
+def _onion(level: _Level, settings: SolverSettings, rng: np.random.Generator) -> Floats:
+    """The coarsest level's first guess by onion peel (EXPERIMENT)."""
+    r = settings.patch_radius
+    hole = level.hole
+    signal = np.ascontiguousarray(level.signal())
+    valid = _sources(hole, r)
+    if hole.all() or not valid.any():
+        return _start(level)
+    src_y, src_x = (a.astype(np.int32) for a in np.nonzero(valid))
+    known = signal[~hole]
+    shifted = signal[:, 4:][~hole[:, 4:] & ~hole[:, :-4]]
+    base = signal[:, :-4][~hole[:, 4:] & ~hole[:, :-4]]
+    typical = float(np.mean(np.sum((shifted - base) ** 2, axis=1))) if base.size else 1.0
+    del known
+    source_cost = np.zeros(hole.shape, dtype=np.float32)
+    if settings.locality > 0:
+        source_cost = (_remoteness(hole) * (settings.locality * typical)).astype(np.float32)
+    reach = max(settings.min_reach, round(settings.reach * max(hole.shape)))
+    kernels.onion_peel(
+        signal, hole, valid, src_y, src_x, source_cost, r, reach,
+        settings.onion_candidates, int(rng.integers(0, 2**31)),
+    )  # fmt: skip
     return signal
 
 
@@ -438,7 +476,7 @@ def _solve_level(
     iterations: int,
     rng: np.random.Generator,
     after_iteration: Callable[[], None] = lambda: None,
-    best_last: bool = False,
+    finest: bool = False,
 ) -> tuple[Floats, _Field]:
     r = settings.patch_radius
     hole = level.hole
@@ -482,13 +520,26 @@ def _solve_level(
             penalty, source_cost, r, reach, settings.search_iterations, reach,
             int(rng.integers(0, 2**31)),
         )  # fmt: skip
-        sigma2 = max(float(np.percentile(nnf_d, 75)), 1e-6)
-        weight = (np.exp(-nnf_d / (2.0 * sigma2)) * confidence).astype(np.float32)
+        sigma2 = max(float(np.percentile(nnf_d, settings.sigma_percentile)), 1e-6)
+        weight = (np.exp(-nnf_d / (settings.sigma_scale * sigma2)) * confidence).astype(np.float32)
         colour = np.ascontiguousarray(colour)
-        vote = kernels.vote_best if best_last and iteration == iterations - 1 else kernels.vote
+        vote = _voter(settings, final=finest and iteration == iterations - 1)
         vote(feat, hole, tidx, nnf_y, nnf_x, weight, r, 0, 0, colour)
         after_iteration()
     return colour, _Field(tidx=tidx, nnf_y=nnf_y, nnf_x=nnf_x)
+
+
+def _voter(settings: SolverSettings, final: bool) -> Callable[..., None]:
+    """The vote kernel for one vote (EXPERIMENT)."""
+    if final and settings.best_vote:
+        return kernels.vote_best
+    if settings.mode_bandwidth > 0 and (final or settings.mode_scope == "all"):
+        return partial(_mode, bandwidth=settings.mode_bandwidth, from_best=settings.mode_from_best)
+    return kernels.vote
+
+
+def _mode(*args: object, bandwidth: float, from_best: bool) -> None:
+    kernels.vote_mode(*args, bandwidth, from_best)
 
 
 def _remoteness(hole: Mask) -> Floats:
