@@ -402,15 +402,14 @@ def vote_mode(
     left: int,
     out: NDArray[np.float32],
     bandwidth: float,
-    from_best: bool,
 ) -> None:
-    """``vote``'s sibling that moves each hole pixel to the main mode of what the
-    overlapping patches copy there (Wexler et al. 2007's mean-shift vote). Where the
-    copies agree this is their weighted mean; where they disagree (two textures or
-    two phases of one meeting), it is the weighted mean of the dominant group only,
-    not a blend of both. ``bandwidth`` is the Gaussian kernel's sigma on the colour
-    (the first three channels), in grey levels; the shift starts from the weighted
-    mean, or from the best-weighted copy when ``from_best``. Same other arguments."""
+    """``vote``'s sibling that moves each hole pixel to the mode of what the
+    overlapping patches copy there (the mean-shift vote of Wexler et al. 2007). The
+    shift starts from the best-weighted copy and takes three steps with a Gaussian
+    kernel of sigma ``bandwidth`` grey levels on the colour (the first three
+    channels): where the copies agree the pixel is their weighted mean, where they
+    disagree (two textures, or two phases of one, meet there) it is the mean of the
+    best copy's group only, not a blend of both. Same other arguments as ``vote``."""
     height, width = hole.shape
     channels = out.shape[2]
     side = 2 * r + 1
@@ -428,7 +427,6 @@ def vote_mode(
             n = 0
             total = 0.0
             best = -1.0
-            centre[:] = 0.0
             for dy in range(-r, r + 1):
                 cy = y - dy
                 if cy < 0 or cy >= height:
@@ -446,21 +444,14 @@ def vote_mode(
                     for c in range(channels):
                         values[n, c] = feat[sy, sx, c]
                     weights[n] = w
-                    if from_best:
-                        if w > best:
-                            best = w
-                            for c in range(channels):
-                                centre[c] = values[n, c]
-                    else:
+                    if w > best:
+                        best = w
                         for c in range(channels):
-                            centre[c] += w * values[n, c]
+                            centre[c] = values[n, c]
                     total += w
                     n += 1
             if total <= 0.0:
                 continue
-            if not from_best:
-                for c in range(channels):
-                    centre[c] /= total
             for _ in range(3):
                 sums[:] = 0.0
                 mass = 0.0
@@ -479,158 +470,3 @@ def vote_mode(
                     centre[c] = sums[c] / mass
             for c in range(channels):
                 out[wy, wx, c] = centre[c]
-
-
-@njit(cache=True, nogil=True)
-def _masked_distance(
-    feat: NDArray[np.float32],
-    known: NDArray[np.bool_],
-    y: int,
-    x: int,
-    sy: int,
-    sx: int,
-    r: int,
-) -> float:
-    """Mean squared feature difference over the pixels of the target patch that are known."""
-    height, width = known.shape
-    channels = feat.shape[2]
-    total = 0.0
-    count = 0
-    for dy in range(-r, r + 1):
-        ty = y + dy
-        if ty < 0 or ty >= height:
-            continue
-        for dx in range(-r, r + 1):
-            tx = x + dx
-            if tx < 0 or tx >= width or not known[ty, tx]:
-                continue
-            for c in range(channels):
-                diff = feat[ty, tx, c] - feat[sy + dy, sx + dx, c]
-                total += diff * diff
-            count += 1
-    if count == 0:
-        return np.inf
-    return total / count
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def onion_peel(
-    feat: NDArray[np.float32],
-    hole: NDArray[np.bool_],
-    valid: NDArray[np.bool_],
-    src_y: NDArray[np.int32],
-    src_x: NDArray[np.int32],
-    source_cost: NDArray[np.float32],
-    r: int,
-    reach: int,
-    candidates: int,
-    seed: int,
-) -> None:
-    """Fill ``feat``'s hole from its border inward, one ring of pixels at a time
-    (Newson et al. 2017's onion-peel initialisation): each pixel of a ring takes the
-    centre of the source patch that best matches what is already known around it
-    (the photo and the rings before). Candidates: the continuation of each filled
-    neighbour's source, ``candidates`` random sources within ``reach``, and a search
-    in shrinking windows around the best. ``source_cost`` is added to the distance
-    (the locality prior). A ring reads only what was filled before it, so the
-    result does not depend on the number of threads."""
-    height, width = hole.shape
-    channels = feat.shape[2]
-    known = ~hole
-    src_of_y = np.full((height, width), -1, dtype=np.int32)
-    src_of_x = np.full((height, width), -1, dtype=np.int32)
-    sources = src_y.shape[0]
-    if sources == 0:
-        return
-    ring_y = np.empty(height * width, dtype=np.int32)
-    ring_x = np.empty(height * width, dtype=np.int32)
-    layer = 0
-    while True:
-        n = 0
-        for y in range(height):
-            for x in range(width):
-                if known[y, x]:
-                    continue
-                touches = False
-                for dy in range(-1, 2):
-                    for dx in range(-1, 2):
-                        qy = y + dy
-                        qx = x + dx
-                        if 0 <= qy < height and 0 <= qx < width and known[qy, qx]:
-                            touches = True
-                if touches:
-                    ring_y[n] = y
-                    ring_x[n] = x
-                    n += 1
-        if n == 0:
-            break
-        best_y = np.empty(n, dtype=np.int32)
-        best_x = np.empty(n, dtype=np.int32)
-        for i in prange(n):
-            y = ring_y[i]
-            x = ring_x[i]
-            state = (np.uint64(seed) + np.uint64(1)) * _GOLDEN
-            state ^= np.uint64(y * 73856093 + x * 19349663 + layer * 83492791 + 1)
-            state = _xorshift(_xorshift(state | np.uint64(1)))
-            by = -1
-            bx = -1
-            best = np.inf
-            # continuations of filled neighbours' sources
-            for dy in range(-1, 2):
-                for dx in range(-1, 2):
-                    qy = y + dy
-                    qx = x + dx
-                    if not (0 <= qy < height and 0 <= qx < width) or src_of_y[qy, qx] < 0:
-                        continue
-                    cy = src_of_y[qy, qx] - dy
-                    cx = src_of_x[qy, qx] - dx
-                    if 0 <= cy < height and 0 <= cx < width and valid[cy, cx]:
-                        d = _masked_distance(feat, known, y, x, cy, cx, r) + source_cost[cy, cx]
-                        if d < best:
-                            best, by, bx = d, cy, cx
-            # random sources within reach
-            for _ in range(candidates):
-                state = _xorshift(state)
-                cy = min(max(y + _below(state, 2 * reach + 1) - reach, 0), height - 1)
-                state = _xorshift(state)
-                cx = min(max(x + _below(state, 2 * reach + 1) - reach, 0), width - 1)
-                if not valid[cy, cx]:
-                    state = _xorshift(state)
-                    s = _below(state, sources)
-                    cy = src_y[s]
-                    cx = src_x[s]
-                    if abs(cy - y) > reach or abs(cx - x) > reach:
-                        continue
-                d = _masked_distance(feat, known, y, x, cy, cx, r) + source_cost[cy, cx]
-                if d < best:
-                    best, by, bx = d, cy, cx
-            if by < 0:
-                state = _xorshift(state)
-                s = _below(state, sources)
-                by = src_y[s]
-                bx = src_x[s]
-            # refine in windows halving around the best
-            radius = max(height, width) // 4
-            while radius >= 1:
-                for _ in range(2):
-                    state = _xorshift(state)
-                    cy = min(max(by + _below(state, 2 * radius + 1) - radius, 0), height - 1)
-                    state = _xorshift(state)
-                    cx = min(max(bx + _below(state, 2 * radius + 1) - radius, 0), width - 1)
-                    if valid[cy, cx] and abs(cy - y) <= reach and abs(cx - x) <= reach:
-                        d = _masked_distance(feat, known, y, x, cy, cx, r) + source_cost[cy, cx]
-                        if d < best:
-                            best, by, bx = d, cy, cx
-                radius //= 2
-            best_y[i] = by
-            best_x[i] = bx
-        for i in range(n):
-            y = ring_y[i]
-            x = ring_x[i]
-            for c in range(channels):
-                feat[y, x, c] = feat[best_y[i], best_x[i], c]
-            src_of_y[y, x] = best_y[i]
-            src_of_x[y, x] = best_x[i]
-        for i in range(n):
-            known[ring_y[i], ring_x[i]] = True
-        layer += 1
