@@ -168,3 +168,38 @@ def test_the_best_vote_setting_sharpens_the_fill() -> None:
     mean = complete(image, hole, SolverSettings(), seed=2)
     best = complete(image, hole, SolverSettings(best_vote=True), seed=2)
     assert grain(best, hole) > 1.1 * grain(mean, hole)
+
+
+def test_the_mode_vote_keeps_the_main_group_and_averages_where_copies_agree() -> None:
+    """Five patches overlap a hole pixel: the mean vote blends a stray copy in, the
+    mode vote keeps the best copy's group and averages within it."""
+    feat = np.zeros((11, 11, 3), dtype=np.float32)
+    hole = np.zeros((11, 11), dtype=bool)
+    hole[5, 5] = True
+    tidx = np.full((11, 11), -1, dtype=np.int32)
+    targets = [(5, 4), (5, 6), (4, 5), (6, 5), (5, 5)]  # 3x3 patches covering (5, 5)
+    copies = [100.0, 104.0, 96.0, 100.0, 220.0]  # four agree, one stray
+    nnf_y = np.zeros(5, dtype=np.int32)
+    nnf_x = np.zeros(5, dtype=np.int32)
+    for k, ((y, x), value) in enumerate(zip(targets, copies, strict=True)):
+        tidx[y, x] = k
+        sy, sx = 1 + 2 * (k // 3) * 2, 1 + 2 * (k % 3) * 2  # a source patch per copy
+        feat[sy - 1 : sy + 2, sx - 1 : sx + 2] = value
+        nnf_y[k], nnf_x[k] = sy - (5 - y), sx - (5 - x)  # the copy lands on (5, 5)
+    weight = np.array([2.0, 1.0, 1.0, 1.0, 1.5], dtype=np.float32)
+    mean = np.zeros((11, 11, 3), dtype=np.float32)
+    mode = np.zeros((11, 11, 3), dtype=np.float32)
+    kernels.vote(feat, hole, tidx, nnf_y, nnf_x, weight, 1, 0, 0, mean)
+    kernels.vote_mode(feat, hole, tidx, nnf_y, nnf_x, weight, 1, 0, 0, mode, 16.0)
+    assert mean[5, 5, 0] > 120.0  # the stray copy pulls the blend up
+    agreeing = (2 * 100 + 104 + 96 + 100) / 5.0
+    assert abs(mode[5, 5, 0] - agreeing) < 1.0
+
+
+def test_the_mode_vote_setting_sharpens_the_fill() -> None:
+    rng = np.random.default_rng(1)
+    image = np.clip(rng.normal(128, 40, (96, 96, 3)), 0, 255).astype(np.uint8)
+    hole = centre_hole(96, 96, 30)
+    mean = complete(image, hole, SolverSettings(), seed=2)
+    mode = complete(image, hole, SolverSettings(mode_bandwidth=6.0), seed=2)
+    assert grain(mode, hole) > 1.1 * grain(mean, hole)

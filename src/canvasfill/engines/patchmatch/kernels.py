@@ -387,3 +387,86 @@ def vote_best(
             if by >= 0:
                 for c in range(channels):
                     out[wy, wx, c] = feat[by, bx, c]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def vote_mode(
+    feat: NDArray[np.float32] | NDArray[np.uint8],
+    hole: NDArray[np.bool_],
+    tidx: NDArray[np.int32],
+    nnf_y: NDArray[np.int32],
+    nnf_x: NDArray[np.int32],
+    weight: NDArray[np.float32],
+    r: int,
+    top: int,
+    left: int,
+    out: NDArray[np.float32],
+    bandwidth: float,
+) -> None:
+    """``vote``'s sibling that moves each hole pixel to the mode of what the
+    overlapping patches copy there (the mean-shift vote of Wexler et al. 2007). The
+    shift starts from the best-weighted copy and takes three steps with a Gaussian
+    kernel of sigma ``bandwidth`` grey levels on the colour (the first three
+    channels): where the copies agree the pixel is their weighted mean, where they
+    disagree (two textures, or two phases of one, meet there) it is the mean of the
+    best copy's group only, not a blend of both. Same other arguments as ``vote``."""
+    height, width = hole.shape
+    channels = out.shape[2]
+    side = 2 * r + 1
+    inv = 1.0 / (2.0 * bandwidth * bandwidth)
+    for wy in prange(out.shape[0]):
+        y = wy + top
+        values = np.empty((side * side, channels), dtype=np.float64)
+        weights = np.empty(side * side, dtype=np.float64)
+        centre = np.empty(channels, dtype=np.float64)
+        sums = np.empty(channels, dtype=np.float64)
+        for wx in range(out.shape[1]):
+            x = wx + left
+            if not hole[y, x]:
+                continue
+            n = 0
+            total = 0.0
+            best = -1.0
+            for dy in range(-r, r + 1):
+                cy = y - dy
+                if cy < 0 or cy >= height:
+                    continue
+                for dx in range(-r, r + 1):
+                    cx = x - dx
+                    if cx < 0 or cx >= width:
+                        continue
+                    k = tidx[cy, cx]
+                    if k < 0:
+                        continue
+                    w = weight[k]
+                    sy = nnf_y[k] + dy
+                    sx = nnf_x[k] + dx
+                    for c in range(channels):
+                        values[n, c] = feat[sy, sx, c]
+                    weights[n] = w
+                    if w > best:
+                        best = w
+                        for c in range(channels):
+                            centre[c] = values[n, c]
+                    total += w
+                    n += 1
+            if total <= 0.0:
+                continue
+            for _ in range(3):
+                sums[:] = 0.0
+                mass = 0.0
+                for i in range(n):
+                    d2 = 0.0
+                    for c in range(3):
+                        diff = values[i, c] - centre[c]
+                        d2 += diff * diff
+                    w = weights[i] * np.exp(-d2 * inv)
+                    for c in range(channels):
+                        sums[c] += w * values[i, c]
+                    mass += w
+                if mass <= 1e-12 * total:
+                    break
+                for c in range(channels):
+                    centre[c] = sums[c] / mass
+            for c in range(channels):
+                out[wy, wx, c] = centre[c]
