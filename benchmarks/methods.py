@@ -10,7 +10,9 @@ over ten times longer here.
 ``patch-smooth`` is ``patch`` at strength 0, the removal hedge at its smoothest
 (``engines/patchmatch/hedge.py``; the default before issue 22). It is there so the
 tables show what the hedge trades: sharpness deep in a hole for pixels closer to the
-truth.
+truth. ``patch-mode`` is ``patch`` with the mode vote for its output
+(``SolverSettings.mode_bandwidth`` 6), the candidate for the default that issue 22's
+round 4 left off.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ Fill = Callable[[RGB, Mask], RGB]
 
 PEERS = ("telea", "ns", "pypatchmatch")
 SMOOTH = "patch-smooth"
-ALL = ("patch", SMOOTH, *PEERS)
+MODE = "patch-mode"
+MODE_BANDWIDTH = 6.0
+ALL = ("patch", SMOOTH, MODE, *PEERS)
 SEED = 7
 PYPATCHMATCH_PATCH_SIZE = 3
 
@@ -48,6 +52,22 @@ def engine_fill(
     return fill
 
 
+def mode_fill(operation: Operation) -> Fill:
+    from dataclasses import replace
+
+    from canvasfill.engines.patch import settings_for
+    from canvasfill.engines.patchmatch.solver import complete
+
+    settings = replace(settings_for(None, None, operation), mode_bandwidth=MODE_BANDWIDTH)
+    feather = get_engine("patch").feather
+
+    def fill(image: RGB, mask: Mask) -> RGB:
+        result = complete(np.ascontiguousarray(image), np.ascontiguousarray(mask), settings, SEED)
+        return composite(image, result, mask, feather)
+
+    return fill
+
+
 def pypatchmatch_fill(image: RGB, mask: Mask) -> RGB:
     from patchmatch import patch_match
 
@@ -61,6 +81,8 @@ def method(name: str, operation: Operation = Operation.REMOVE) -> Fill:
         return pypatchmatch_fill
     if name == SMOOTH:
         return engine_fill("patch", operation, strength=0.0)
+    if name == MODE:
+        return mode_fill(operation)
     return engine_fill(name, operation)
 
 
