@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,31 @@ def test_serve_prints_the_url_and_a_first_key_once(
     assert second.exit_code == 0
     assert KEY.search(second.output) is None  # the data folder already has a key
     assert "playground: http://127.0.0.1:8123/\n" in second.output
+
+
+def test_serve_on_a_busy_port_fails_first_and_keeps_the_first_key_for_later(
+    cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(options))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = CliRunner().invoke(cli, ["serve", "--port", str(port), "--workers", "1"])
+    assert busy.exit_code == 1
+    assert busy.stdout == ""  # no key shown (and lost), no URL
+    [line] = busy.stderr.splitlines()
+    assert f"port {port} on 127.0.0.1 is in use" in line
+    assert "--port" in line
+    assert started == []
+    assert not (tmp_path / "data" / "canvasfill.db").exists()  # nothing made yet
+
+    free = CliRunner().invoke(cli, ["serve", "--port", str(port), "--workers", "1"])
+    assert free.exit_code == 0, free.output
+    key = KEY.search(free.output)  # the first key, shown once, on the start that works
+    assert key is not None
+    assert store(tmp_path).authenticate(key.group(0)) is not None
 
 
 def test_keys_credits_tops_up_a_limited_key(cli: typer.Typer, tmp_path: Path) -> None:
