@@ -18,8 +18,18 @@ from canvasfill.cli.output import EXIT_FAILED, fail, say
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every one)."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    host: str | None = typer.Option(
+        None,
+        help="Address to listen on (0.0.0.0: every one) [default: CANVASFILL_HOST or 127.0.0.1].",
+        show_default=False,
+    ),
+    port: int | None = typer.Option(
+        None,
+        min=1,
+        max=65535,
+        help="Port to listen on [default: CANVASFILL_PORT or 8000].",
+        show_default=False,
+    ),
     workers: int | None = typer.Option(
         None, help="Worker processes running engines (default: the setting, half the CPUs)."
     ),
@@ -37,7 +47,12 @@ def serve(
     overrides: dict[str, object] = {}
     if workers is not None:
         overrides["workers"] = workers
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    host, port = settings.host, settings.port
     configure_logging(settings.log_level, settings.log_json)
     _check_port(host, port)
     keys = open_key_store(settings)
@@ -90,6 +105,6 @@ def _check_port(host: str, port: int) -> None:
                 "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
             )
             fail(
-                f"port {port} on {host} {why}; choose another with --port",
+                f"port {port} on {host} {why}; choose another with --port (or CANVASFILL_PORT)",
                 EXIT_FAILED,
             )
