@@ -4,6 +4,7 @@ Worker processes import this module because the tests' settings name it in
 ``engine_modules`` (and put ``tests/support`` on the path).
 
 - ``sleepy``: waits ``float(prompt)`` seconds (default 3), then returns the canvas as it is.
+  Its warm-up waits ``CANVASFILL_TEST_WARM_UP_S`` seconds (default 0): a slow first start.
 - ``steppy``: like ``sleepy`` (default 3 s), in 0.05 s steps, reporting its progress and
   stopping when asked (``checkpoint``) between steps.
 - ``crashy``: kills its worker process the first time per marker file (its prompt), then
@@ -20,12 +21,17 @@ from typing import ClassVar
 from canvasfill.engines.base import RGB, Engine, FillParams, FillProgress, Mask, Param, checkpoint
 from canvasfill.engines.registry import register
 
+WARM_UP_S = "CANVASFILL_TEST_WARM_UP_S"
+
 
 @register
 class SleepyEngine(Engine):
     name = "sleepy"
     summary = "test engine: sleeps, then returns the canvas unchanged"
     honours: ClassVar[frozenset[Param]] = frozenset({Param.PROMPT, Param.N})
+
+    def warm_up(self) -> None:
+        time.sleep(float(os.environ.get(WARM_UP_S, "0")))
 
     def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
         try:
