@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 LINTED := $(wildcard src tests benchmarks)
 
+# $(call given,VAR,--option): " --option value" when VAR was set on make's command line
+given = $(if $(filter command line,$(origin $(1))), $(2) $($(1)))
+
 .PHONY: serve demo cluster test lint format install install-test services browser clean
 
 $(BIN)/python:
@@ -28,8 +31,10 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 ## serve: set up and run the main job on the embedded default (SQLite, local blobs, worker pool)
+# `make serve PORT=9000 HOST=0.0.0.0`: only variables given on make's command line are
+# passed (a HOST or PORT that the shell exports for something else is not)
 serve: install
-	$(BIN)/canvasfill serve
+	$(BIN)/canvasfill serve$(call given,HOST,--host)$(call given,PORT,--port)
 
 ## demo: expand a generated sample photo from the command line, no server
 demo: install

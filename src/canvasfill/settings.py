@@ -57,6 +57,10 @@ class Settings(EngineSettings):
     input included) before it tries again; a frozen store fails a call after about
     ``s3_max_attempts`` times this, not never."""
     s3_max_attempts: int = Field(3, ge=1, le=10)
+    host: str = "127.0.0.1"
+    """Where ``canvasfill serve`` listens (``0.0.0.0``: every address); ``--host`` wins."""
+    port: int = Field(8000, ge=1, le=65535)
+    """The port ``canvasfill serve`` listens on; ``--port`` wins."""
     public_url: str | None = None
     """Base of the result URLs handed out (``https://fill.example.com``); default: the
     address a request came in on."""

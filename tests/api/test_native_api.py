@@ -134,10 +134,12 @@ def test_listing_is_newest_first_and_pages_by_cursor(live: LiveService) -> None:
 
 
 @pytest.mark.slow
-def test_cancel_a_queued_task_but_not_a_running_or_finished_one(live: LiveService) -> None:
+def test_cancel_a_queued_task_at_once_a_running_one_between_steps_not_a_finished_one(
+    live: LiveService,
+) -> None:
     key = live.new_key(credits=10)
     with live.client(key) as client:
-        body = {"image": b64(png()), "ratios": {"left": 0.1}, "engine": "sleepy", "prompt": "3"}
+        body = {"image": b64(png()), "ratios": {"left": 0.1}, "engine": "steppy", "prompt": "60"}
         running = client.post("/v1/expand", json=body).json()
         queued = client.post("/v1/expand", json=body).json()  # one worker: waits its turn
         live.wait_for_task(running["id"], "running")
@@ -148,10 +150,21 @@ def test_cancel_a_queued_task_but_not_a_running_or_finished_one(live: LiveServic
         assert canceled.json()["status"] == "canceled"
         assert client.get("/v1/account").json()["credits"] == 9  # the hold came back
 
-        refused = client.delete(f"/v1/tasks/{running['id']}")
+        # a running task: its record is marked, its worker stops between the engine's steps
+        stopping = client.delete(f"/v1/tasks/{running['id']}")
+        assert stopping.status_code == 202
+        assert stopping.json()["status"] == "running"
+        stopped = live.wait_for_task(running["id"], "canceled", timeout=10)
+        assert stopped.error_code is None
+        assert stopped.results == []
+        assert client.get("/v1/account").json()["credits"] == 10  # its hold came back too
+
+        # the worker is free again: a next task runs to the end, and a finished task stays
+        quick = client.post("/v1/expand", json={**body, "prompt": "0.1"}).json()
+        live.wait_for_task(quick["id"], "succeeded")
+        refused = client.delete(f"/v1/tasks/{quick['id']}")
         assert refused.status_code == 409
         assert refused.json()["error"]["code"] == "task_not_cancelable"
-        live.wait_for_task(running["id"], "succeeded")
         assert client.delete(f"/v1/tasks/{running['id']}").status_code == 409
         assert client.get(f"/v1/tasks/{queued['id']}").json()["status"] == "canceled"
         assert client.get("/v1/account").json()["credits"] == 9

@@ -96,6 +96,23 @@ def test_max_size_and_format(photo_jpeg: Path, tmp_path: Path) -> None:
     assert decode_pixels(written.read_bytes()).shape == (256, 576, 3)  # 1152x512 fitted
 
 
+@pytest.mark.parametrize("name", ["out.gif", "out.TIFF", "out.v2"])
+def test_an_output_suffix_it_cannot_write_is_refused_with_the_ones_it_can(
+    photo_jpeg: Path, tmp_path: Path, name: str
+) -> None:
+    out = tmp_path / name
+    for extra in ([], ["--format", "png"]):
+        code, stdout, stderr = _invoke(
+            "expand", str(photo_jpeg), "-o", str(out), "--left", "0.1", *extra
+        )
+        assert code == 2
+        assert stdout == ""
+        [line] = stderr.splitlines()
+        assert f"cannot write {out.suffix.lower()} files" in line
+        assert ".png, .jpg, .jpeg, .webp" in line
+        assert not out.exists()
+
+
 def test_remove_with_boxes(photo_jpeg: Path, tmp_path: Path) -> None:
     out = tmp_path / "clean.png"
     code, _, stderr = _invoke(

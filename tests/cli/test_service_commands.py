@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import socket
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +106,70 @@ def test_serve_prints_the_url_and_a_first_key_once(
     assert second.exit_code == 0
     assert KEY.search(second.output) is None  # the data folder already has a key
     assert "playground: http://127.0.0.1:8123/\n" in second.output
+
+
+def test_serve_on_a_busy_port_fails_first_and_keeps_the_first_key_for_later(
+    cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(options))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = CliRunner().invoke(cli, ["serve", "--port", str(port), "--workers", "1"])
+    assert busy.exit_code == 1
+    assert busy.stdout == ""  # no key shown (and lost), no URL
+    [line] = busy.stderr.splitlines()
+    assert f"port {port} on 127.0.0.1 is in use" in line
+    assert "--port" in line
+    assert started == []
+    assert not (tmp_path / "data" / "canvasfill.db").exists()  # nothing made yet
+
+    free = CliRunner().invoke(cli, ["serve", "--port", str(port), "--workers", "1"])
+    assert free.exit_code == 0, free.output
+    key = KEY.search(free.output)  # the first key, shown once, on the start that works
+    assert key is not None
+    assert store(tmp_path).authenticate(key.group(0)) is not None
+
+
+def test_serve_listens_where_the_settings_say_unless_an_option_says_otherwise(
+    cli: typer.Typer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    monkeypatch.setenv("CANVASFILL_HOST", "127.0.0.1")
+    monkeypatch.setenv("CANVASFILL_PORT", "8124")
+    from_settings = CliRunner().invoke(cli, ["serve", "--workers", "1"])
+    assert from_settings.exit_code == 0, from_settings.output
+    assert "serving at http://127.0.0.1:8124" in from_settings.output
+    from_option = CliRunner().invoke(cli, ["serve", "--port", "8125"])
+    assert from_option.exit_code == 0, from_option.output
+    assert [(call["host"], call["port"]) for call in calls] == [
+        ("127.0.0.1", 8124),
+        ("127.0.0.1", 8125),
+    ]
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_serve_passes_port_and_host_given_on_its_command_line() -> None:
+    root = Path(__file__).parent.parent.parent
+
+    def serve_line(*args: str, **env: str) -> str:
+        dry = subprocess.run(
+            ["make", "-n", "-C", str(root), "serve", *args],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        [line] = [line for line in dry.stdout.splitlines() if "canvasfill serve" in line]
+        return line.split("canvasfill serve", 1)[1]
+
+    assert serve_line("PORT=9000") == " --port 9000"
+    assert serve_line("PORT=9000", "HOST=0.0.0.0") == " --host 0.0.0.0 --port 9000"
+    # a HOST or PORT the shell exports for something else is not taken for these
+    assert serve_line(HOST="workstation", PORT="5000") == ""
 
 
 def test_keys_credits_tops_up_a_limited_key(cli: typer.Typer, tmp_path: Path) -> None:

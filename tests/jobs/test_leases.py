@@ -178,3 +178,51 @@ def test_a_live_task_past_its_timeout_fails_and_one_within_it_does_not(runtime: 
     assert overdue() == []
     clock.advance(15)  # +605, its lease live: still running, too long
     assert overdue() == [task.id]
+
+
+def test_a_stop_request_marks_a_running_task_and_a_requeued_one_is_canceled_not_rerun(
+    runtime: Runtime,
+) -> None:
+    clock = Clock()
+    store = TaskStore(runtime.sessions, clock)
+    key = runtime.keys.create(credits=5).record
+    task, _ = create(runtime, key.id, SPEC, cost=2)
+    assert not store.request_cancel(task.id)  # queued: ``cancel`` is for that
+    first = store.claim(task.id, "a:1", 3, LEASE)
+    assert first is not None
+    assert not store.cancel_requested(task.id)
+
+    assert store.request_cancel(task.id)
+    assert store.request_cancel(task.id)  # asked twice: the first time is kept
+    assert store.cancel_requested(task.id)
+    marked = store.get(task.id)
+    assert marked is not None
+    assert marked.status == "running"
+
+    clock.advance(31)  # its worker died before it could stop: not run again, canceled
+    assert mine(store.requeue_lapsed(3, TTL), task.id) == ([task.id], [])
+    assert store.claim(task.id, "b:2", 3, LEASE) is None
+    canceled = store.get(task.id)
+    assert canceled is not None
+    assert (canceled.status, canceled.error_code) == ("canceled", None)
+    record = runtime.keys.get(key.id)
+    assert record is not None
+    assert record.credits == 5
+    assert not store.request_cancel(task.id)  # finished
+
+
+def test_the_attempt_that_stopped_records_the_task_canceled_and_refunds(runtime: Runtime) -> None:
+    store = runtime.tasks
+    key = runtime.keys.create(credits=5).record
+    task, _ = create(runtime, key.id, SPEC, cost=2)
+    claim = store.claim(task.id, "a:1", 3, LEASE)
+    assert claim is not None
+    assert store.request_cancel(task.id)
+    assert not store.stop_canceled(task.id, claim.attempt + 1)  # not that attempt's
+    assert store.stop_canceled(task.id, claim.attempt)
+    canceled = store.get(task.id)
+    assert canceled is not None
+    assert canceled.status == "canceled"
+    record = runtime.keys.get(key.id)
+    assert record is not None
+    assert record.credits == 5

@@ -4,6 +4,9 @@ Worker processes import this module because the tests' settings name it in
 ``engine_modules`` (and put ``tests/support`` on the path).
 
 - ``sleepy``: waits ``float(prompt)`` seconds (default 3), then returns the canvas as it is.
+  Its warm-up waits ``CANVASFILL_TEST_WARM_UP_S`` seconds (default 0): a slow first start.
+- ``steppy``: like ``sleepy`` (default 3 s), in 0.05 s steps, reporting its progress and
+  stopping when asked (``checkpoint``) between steps.
 - ``crashy``: kills its worker process the first time per marker file (its prompt), then
   behaves like ``sleepy`` with no wait.
 """
@@ -15,8 +18,10 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
-from canvasfill.engines.base import RGB, Engine, FillParams, Mask, Param
+from canvasfill.engines.base import RGB, Engine, FillParams, FillProgress, Mask, Param, checkpoint
 from canvasfill.engines.registry import register
+
+WARM_UP_S = "CANVASFILL_TEST_WARM_UP_S"
 
 
 @register
@@ -25,12 +30,37 @@ class SleepyEngine(Engine):
     summary = "test engine: sleeps, then returns the canvas unchanged"
     honours: ClassVar[frozenset[Param]] = frozenset({Param.PROMPT, Param.N})
 
+    def warm_up(self) -> None:
+        time.sleep(float(os.environ.get(WARM_UP_S, "0")))
+
     def fill(self, image: RGB, mask: Mask, params: FillParams) -> list[RGB]:
         try:
             seconds = float(params.prompt)
         except ValueError:
             seconds = 3.0
         time.sleep(seconds)
+        return [image.copy() for _ in range(params.n)]
+
+
+@register
+class SteppyEngine(Engine):
+    name = "steppy"
+    summary = "test engine: sleeps in small steps, reporting progress and stopping when asked"
+    honours: ClassVar[frozenset[Param]] = frozenset({Param.PROMPT, Param.N})
+    STEP_S = 0.05
+
+    def fill(
+        self, image: RGB, mask: Mask, params: FillParams, progress: FillProgress | None = None
+    ) -> list[RGB]:
+        try:
+            seconds = float(params.prompt)
+        except ValueError:
+            seconds = 3.0
+        steps = max(1, round(seconds / self.STEP_S))
+        for step in range(steps):
+            checkpoint(progress, step / steps)
+            time.sleep(self.STEP_S)
+        checkpoint(progress, 1.0)
         return [image.copy() for _ in range(params.n)]
 
 

@@ -40,7 +40,7 @@ from canvasfill.settings import Settings
 
 SUPPORT_DIR = Path(__file__).parent
 TEST_ENGINES = "canvasfill_test_engines"
-TEST_ENGINE_NAMES = ("sleepy", "crashy")
+TEST_ENGINE_NAMES = ("sleepy", "steppy", "crashy")
 
 
 def png(width: int = 96, height: int = 64, seed: int = 0) -> bytes:
@@ -254,12 +254,14 @@ def test_engines_registered() -> Iterator[None]:
 
 
 @contextmanager
-def live_service(settings: Settings) -> Iterator[LiveService]:
+def live_service(settings: Settings, *, wait_ready: bool = True) -> Iterator[LiveService]:
+    """The app served on loopback; with ``wait_ready``, once its dispatcher is ready (an
+    embedded worker warmed its engines), as ``/readyz`` would say."""
     with test_engines_registered():
-        yield from _serve_in_thread(settings)
+        yield from _serve_in_thread(settings, wait_ready)
 
 
-def _serve_in_thread(settings: Settings) -> Iterator[LiveService]:
+def _serve_in_thread(settings: Settings, wait_ready: bool) -> Iterator[LiveService]:
     app = create_app(settings)
     port = free_port()
     server = uvicorn.Server(
@@ -277,6 +279,8 @@ def _serve_in_thread(settings: Settings) -> Iterator[LiveService]:
     wait_until(lambda: server.started or not thread.is_alive(), timeout=30)
     assert server.started, "the test server did not start"
     try:
+        if wait_ready:
+            wait_until(app.state.service.dispatcher.ready, timeout=60)
         yield LiveService(app, server, thread, f"http://127.0.0.1:{port}")
     finally:
         server.should_exit = True

@@ -137,7 +137,8 @@ class ListTasks:
 
 @dataclass(frozen=True)
 class CancelTask:
-    """Cancel one of the caller's queued tasks (409 once it started)."""
+    """Cancel one of the caller's tasks: a queued one at once, a running one by asking its
+    worker to stop (409 once it finished)."""
 
     path: str
     summary: str

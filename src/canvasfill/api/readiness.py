@@ -109,7 +109,9 @@ class Readiness:
                 results.update(dict.fromkeys(dependencies[name][0], False))
             except Exception:
                 results.update(dict.fromkeys(dependencies[name][0], False))
-        results["dispatcher"] = service.dispatcher.alive()
+        # the embedded pool: not before a worker has warmed its engines (a first task
+        # would wait for that warm-up); Celery: its publisher runs
+        results["dispatcher"] = service.dispatcher.ready()
         body: dict[str, Any] = {"checks": results}
         if timed_out:
             body["timed_out"] = timed_out

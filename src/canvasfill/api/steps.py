@@ -140,14 +140,16 @@ def list_tasks(
 
 
 def cancel(service: Service, key: ApiKey, task_id: str) -> Task:
-    """Cancel the caller's queued task; 409 once it has started."""
+    """Cancel the caller's task: a queued one at once, a running one by marking its
+    record for its worker to stop between steps (the task comes back still running);
+    409 once it has finished."""
     task = find_task(service, key, task_id)
     tasks = service.runtime.tasks
-    if not tasks.cancel(task.id):
+    if not tasks.cancel(task.id) and not tasks.request_cancel(task.id):
         current = tasks.get(task.id) or task
         raise ApiError(
             ErrorCode.TASK_NOT_CANCELABLE,
-            f"the task is {current.status}; only a queued task can be canceled",
+            f"the task is {current.status}; only a queued or running task can be canceled",
         )
     service.callbacks.wake()
     return tasks.get(task.id) or task

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from canvasfill.cli.output import guarded
+from canvasfill.cli.output import fail_usage, guarded
 
 if TYPE_CHECKING:
     from canvasfill.engines.base import Operation
@@ -83,14 +83,26 @@ class FillOptions:
         return cls(**{field.name: arguments[field.name] for field in fields(cls)})
 
     def output_format(self, output: Path | None) -> OutputFormat:
-        """``--format`` when given, else OUTPUT's suffix, else PNG."""
+        """``--format`` when given, else OUTPUT's suffix, else PNG.
+
+        An OUTPUT whose suffix names no format it writes (``out.gif``) is refused before
+        any work, with the formats it can write: PNG bytes in a ``.gif`` would only
+        mislead whatever opens the file next.
+        """
         from canvasfill.imaging.encode import OutputFormat
 
+        suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+        if suffix and suffix not in _SUFFIXES:
+            assert output is not None
+            fail_usage(
+                f"{output}: cannot write .{suffix} files; give OUTPUT one of the suffixes "
+                f"it writes: {', '.join('.' + known for known in _SUFFIXES)} (or none, "
+                "with --format png, jpeg or webp)"
+            )
         explicit = self.fmt
         if explicit is not None:
             return guarded(lambda: OutputFormat.parse(explicit, field="format"))
-        suffix = output.suffix.lower().lstrip(".") if output is not None else ""
-        return OutputFormat.parse(suffix) if suffix in _SUFFIXES else OutputFormat.PNG
+        return OutputFormat.parse(suffix) if suffix else OutputFormat.PNG
 
     def spec(self, operation: Operation, geometry: Geometry, fmt: OutputFormat) -> JobSpec:
         """The job to run; a seed of -1 draws a fresh one each call (each image of a batch)."""

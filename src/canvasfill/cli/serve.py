@@ -1,20 +1,35 @@
 """``canvasfill serve``: run the HTTP service (native API, dialects, playground, metrics).
 
 It prints where it listens and, on a fresh data folder (no key yet), makes a first key
-and prints it once, so a newcomer can call the API straight away. FastAPI, uvicorn and
+and prints it once, so a newcomer can call the API straight away. A port that is taken
+ends it first, before any key is made: a key shown once must not scroll past a failed
+start. FastAPI, uvicorn and
 the database are imported when the command runs, not when the CLI starts.
 """
 
 from __future__ import annotations
 
+import errno
+import socket
+
 import typer
 
-from canvasfill.cli.output import say
+from canvasfill.cli.output import EXIT_FAILED, fail, say
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every one)."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    host: str | None = typer.Option(
+        None,
+        help="Address to listen on (0.0.0.0: every one) [default: CANVASFILL_HOST or 127.0.0.1].",
+        show_default=False,
+    ),
+    port: int | None = typer.Option(
+        None,
+        min=1,
+        max=65535,
+        help="Port to listen on [default: CANVASFILL_PORT or 8000].",
+        show_default=False,
+    ),
     workers: int | None = typer.Option(
         None, help="Worker processes running engines (default: the setting, half the CPUs)."
     ),
@@ -32,8 +47,14 @@ def serve(
     overrides: dict[str, object] = {}
     if workers is not None:
         overrides["workers"] = workers
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    host, port = settings.host, settings.port
     configure_logging(settings.log_level, settings.log_json)
+    _check_port(host, port)
     keys = open_key_store(settings)
     # where to point a browser: result and callback URLs come from each request instead
     # (its Host, a trusted proxy's forwarded headers), unless CANVASFILL_PUBLIC_URL is set
@@ -61,3 +82,29 @@ def serve(
         access_log=False,
         proxy_headers=False,
     )
+
+
+def _check_port(host: str, port: int) -> None:
+    """End the command, in one line, when ``host:port`` cannot be bound (taken by
+    another process, or not an address here); the port is free again on return.
+
+    uvicorn binds it the same way (``SO_REUSEADDR``) a moment later; a process that
+    takes the port in between still fails that bind, with uvicorn's own message.
+    """
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_FAILED)
+    family, kind, proto, _, address = found[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            why = (
+                "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+            )
+            fail(
+                f"port {port} on {host} {why}; choose another with --port (or CANVASFILL_PORT)",
+                EXIT_FAILED,
+            )

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from canvasfill.errors import CanvasfillError, ErrorCode
+from canvasfill.errors import CanvasfillError, ErrorCode, FillCanceledError
 from canvasfill.imaging.limits import BY_NAME, NATIVE
 from canvasfill.jobs.events import ProgressHook
 from canvasfill.jobs.fetch import AddressPolicy, fetch_url
@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.2
 """Progress is written (and announced) at most this often: a stream sees it move, and a
 slow task costs the database a few small transactions a second."""
+
+
+CANCEL_CHECK_S = 0.5
+"""A running task's record is read for a cancel request at most this often."""
 
 
 def worker_name() -> str:
@@ -98,7 +102,13 @@ def _attempt(runtime: Runtime, task: Task, attempt: int, announce: ProgressHook)
         prepared = prepare(spec, image, mask)
         report = _Progress(runtime, task.id, attempt, announce)
         report(5)
-        output = run(spec, prepared, report, png_compress_level=runtime.settings.png_compress_level)
+        output = run(
+            spec,
+            prepared,
+            report,
+            should_stop=_CancelWatch(runtime, task.id),
+            png_compress_level=runtime.settings.png_compress_level,
+        )
         results = []
         for index, result in enumerate(output.images):
             key = result_key(task.id, index, result.format.extension)
@@ -122,6 +132,10 @@ def _attempt(runtime: Runtime, task: Task, attempt: int, announce: ProgressHook)
             )
         else:
             log.info("task outcome dropped: another attempt owns it", extra={"event": "stale"})
+    except FillCanceledError:
+        if tasks.stop_canceled(task.id, attempt):
+            log.info("task canceled while it ran", extra={"event": "task_canceled"})
+        announce(task.id)
     except CanvasfillError as exc:
         _fail(runtime, task, attempt, exc.code, exc.message, exc.field)
     except BlobNotFoundError as exc:
@@ -150,6 +164,29 @@ class _Progress:
             self._last = now
             self._tasks.set_progress(self._task_id, self._attempt, percent)
             self._announce(self._task_id)
+
+
+class _CancelWatch:
+    """``should_stop`` for a task's run: whether its record carries a cancel request.
+
+    The engine asks at every step; the record is read at most every ``CANCEL_CHECK_S``
+    (one indexed column), so a fast engine costs the database nothing and a canceled
+    task stops within that time plus one step, on whatever node runs it."""
+
+    def __init__(self, runtime: Runtime, task_id: str) -> None:
+        self._tasks, self._task_id = runtime.tasks, task_id
+        self._last = time.monotonic()
+        self._requested = False
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self._requested and now - self._last >= CANCEL_CHECK_S:
+            self._last = now
+            try:
+                self._requested = self._tasks.cancel_requested(self._task_id)
+            except Exception:  # a database hiccup: ask again at the next check
+                log.warning("cancel check failed", exc_info=True, extra={"event": "cancel"})
+        return self._requested
 
 
 class _Announce:

@@ -124,6 +124,9 @@ class Task(Base):
     lease means the worker died; the sweeper queues the task again."""
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     """When the sweeper last published the queued task again (None: only at acceptance)."""
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """When the caller asked to cancel the task while it ran: its worker (on any node)
+    reads it between the engine's steps, stops and records the task ``canceled``."""
     engine: Mapped[str] = mapped_column(String(64))
     seed: Mapped[int] = mapped_column(BigInteger)
     """Up to 4294967294: more than a 32-bit signed INTEGER holds on PostgreSQL."""

@@ -220,6 +220,44 @@ class TaskStore:
                 refund=True,
             )
 
+    def request_cancel(self, task_id: str) -> bool:
+        """Ask the worker running the task to stop; False when it is not running.
+
+        The mark is the task record's ``cancel_requested_at``: the worker reads it between
+        the engine's steps (``cancel_requested``) and records the task ``canceled`` with
+        its credits given back (``stop_canceled``). Asking twice keeps the first time.
+        """
+        now = self._now()
+        with self._sessions.begin() as session:
+            changed = session.execute(
+                update(Task)
+                .where(Task.id == task_id, Task.status == TaskStatus.RUNNING.value)
+                .values(
+                    cancel_requested_at=func.coalesce(Task.cancel_requested_at, now),
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return rowcount(changed) == 1
+
+    def cancel_requested(self, task_id: str) -> bool:
+        """Whether the caller asked to cancel the task (one indexed column read)."""
+        with self._sessions() as session:
+            marked = session.scalar(select(Task.cancel_requested_at).where(Task.id == task_id))
+            return marked is not None
+
+    def stop_canceled(self, task_id: str, attempt: int) -> bool:
+        """Record that ``attempt`` stopped on a cancel request: ``canceled``, credits back."""
+        with self._sessions.begin() as session:
+            return self._finish(
+                session,
+                task_id,
+                {"status": TaskStatus.CANCELED.value},
+                expected=(TaskStatus.RUNNING.value,),
+                attempt=attempt,
+                refund=True,
+            )
+
     def claim(self, task_id: str, worker: str, max_attempts: int, lease: timedelta) -> Claim | None:
         """Start an attempt at the task, holding it for ``lease``; None when it is
         finished or another worker holds it.
@@ -237,6 +275,15 @@ class TaskStore:
             if task.status == TaskStatus.RUNNING.value and _holds(task.lease_until, now):
                 return None
             seen_attempts = task.attempts
+            if task.cancel_requested_at is not None:  # asked to stop, then its worker died
+                self._finish(
+                    session,
+                    task_id,
+                    {"status": TaskStatus.CANCELED.value},
+                    expected=UNFINISHED,
+                    refund=True,
+                )
+                return None
             if seen_attempts >= max_attempts:
                 self._finish(
                     session,

@@ -504,14 +504,15 @@ async function run() {
   }
 }
 
-/** Cancel the task if it has not started yet; what happened, in words. */
+/** Cancel the task (a running one stops at its engine's next step); what happened, in words. */
 async function cancelQueued(id) {
   if (!id) return "stopped before the request was sent";
   try {
-    await state.api.request("DELETE", `/v1/tasks/${encodeURIComponent(id)}`);
+    const task = await state.api.request("DELETE", `/v1/tasks/${encodeURIComponent(id)}`);
+    if (task.status === "running") return "stopping: the task ends at its engine's next step (see History)";
     return "canceled before it started";
   } catch (error) {
-    if (error instanceof ApiError && error.status === 409) return "stopped waiting; the task was already running and goes on (see History)";
+    if (error instanceof ApiError && error.status === 409) return "stopped waiting; the task had already finished (see History)";
     return describe(error);
   }
 }

@@ -105,6 +105,11 @@ def _render_task(task: TaskView, _incoming: Incoming) -> Answer:
     return Answer(native_task_json(task))
 
 
+def _render_canceled(task: TaskView, _incoming: Incoming) -> Answer:
+    """200 with the canceled task; 202 with a running one, whose worker was asked to stop."""
+    return Answer(native_task_json(task), status=200 if task.status == "canceled" else 202)
+
+
 def _page(incoming: Incoming) -> Page:
     query = FieldReader(incoming.query)
     limit = query.integer("limit", DEFAULT_PAGE, minimum=1, maximum=MAX_PAGE)
@@ -176,8 +181,9 @@ DOOR = register(
             ),
             CancelTask(
                 "/v1/tasks/{task_id}",
-                "Cancel a task that has not started yet (409 once it has)",
-                _render_task,
+                "Cancel a task: a queued one at once (200), a running one stops between its "
+                "engine's steps (202: poll until it is canceled); 409 once it has finished",
+                _render_canceled,
             ),
             Account(
                 ("/v1/account",),

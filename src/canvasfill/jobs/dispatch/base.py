@@ -18,3 +18,9 @@ class Dispatcher(Protocol):
     def stop(self) -> None: ...
 
     def alive(self) -> bool: ...
+
+    def ready(self) -> bool:
+        """Alive, and able to run a task at full speed now (``/readyz``): the embedded
+        pool once a worker has warmed its engines; Celery's workers are other processes,
+        with readiness of their own, so there it is ``alive``."""
+        ...

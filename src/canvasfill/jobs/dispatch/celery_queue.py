@@ -129,6 +129,9 @@ class CeleryDispatcher:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def ready(self) -> bool:
+        return self.alive()  # the workers are other processes: their warm-up is theirs
+
     def stop(self) -> None:
         self._outbox.put(None)
         if self._thread is not None:

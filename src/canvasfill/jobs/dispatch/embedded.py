@@ -57,7 +57,8 @@ def _init_worker(settings: dict[str, Any], notices: Address | None = None) -> No
 
 
 def _ready() -> None:
-    """A no-op: submitted once per worker so that all of them start with the pool."""
+    """A no-op: submitted once per worker so that all of them start with the pool; the
+    first to return tells the server a worker has warmed up (the initializer ran)."""
 
 
 def _work(task_id: str) -> None:
@@ -90,6 +91,9 @@ class EmbeddedDispatcher:
         self._stopping = threading.Event()
         self.rebuilds = 0
         self._last_rebuild = 0.0
+        self._warm = threading.Event()
+        self._warm_lock = threading.Lock()
+        self._started_at = time.monotonic()
 
     def start(self) -> None:
         """Build the pool and start watching (the first scan finds what is queued).
@@ -99,6 +103,7 @@ class EmbeddedDispatcher:
         """
         if self._notices is not None:
             self._notices.start()
+        self._started_at = time.monotonic()
         self._pool = self._new_pool()
         self._thread = threading.Thread(target=self._control, name="dispatcher", daemon=True)
         self._thread.start()
@@ -109,6 +114,11 @@ class EmbeddedDispatcher:
 
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive() and self._pool is not None
+
+    def ready(self) -> bool:
+        """Alive, and at least one worker has warmed its engines since the start: until
+        then a task would wait for the warm-up (the JIT compiles of a fresh install)."""
+        return self._warm.is_set() and self.alive()
 
     def stop(self) -> None:
         """Stop at once; tasks still running go back to the queue for the next start."""
@@ -250,8 +260,23 @@ class EmbeddedDispatcher:
         # the pool starts a process per submission while none is idle: one no-op each
         # starts them all now, warmed up, instead of under the first burst of tasks
         for _ in range(self._workers):
-            pool.submit(_ready)
+            pool.submit(_ready).add_done_callback(self._warmed)
         return pool
+
+    def _warmed(self, future: Future[None]) -> None:
+        """A worker ran ``_ready``, so its initializer warmed its engines: the first one
+        makes the server ready (a pool rebuilt later does not make it unready)."""
+        if future.cancelled() or future.exception() is not None:
+            return
+        with self._warm_lock:
+            if self._warm.is_set():
+                return
+            self._warm.set()
+        log.info(
+            "ready to take work at full speed: a worker has warmed its engines (%.1f s)",
+            time.monotonic() - self._started_at,
+            extra={"event": "workers_ready", "workers": self._workers},
+        )
 
     @staticmethod
     def _terminate(pool: ProcessPoolExecutor) -> None:
