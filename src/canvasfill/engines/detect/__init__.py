@@ -12,9 +12,30 @@ onnxruntime is imported only when a detector runs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from canvasfill.imaging.masks import Mask
 
 DetectKind = Literal["text", "subject"]
 KINDS: tuple[DetectKind, ...] = ("text", "subject")
 MODEL_OF: dict[DetectKind, str] = {"text": "ppocr-det", "subject": "u2netp"}
 """The pinned model (``canvasfill models pull NAME``) each kind of detection needs."""
+
+
+def detect(kinds: Sequence[DetectKind], rgb: NDArray[np.uint8]) -> Mask:
+    """The union of what each kind of detection finds in ``rgb`` (HxWx3 uint8)."""
+    found = np.zeros(rgb.shape[:2], dtype=np.bool_)
+    for kind in kinds:
+        if kind == "text":
+            from canvasfill.engines.detect.text import text_mask
+
+            found |= text_mask(rgb)
+        else:
+            from canvasfill.engines.detect.subject import subject_mask
+
+            found |= subject_mask(rgb)
+    return found
