@@ -125,5 +125,7 @@ NATIVE_STATUS: dict[ErrorCode, int] = _statuses()
 """The native API's status for every code (checked complete at import)."""
 
 
-def native_error_body(info: ErrorInfo) -> dict[str, object]:
-    return {"error": {"code": info.code.value, "message": info.message, "field": info.field}}
+def native_error_body(info: ErrorInfo, request_id: str) -> dict[str, object]:
+    """The native error envelope; the request id is in the body as in ``X-Request-ID``."""
+    error = {"code": info.code.value, "message": info.message, "field": info.field}
+    return {"error": error, "request_id": request_id}

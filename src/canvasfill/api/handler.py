@@ -240,7 +240,8 @@ def render_error(door: Door | None, info: ErrorInfo, rid: str) -> JSONResponse:
     """``info`` in ``door``'s shape (the native one when no door owns the path)."""
     if door is None:
         status = NATIVE_STATUS[info.code]
-        return JSONResponse(native_error_body(info), status_code=status, headers=dict(info.headers))
+        body = native_error_body(info, rid)
+        return JSONResponse(body, status_code=status, headers=dict(info.headers))
     answer = door.render_error(info, rid)
     headers = {**info.headers, **answer.headers}
     return JSONResponse(answer.body, status_code=answer.status, headers=headers)

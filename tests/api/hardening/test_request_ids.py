@@ -115,3 +115,15 @@ def test_a_made_up_id_is_replaced_and_an_error_body_echoes_it(live: LiveService)
     rid = response.headers["x-request-id"]
     assert rid != "not ok!"
     assert response.json()["request_id"] == rid
+
+
+def test_a_native_error_body_carries_the_request_id(live: LiveService) -> None:
+    """Issue 26 item 8: header and body, the native envelope included."""
+    with live.client(live.new_key()) as client:
+        answer = client.get("/v1/tasks/no-such-task", headers={"x-request-id": "native-1"})
+        unknown = client.get("/v1/nothing-here", headers={"x-request-id": "native-2"})
+    assert answer.status_code == 404
+    assert answer.headers["x-request-id"] == "native-1"
+    assert answer.json()["request_id"] == "native-1"
+    assert unknown.status_code == 404
+    assert unknown.json()["request_id"] == "native-2"

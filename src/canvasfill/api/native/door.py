@@ -138,8 +138,8 @@ def _render_account(key: ApiKey, _incoming: Incoming) -> Answer:
     )
 
 
-def _render_error(info: ErrorInfo, _request_id: str) -> Answer:
-    return Answer(native_error_body(info), NATIVE_STATUS[info.code])
+def _render_error(info: ErrorInfo, request_id: str) -> Answer:
+    return Answer(native_error_body(info, request_id), NATIVE_STATUS[info.code])
 
 
 def _create(path: str, summary: str, operation: Operation) -> Create:
