@@ -156,7 +156,7 @@ def test_the_best_vote_copies_one_source_where_the_mean_vote_blends() -> None:
     mean = np.zeros((9, 9, 1), dtype=np.float32)
     best = np.zeros((9, 9, 1), dtype=np.float32)
     kernels.vote(feat, hole, tidx, nnf_y, nnf_x, weight, 1, 0, 0, mean)
-    kernels.vote_best(feat, hole, tidx, nnf_y, nnf_x, weight, 1, 0, 0, best)
+    kernels.vote_mode(feat, hole, tidx, nnf_y, nnf_x, weight, 1, 0, 0, best, 1.0, 0)
     assert mean[4, 4, 0] == 25.0  # (1 * 10 + 3 * 30) / 4
     assert best[4, 4, 0] == 30.0
 

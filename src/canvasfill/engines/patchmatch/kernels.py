@@ -344,52 +344,6 @@ def upsample_nnf(
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def vote_best(
-    feat: NDArray[np.float32] | NDArray[np.uint8],
-    hole: NDArray[np.bool_],
-    tidx: NDArray[np.int32],
-    nnf_y: NDArray[np.int32],
-    nnf_x: NDArray[np.int32],
-    weight: NDArray[np.float32],
-    r: int,
-    top: int,
-    left: int,
-    out: NDArray[np.float32],
-) -> None:
-    """``vote``'s sibling that keeps, per hole pixel, only what the best-weighted
-    overlapping patch copies there (the mode rather than the mean): no averaging of
-    misaligned copies, so the texture stays as crisp as the source. Same arguments."""
-    height, width = hole.shape
-    channels = out.shape[2]
-    for wy in prange(out.shape[0]):
-        y = wy + top
-        for wx in range(out.shape[1]):
-            x = wx + left
-            if not hole[y, x]:
-                continue
-            best = -1.0
-            by = -1
-            bx = -1
-            for dy in range(-r, r + 1):
-                cy = y - dy
-                if cy < 0 or cy >= height:
-                    continue
-                for dx in range(-r, r + 1):
-                    cx = x - dx
-                    if cx < 0 or cx >= width:
-                        continue
-                    k = tidx[cy, cx]
-                    if k < 0 or weight[k] <= best:
-                        continue
-                    best = weight[k]
-                    by = nnf_y[k] + dy
-                    bx = nnf_x[k] + dx
-            if by >= 0:
-                for c in range(channels):
-                    out[wy, wx, c] = feat[by, bx, c]
-
-
-@njit(cache=True, nogil=True, parallel=True)
 def vote_mode(
     feat: NDArray[np.float32] | NDArray[np.uint8],
     hole: NDArray[np.bool_],
@@ -402,14 +356,16 @@ def vote_mode(
     left: int,
     out: NDArray[np.float32],
     bandwidth: float,
+    steps: int = 3,
 ) -> None:
     """``vote``'s sibling that moves each hole pixel to the mode of what the
     overlapping patches copy there (the mean-shift vote of Wexler et al. 2007). The
-    shift starts from the best-weighted copy and takes three steps with a Gaussian
+    shift starts from the best-weighted copy and takes ``steps`` steps with a Gaussian
     kernel of sigma ``bandwidth`` grey levels on the colour (the first three
     channels): where the copies agree the pixel is their weighted mean, where they
     disagree (two textures, or two phases of one, meet there) it is the mean of the
-    best copy's group only, not a blend of both. Same other arguments as ``vote``."""
+    best copy's group only, not a blend of both. ``steps`` 0 keeps the best-weighted
+    copy itself (``SolverSettings.best_vote``). Same other arguments as ``vote``."""
     height, width = hole.shape
     channels = out.shape[2]
     side = 2 * r + 1
@@ -450,9 +406,9 @@ def vote_mode(
                             centre[c] = values[n, c]
                     total += w
                     n += 1
-            if total <= 0.0:
+            if n == 0 or (steps > 0 and total <= 0.0):
                 continue
-            for _ in range(3):
+            for _ in range(steps):
                 sums[:] = 0.0
                 mass = 0.0
                 for i in range(n):

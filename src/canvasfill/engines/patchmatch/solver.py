@@ -504,7 +504,7 @@ def _voter(settings: SolverSettings, final: bool) -> Callable[..., None]:
     """The kernel of one vote: the weighted mean, or for the vote that makes the output
     the best copy (``best_vote``) or the mode (``mode_bandwidth``)."""
     if final and settings.best_vote:
-        return kernels.vote_best
+        return partial(_vote_mode, bandwidth=1.0, steps=0)
     if final and settings.mode_bandwidth > 0:
         return partial(_vote_mode, bandwidth=settings.mode_bandwidth)
     return kernels.vote
@@ -523,8 +523,9 @@ def _vote_mode(
     out: Floats,
     *,
     bandwidth: float,
+    steps: int = 3,
 ) -> None:
-    kernels.vote_mode(feat, hole, tidx, nnf_y, nnf_x, weight, r, top, left, out, bandwidth)
+    kernels.vote_mode(feat, hole, tidx, nnf_y, nnf_x, weight, r, top, left, out, bandwidth, steps)
 
 
 def _remoteness(hole: Mask) -> Floats:
