@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -104,7 +104,9 @@ class Settings(EngineSettings):
     sweep_interval_s: float = Field(60.0, gt=0)
     watchdog_interval_s: float = Field(5.0, gt=0)
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool | Literal["auto"] = "auto"
+    """``auto``: readable lines when stderr is a terminal, JSON lines otherwise (for a log
+    collector); ``true``/``false`` force one or the other."""
 
     # --- hardening (issue 14): request bodies, proxies, repeated synchronous calls ---
     body_timeout_s: float = Field(30.0, gt=0)
