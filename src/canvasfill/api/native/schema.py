@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from canvasfill.engines.base import SEED_MAX
+from canvasfill.imaging.limits import MAX_EXPAND_PIXELS, MAX_EXPAND_RATIO
 from canvasfill.pipeline.spec import MAX_IMAGES, MAX_OUTPUT_SIDE, MAX_STEPS
 
 
@@ -25,17 +26,17 @@ class Ratios(_Request):
     # NaN passes no bound and fails every one: name what is wrong with it, not a range
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    left: float = Field(0, ge=0, le=10)
-    right: float = Field(0, ge=0, le=10)
-    top: float = Field(0, ge=0, le=10)
-    bottom: float = Field(0, ge=0, le=10)
+    left: float = Field(0, ge=0, le=MAX_EXPAND_RATIO)
+    right: float = Field(0, ge=0, le=MAX_EXPAND_RATIO)
+    top: float = Field(0, ge=0, le=MAX_EXPAND_RATIO)
+    bottom: float = Field(0, ge=0, le=MAX_EXPAND_RATIO)
 
 
 class Pixels(_Request):
-    left: int = Field(0, ge=0, le=8192)
-    right: int = Field(0, ge=0, le=8192)
-    top: int = Field(0, ge=0, le=8192)
-    bottom: int = Field(0, ge=0, le=8192)
+    left: int = Field(0, ge=0, le=MAX_EXPAND_PIXELS)
+    right: int = Field(0, ge=0, le=MAX_EXPAND_PIXELS)
+    top: int = Field(0, ge=0, le=MAX_EXPAND_PIXELS)
+    bottom: int = Field(0, ge=0, le=MAX_EXPAND_PIXELS)
 
 
 class Rectangle(_Request):
