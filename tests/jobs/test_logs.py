@@ -104,7 +104,8 @@ def test_a_terminal_gets_readable_lines_from_a_real_process() -> None:
         "configure_logging('INFO', 'auto')\n"
         "logging.getLogger('canvasfill.x').info('hello')\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    path = os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
     piped = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
