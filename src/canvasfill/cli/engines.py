@@ -54,6 +54,30 @@ def engines(as_json: JsonOpt = False) -> None:
     console.print(table)
 
 
+def engines_line() -> str:
+    """One line for ``serve`` to print at start: which engines run here, how to get more.
+
+    A newcomer otherwise learns of learned removal and prompts only by finding
+    ``canvasfill engines``; this names the one command (or extra) that adds each.
+    """
+    rows = _rows()
+    here = [row["name"] for row in rows if row["available"]]
+    more = []
+    missing = {row["name"]: row for row in rows if not row["available"]}
+    learned = [name for name in ("migan", "lama") if name in missing]
+    if learned:
+        more.append(f"`canvasfill models pull {learned[0]}` for learned removal")
+    if not any(row["model_env"] is not None and row["available"] for row in rows):
+        from canvasfill.engines.diffusion.loading import INSTALL_HINT, missing_extras
+
+        extra = f"`{INSTALL_HINT}`, " if missing_extras() else ""
+        more.append(f"{extra}a GPU and a model (CANVASFILL_SDXL_INPAINT_MODEL...) for prompts")
+    line = f"engines here: {', '.join(here) or 'none'}"
+    if more:
+        line += f"; for more: {'; '.join(more)} (see `canvasfill engines`)"
+    return line
+
+
 def _weights(row: dict[str, Any]) -> str:
     """What the engine loads: pinned models, or a diffusion engine's model setting."""
     if row["model_env"] is not None:
