@@ -1,13 +1,19 @@
 """Killing the server mid-task loses nothing: its workers exit on their own within
-seconds, the task's lease lapses, and the restarted server finishes it."""
+seconds, the task's lease lapses, and the restarted server finishes it. A graceful stop
+leaves no process and no leaked semaphore, however slow the machine."""
 
 from __future__ import annotations
 
 import base64
+import gc
+import multiprocessing
 import os
 import re
 import signal
+import threading
 import time
+import weakref
+from concurrent.futures import ProcessPoolExecutor, process
 from pathlib import Path
 
 import httpx
@@ -24,6 +30,7 @@ from service_testkit import (
 )
 
 from canvasfill.jobs.database import make_engine, make_sessions
+from canvasfill.jobs.dispatch.embedded import EmbeddedDispatcher
 from canvasfill.jobs.tasks import TaskStore
 
 
@@ -109,3 +116,41 @@ def test_a_graceful_stop_leaves_no_process_and_no_warning(tmp_path: Path) -> Non
     output = log.read_text()
     assert "resource_tracker" not in output, output
     assert "leaked" not in output, output
+
+
+def _sleep() -> None:
+    time.sleep(0.05)
+
+
+def test_stopping_the_pool_waits_for_its_queues_to_close(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cause of the graceful-stop flake, made certain: a loaded machine's pool
+    manager thread is slow to close the pool's queues. ``_terminate`` must wait for it,
+    so that no semaphore is left for the resource tracker to call leaked when uvicorn
+    ends the process by its signal. (``shutdown(wait=False)`` forgets that thread;
+    joining nothing afterwards left the queues, and their semaphores, alive.)"""
+    slow = threading.Event()
+    original = process._ExecutorManagerThread.join_executor_internals
+
+    def slowly(self: process._ExecutorManagerThread) -> None:
+        slow.set()
+        time.sleep(1.5)  # what a busy machine does to this thread
+        original(self)
+
+    monkeypatch.setattr(process._ExecutorManagerThread, "join_executor_internals", slowly)
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    pool.submit(_sleep).result(timeout=60)
+    call_queue = weakref.ref(pool._call_queue)  # type: ignore[attr-defined]
+    result_queue = weakref.ref(pool._result_queue)  # type: ignore[attr-defined]
+    [manager] = [
+        thread
+        for thread in threading.enumerate()
+        if isinstance(thread, process._ExecutorManagerThread)
+    ]
+    EmbeddedDispatcher._terminate(pool)
+    del pool
+    assert slow.is_set()
+    assert not manager.is_alive()
+    del manager  # the thread object holds the queues too
+    gc.collect()
+    assert call_queue() is None  # collected: its semaphores are unlinked and unregistered
+    assert result_queue() is None
