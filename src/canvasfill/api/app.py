@@ -21,7 +21,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from canvasfill.api import dialects, engines_route, events, files, forwarded, health, playground
+from canvasfill.api import (
+    dialects,
+    docs,
+    engines_route,
+    events,
+    files,
+    forwarded,
+    health,
+    playground,
+)
 from canvasfill.api import handler as doors
 from canvasfill.api.door import DOORS
 from canvasfill.api.errors import error_info
@@ -118,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events.router)
     app.include_router(files.router)
     app.include_router(health.router)
+    app.include_router(docs.router)  # before the /docs-assets mount: ReDoc's bundle, offline
     playground.install(app)
     app.add_middleware(Observe, service=service)
     # outermost: a trusted proxy's forwarded headers apply before anything reads the URL
