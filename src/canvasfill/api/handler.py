@@ -56,6 +56,7 @@ from canvasfill.api.view import TaskView
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.jobs.logs import request_id
 from canvasfill.jobs.runtime import Runtime
+from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tables import ApiKey, Task, TaskStatus
 
 log = logging.getLogger(__name__)
@@ -172,14 +173,31 @@ class Handler:
         self, door: Door, operation: Create, key: ApiKey, incoming: Incoming, base: str
     ) -> Answer:
         service = self.service
-        submission = await self.heavy(operation.parse, incoming)
-        # every header is read before anything is accepted: a bad one costs nothing
+        # one hop off the loop for everything up to the accepted task
+        admitted = await self.heavy(self._admit, door, operation, key, incoming, base)
+        submission, task, wait_s = admitted
+        if wait_s:
+            limit = service.runtime.settings.task_timeout_s + 5.0
+            task = await steps.wait(service, task, min(wait_s, limit))
+            if wait_s == SYNC_WAIT and not TaskStatus(task.status).finished:
+                raise steps.timed_out(task)
+        with_data = operation.with_data(submission) and TaskStatus(task.status).finished
+        view = await self.heavy(view_for, task, service.runtime, base, with_data=with_data)
+        return operation.render(view, incoming)
+
+    def _admit(
+        self, door: Door, operation: Create, key: ApiKey, incoming: Incoming, base: str
+    ) -> tuple[Submission, Task, float]:
+        """Parse, check the headers, refuse while a store is down, accept: (submission,
+        task, seconds to wait). Blocking; in that order, so a bad header costs nothing."""
+        service = self.service
+        submission = operation.parse(incoming)
         wait_s = operation.wait_s(incoming, submission)
         idem = operation.idempotency(incoming, submission) if operation.idempotency else None
         repeat = None
         if operation.joins_repeats(submission):
             repeat = steps.body_fingerprint(incoming.fields, _every_file(incoming))
-        down = await run_in_threadpool(self.readiness.down, service)
+        down = self.readiness.down(service)
         if down:
             stores_down = {"database", "blobs"} & set(down)
             raise ApiError(
@@ -193,15 +211,8 @@ class Handler:
             dialect=door.name,
             meta={**submission.meta, PUBLIC_BASE_META: base},
         )
-        task = await self.heavy(steps.accept_task, service, key, submission, idem, repeat)
-        if wait_s:
-            limit = service.runtime.settings.task_timeout_s + 5.0
-            task = await steps.wait(service, task, min(wait_s, limit))
-            if wait_s == SYNC_WAIT and not TaskStatus(task.status).finished:
-                raise steps.timed_out(task)
-        with_data = operation.with_data(submission) and TaskStatus(task.status).finished
-        view = await self.heavy(view_for, task, service.runtime, base, with_data=with_data)
-        return operation.render(view, incoming)
+        task = steps.accept_task(service, key, submission, idem, repeat)
+        return submission, task, wait_s
 
 
 def _every_file(incoming: Incoming) -> dict[str, bytes]:

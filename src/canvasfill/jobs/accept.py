@@ -81,7 +81,9 @@ def accept(
     if submission.mask is not None:
         runtime.blobs.put(input_key(task_id, "mask"), submission.mask)
     try:
-        task, created = runtime.tasks.create(task_id, key.id, submission, cost, idem, ttl)
+        task, created = runtime.tasks.create(
+            task_id, key.id, submission, cost, idem, ttl, limited_key=key.credits is not None
+        )
     except BaseException:
         _drop_inputs(runtime, task_id)
         raise
