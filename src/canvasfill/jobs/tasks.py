@@ -118,7 +118,7 @@ class TaskStore:
             key_id=key_id,
             dialect=submission.dialect,
             external_id=submission.external_id,
-            operation=spec.operation.value,
+            operation=spec.kind,
             spec=spec.model_dump(mode="json"),
             image_url=submission.image_url,
             mask_url=submission.mask_url,

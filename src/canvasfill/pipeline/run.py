@@ -32,9 +32,11 @@ from canvasfill.imaging.geometry import (
     CanvasPlan,
     fit_within,
 )
+from canvasfill.imaging.masks import encode_mask
 from canvasfill.imaging.watermark import watermark
 from canvasfill.pipeline.prepare import PreparedJob, prepare
 from canvasfill.pipeline.spec import (
+    MASK_ENGINE,
     AlphaMask,
     JobSpec,
 )
@@ -83,6 +85,8 @@ def run(
     the run between the engine's steps with ``FillCanceledError``."""
     started = time.perf_counter()
     report = _rising(progress)
+    if spec.mask_only:
+        return _mask_output(spec, prepared, report, started, png_compress_level)
     params = spec.fill_params()
     engine = choose_engine(spec.engine, spec.operation, params)
     plan = prepared.plan
@@ -103,6 +107,28 @@ def run(
         engine=engine.name,
         seed=spec.seed,
         ignored=params.given() - engine.honoured(spec.operation),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _mask_output(
+    spec: JobSpec,
+    prepared: PreparedJob,
+    report: ProgressCallback,
+    started: float,
+    png_level: int,
+) -> JobOutput:
+    """A mask-only task's answer: the planned mask (detection ran in ``prepare``) as an
+    8-bit PNG of the image's size, 255 where something was found."""
+    mask = prepared.plan.fill_mask
+    data = encode_mask(mask, png_compress_level=png_level)
+    report(100)
+    height, width = mask.shape
+    return JobOutput(
+        images=[ResultImage(data=data, width=width, height=height, format=OutputFormat.PNG)],
+        engine=MASK_ENGINE,
+        seed=spec.seed,
+        ignored=frozenset(),
         seconds=time.perf_counter() - started,
     )
 
