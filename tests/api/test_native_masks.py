@@ -233,3 +233,56 @@ def test_missing_weights_fail_the_task_naming_the_model(
     assert task["status"] == "failed", task
     assert task["error"]["code"] == "engine_unavailable"
     assert "canvasfill models pull u2netp" in task["error"]["message"]
+
+
+def _png(url: str) -> np.ndarray:
+    response = httpx.get(url)
+    assert response.status_code == 200, response.text
+    with Image.open(io.BytesIO(response.content)) as image:
+        assert (image.format, image.mode) == ("PNG", "L")
+        return np.asarray(image)
+
+
+def test_a_removal_returns_the_mask_it_filled_signed_like_its_results(free: LiveService) -> None:
+    with free.client(free.new_key()) as client:
+        response = client.post(
+            "/v1/remove",
+            files={"image": ("photo.png", PHOTO, "image/png")},
+            data={
+                "rectangles": '[{"x": 10, "y": 20, "width": 30, "height": 15}]',
+                "detect": "text",
+                "engine": "telea",
+                "n": "2",
+            },
+            headers={"Prefer": "wait=30"},
+        )
+    task = response.json()
+    assert task["status"] == "succeeded", task
+    assert task["mask"].startswith(free.base_url)
+    assert "signature=" in task["mask"]
+    mask = _png(task["mask"])
+    assert mask.shape == (HEIGHT, WIDTH)
+    assert set(np.unique(mask).tolist()) == {0, 255}
+    painted = np.zeros((HEIGHT, WIDTH), dtype=bool)
+    painted[20:35, 10:40] = True
+    assert (mask[painted] == 255).all()  # the rectangle ...
+    assert (mask[CAPTION] == 255).all()  # ... and the caption found
+    assert not (mask[:15] == 255).any()  # nothing else
+    forged = task["mask"].replace("signature=", "signature=0")
+    assert httpx.get(forged).status_code == 403
+
+
+def test_a_mask_task_mask_is_its_result_and_an_expansion_has_none(free: LiveService) -> None:
+    with free.client(free.new_key()) as client:
+        wait = {"Prefer": "wait=30"}
+        found = client.post(
+            "/v1/masks", json={"image": b64(PHOTO), "detect": "text"}, headers=wait
+        ).json()
+        expanded = client.post(
+            "/v1/expand",
+            json={"image": b64(PHOTO), "pixels": {"right": 16}, "engine": "telea"},
+            headers=wait,
+        ).json()
+    assert found["mask"] == found["results"][0]["url"]
+    assert expanded["status"] == "succeeded", expanded
+    assert expanded["mask"] is None

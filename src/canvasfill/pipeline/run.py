@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from canvasfill.engines.base import Engine, FillProgress, Param, fill_with_progress
+from canvasfill.engines.base import Engine, FillProgress, Operation, Param, fill_with_progress
 from canvasfill.engines.registry import choose_engine
 from canvasfill.errors import EngineError, ErrorCode, FillCanceledError, InputError
 from canvasfill.imaging.composite import (
@@ -68,6 +68,9 @@ class JobOutput:
     ignored: frozenset[Param]
     """Parameters the caller set that this engine does not use."""
     seconds: float
+    mask: bytes | None = None
+    """A removal's fill mask as an 8-bit PNG (255: filled), painted and detected alike,
+    so a caller can check what was removed; None for an expansion."""
 
 
 def run(
@@ -101,6 +104,9 @@ def run(
     for fill in fills:
         rgb = composite(canvas, fill, plan.fill_mask, engine.feather)
         images.append(_finish(rgb, alpha, spec, png_compress_level))
+    mask = None
+    if spec.operation is Operation.REMOVE:
+        mask = encode_mask(plan.fill_mask, png_compress_level=png_compress_level)
     report(100)
     return JobOutput(
         images=images,
@@ -108,6 +114,7 @@ def run(
         seed=spec.seed,
         ignored=params.given() - engine.honoured(spec.operation),
         seconds=time.perf_counter() - started,
+        mask=mask,
     )
 
 
