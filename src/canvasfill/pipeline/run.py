@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from canvasfill.engines.base import Engine, FillProgress, Operation, Param, fill_with_progress
+from canvasfill.engines.base import (
+    Engine,
+    FillParams,
+    FillProgress,
+    Operation,
+    Param,
+    fill_with_progress,
+)
 from canvasfill.engines.registry import choose_engine
 from canvasfill.errors import EngineError, ErrorCode, FillCanceledError, InputError
 from canvasfill.imaging.composite import (
@@ -91,6 +98,8 @@ def run(
     if spec.mask_only:
         return _mask_output(spec, prepared, report, started, png_compress_level)
     params = spec.fill_params()
+    if prepared.keep_out is not None:
+        params = replace(params, keep_out=prepared.keep_out)
     engine = choose_engine(spec.engine, spec.operation, params)
     plan = prepared.plan
     canvas = place_on_canvas(prepared.image.rgb, plan)
@@ -98,7 +107,7 @@ def run(
     if isinstance(spec.geometry, AlphaMask):
         alpha = opaque_where(alpha, plan.fill_mask)
     report(FILL_START)
-    fills = _fill(engine, canvas, plan, spec, _engine_progress(report, should_stop))
+    fills = _fill(engine, canvas, plan, spec, params, _engine_progress(report, should_stop))
     report(FILL_END)
     images = []
     for fill in fills:
@@ -166,12 +175,17 @@ def _engine_progress(report: ProgressCallback, should_stop: StopRequest | None) 
 
 
 def _fill(
-    engine: Engine, canvas: np.ndarray, plan: CanvasPlan, spec: JobSpec, progress: FillProgress
+    engine: Engine,
+    canvas: np.ndarray,
+    plan: CanvasPlan,
+    spec: JobSpec,
+    params: FillParams,
+    progress: FillProgress,
 ) -> list[np.ndarray]:
     if progress(0.0):  # asked to stop before the engine started
         raise FillCanceledError()
     try:
-        fills = fill_with_progress(engine, canvas, plan.fill_mask, spec.fill_params(), progress)
+        fills = fill_with_progress(engine, canvas, plan.fill_mask, params, progress)
     except (InputError, EngineError, FillCanceledError):
         raise
     except Exception as exc:

@@ -175,15 +175,23 @@ class JobSpec(_Frozen):
     """Which door's image limits apply (``imaging.limits.BY_NAME``)."""
     strict_mask: bool = False
     """Apply AILabTools' mask-file rules instead of reading any image's luminance."""
+    keep_out: tuple[DetectKind, ...] = Field((), max_length=len(KINDS))
+    """An expansion's ``detect``: what is found in the original (the subject) is no
+    source for the fill, so it is not copied into the new border (issue 25). Found on
+    the worker; nothing found leaves the fill as it would be."""
     mask_only: bool = False
     """Answer the mask the geometry plans (what detection finds) as the result, an 8-bit
     PNG (255 where found), instead of filling it: ``POST /v1/masks``. Only with a
     ``DetectedMask``; no engine runs."""
 
     @model_validator(mode="after")
-    def _mask_only_detects(self) -> JobSpec:
+    def _detection_fits_the_geometry(self) -> JobSpec:
         if self.mask_only and not isinstance(self.geometry, DetectedMask):
             raise ValueError("mask_only answers what detection finds: it needs a detect geometry")
+        if self.keep_out and not isinstance(
+            self.geometry, RatioExpansion | PixelExpansion | CanvasMask
+        ):
+            raise ValueError("keep_out belongs to an expansion")
         return self
 
     @property

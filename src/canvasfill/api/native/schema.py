@@ -66,7 +66,8 @@ class NativeRequest(_Request):
         max_length=32,
         description="remove: find what to remove, `text`, `subject` or `text,subject`; "
         "a mask or rectangles, when given, are added to what is found. Nothing found "
-        "fails the task with nothing_to_remove (credits returned)",
+        "fails the task with nothing_to_remove (credits returned). expand: `subject`, "
+        "which the fill then copies nothing from (engine patch)",
     )
     grow: int = Field(0, ge=0, le=256, description="remove: widen the mask by this many px")
     prompt: str = Field("", max_length=2500)

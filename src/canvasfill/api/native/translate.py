@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from canvasfill.api.body import parse_json
 from canvasfill.api.native.schema import MaskRequest, NativeRequest
 from canvasfill.engines.base import Operation, resolve_seed
+from canvasfill.engines.detect import DetectKind
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
 from canvasfill.imaging.limits import NATIVE
@@ -123,9 +124,11 @@ def submission(
     if mask is not None and body.mask_url is not None:
         raise _invalid("send at most one of mask and mask_url", "mask")
     has_mask = mask is not None or body.mask_url is not None
+    keep_out = _keep_out(body, operation)  # a bad detect is named before the geometry
     spec = JobSpec(
         operation=operation,
         geometry=_geometry(body, operation, has_mask),
+        keep_out=keep_out,
         seed=resolve_seed(None if body.seed == -1 else body.seed),
         engine=body.engine or "auto",
         n=body.n,
@@ -148,8 +151,25 @@ def submission(
     )
 
 
+def _keep_out(body: NativeRequest, operation: Operation) -> tuple[DetectKind, ...]:
+    """An expansion's ``detect``: the subject, kept out of the fill's sources."""
+    if body.detect is None or operation is not Operation.EXPAND:
+        return ()
+    try:
+        kinds = parse_detect(body.detect)
+    except ValueError as exc:
+        raise _invalid(str(exc), "detect") from None
+    if kinds != ("subject",):
+        raise _invalid(
+            "on /v1/expand, detect takes subject (the fill copies nothing from it); text "
+            "and text,subject find what /v1/remove removes",
+            "detect",
+        )
+    return kinds
+
+
 def _geometry(body: NativeRequest, operation: Operation, has_mask: bool) -> Geometry:
-    if body.detect is not None:
+    if body.detect is not None and operation is Operation.REMOVE:
         return _detected(body, operation)
     if operation is Operation.EXPAND:
         given = [name for name, on in (("ratios", body.ratios), ("pixels", body.pixels)) if on]
