@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+import canvasfill
 from canvasfill.engines.base import Operation, Param
 from canvasfill.pipeline.prepare import prepare
 from canvasfill.pipeline.run import run_job
@@ -80,3 +81,21 @@ def test_an_engine_that_cannot_keep_out_reports_detect_ignored(subject_detector:
 def test_keep_out_belongs_to_an_expansion() -> None:
     with pytest.raises(ValidationError, match="keep_out belongs to an expansion"):
         _spec(operation=Operation.REMOVE, geometry=MaskRemoval(), keep_out=("subject",))
+
+
+def test_the_python_api_expands_without_the_subject_and_finds_masks(
+    subject_detector: None,
+) -> None:
+    photo = _photo()
+    result = canvasfill.expand(photo, top=ADD, bottom=ADD, pixels=True, seed=4, steps=2,
+                               engine="patch", detect="subject")  # fmt: skip
+    pixels = np.asarray(result.images[0])
+    border = np.concatenate([pixels[: ADD - FEATHER], pixels[ADD + HEIGHT + FEATHER :]])
+    assert int((border.min(axis=2) > 200).sum()) == 0
+    with pytest.raises(ValueError, match="subject"):
+        canvasfill.expand(photo, top=ADD, pixels=True, detect="text")
+    mask = canvasfill.find_mask(photo, "subject")
+    assert (mask.mode, mask.size) == ("L", (WIDTH, HEIGHT))
+    found = np.asarray(mask) == 255
+    assert found[:, POLE].all()
+    assert not found[:, :40].any()
