@@ -167,7 +167,7 @@ def watermark(photo: RGB, rng: np.random.Generator) -> Stamped:
     while box[2] - box[0] > width * 0.9 and " " in text:
         text = text.rsplit(" ", 1)[0]
         box = probe.textbbox((0, 0), text, font=font)
-    tile, draw = _layer((box[2] - box[0] + 8, box[3] - box[1] + 8))
+    tile, draw = _layer((math.ceil(box[2] - box[0]) + 8, math.ceil(box[3] - box[1]) + 8))
     colour = (255, 255, 255, 255) if rng.random() < 0.7 else (0, 0, 0, 255)
     draw.text((4 - box[0], 4 - box[1]), text, font=font, fill=colour)
     rotated = tile.rotate(float(rng.uniform(-40, 40)), resample=Image.Resampling.BICUBIC,
