@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,9 @@ import numpy as np
 import pytest
 from PIL import Image
 from service_testkit import LiveService, live_service, service_settings
+from sqlalchemy import update
 
+from canvasfill.jobs.tables import Task
 from canvasfill.settings import Settings
 from tests.conftest import encode
 from tests.engines.onnx_graphs import install, isolate_models, ppocr_det_like, u2netp_like
@@ -244,7 +247,8 @@ def _png(url: str) -> np.ndarray:
 
 
 def test_a_removal_returns_the_mask_it_filled_signed_like_its_results(free: LiveService) -> None:
-    with free.client(free.new_key()) as client:
+    key = free.new_key()
+    with free.client(key) as client:
         response = client.post(
             "/v1/remove",
             files={"image": ("photo.png", PHOTO, "image/png")},
@@ -270,6 +274,15 @@ def test_a_removal_returns_the_mask_it_filled_signed_like_its_results(free: Live
     assert not (mask[:15] == 255).any()  # nothing else
     forged = task["mask"].replace("signature=", "signature=0")
     assert httpx.get(forged).status_code == 403
+    with free.runtime.sessions.begin() as session:
+        session.execute(
+            update(Task)
+            .where(Task.id == task["id"])
+            .values(results_expire_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    with free.client(key) as client:
+        expired = client.get(f"/v1/tasks/{task['id']}").json()
+    assert (expired["results"], expired["mask"]) == ([], None)
 
 
 def test_a_mask_task_mask_is_its_result_and_an_expansion_has_none(free: LiveService) -> None:
