@@ -11,7 +11,7 @@ import inspect
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from typing import ClassVar
@@ -49,6 +49,9 @@ class Param(StrEnum):
     GUIDANCE_SCALE = "guidance_scale"
     SEED = "seed"
     N = "n"
+    DETECT = "detect"
+    """An expansion's ``detect``: what was found is kept out of the fill's sources
+    (:attr:`FillParams.keep_out`); only an engine that copies from the photo can."""
 
 
 class Hardware(StrEnum):
@@ -69,6 +72,10 @@ class FillParams:
     steps: int | None = None
     strength: float | None = None
     guidance_scale: float | None = None
+    keep_out: Mask | None = field(default=None, compare=False, repr=False)
+    """Canvas pixels the fill must not copy from (an expansion's detected subject,
+    dilated): an engine that copies patches from the photo takes none that touch them,
+    so a person is not repeated in the new border. Others ignore it (``Param.DETECT``)."""
 
     def given(self) -> frozenset[Param]:
         """The parameters the caller actually set (a seed and n are always set)."""
@@ -80,6 +87,8 @@ class FillParams:
             Param.GUIDANCE_SCALE,
         )
         given = {param for param in optional if getattr(self, param.value) not in (None, "")}
+        if self.keep_out is not None:
+            given.add(Param.DETECT)
         return frozenset({Param.SEED, Param.N, *given})
 
     def seed_for(self, index: int) -> int:

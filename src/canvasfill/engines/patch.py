@@ -85,7 +85,7 @@ class PatchEngine(Engine):
     name = "patch"
     summary = "multi-scale PatchMatch completion (Wexler et al.): sharp fills, no weights, CPU"
     honours: ClassVar[frozenset[Param]] = frozenset(
-        {Param.SEED, Param.N, Param.STEPS, Param.STRENGTH}
+        {Param.SEED, Param.N, Param.STEPS, Param.STRENGTH, Param.DETECT}
     )
     feather: ClassVar[int] = 2
 
@@ -93,7 +93,10 @@ class PatchEngine(Engine):
         return _RANK
 
     def honoured(self, operation: Operation) -> frozenset[Param]:
-        return self.honours if hedges(operation) else self.honours - {Param.STRENGTH}
+        """A removal's strength; an expansion's kept-out subject (``detect``)."""
+        if hedges(operation):
+            return self.honours - {Param.DETECT}
+        return self.honours - {Param.STRENGTH}
 
     def fill(
         self, image: RGB, mask: Mask, params: FillParams, progress: FillProgress | None = None
@@ -103,12 +106,16 @@ class PatchEngine(Engine):
         settings = settings_for(params.steps, params.strength, params.operation)
         pixels = np.ascontiguousarray(image, dtype=np.uint8)
         hole = np.ascontiguousarray(mask, dtype=bool)
+        keep_out = None
+        if params.keep_out is not None:
+            keep_out = np.ascontiguousarray(params.keep_out, dtype=bool)
         results = []
         for i in range(params.n):
             # image i of n spans i/n..(i+1)/n of the bar; the solver ticks within it
             part = scaled(progress, i / params.n, (i + 1) / params.n)
             tick = None if part is None else partial(checkpoint, part)
-            results.append(complete(pixels, hole, settings, params.seed_for(i), tick))
+            seed = params.seed_for(i)
+            results.append(complete(pixels, hole, settings, seed, tick, keep_out=keep_out))
         return results
 
     def warm_up(self) -> None:

@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from canvasfill.engines.base import Engine, FillProgress, Param, fill_with_progress
+from canvasfill.engines.base import (
+    Engine,
+    FillParams,
+    FillProgress,
+    Operation,
+    Param,
+    fill_with_progress,
+)
 from canvasfill.engines.registry import choose_engine
 from canvasfill.errors import EngineError, ErrorCode, FillCanceledError, InputError
 from canvasfill.imaging.composite import (
@@ -32,9 +39,11 @@ from canvasfill.imaging.geometry import (
     CanvasPlan,
     fit_within,
 )
+from canvasfill.imaging.masks import encode_mask
 from canvasfill.imaging.watermark import watermark
 from canvasfill.pipeline.prepare import PreparedJob, prepare
 from canvasfill.pipeline.spec import (
+    MASK_ENGINE,
     AlphaMask,
     JobSpec,
 )
@@ -66,6 +75,9 @@ class JobOutput:
     ignored: frozenset[Param]
     """Parameters the caller set that this engine does not use."""
     seconds: float
+    mask: bytes | None = None
+    """A removal's fill mask as an 8-bit PNG (255: filled), painted and detected alike,
+    so a caller can check what was removed; None for an expansion."""
 
 
 def run(
@@ -83,7 +95,11 @@ def run(
     the run between the engine's steps with ``FillCanceledError``."""
     started = time.perf_counter()
     report = _rising(progress)
+    if spec.mask_only:
+        return _mask_output(spec, prepared, report, started, png_compress_level)
     params = spec.fill_params()
+    if prepared.keep_out is not None:
+        params = replace(params, keep_out=prepared.keep_out)
     engine = choose_engine(spec.engine, spec.operation, params)
     plan = prepared.plan
     canvas = place_on_canvas(prepared.image.rgb, plan)
@@ -91,18 +107,44 @@ def run(
     if isinstance(spec.geometry, AlphaMask):
         alpha = opaque_where(alpha, plan.fill_mask)
     report(FILL_START)
-    fills = _fill(engine, canvas, plan, spec, _engine_progress(report, should_stop))
+    fills = _fill(engine, canvas, plan, spec, params, _engine_progress(report, should_stop))
     report(FILL_END)
     images = []
     for fill in fills:
         rgb = composite(canvas, fill, plan.fill_mask, engine.feather)
         images.append(_finish(rgb, alpha, spec, png_compress_level))
+    mask = None
+    if spec.operation is Operation.REMOVE:
+        mask = encode_mask(plan.fill_mask, png_compress_level=png_compress_level)
     report(100)
     return JobOutput(
         images=images,
         engine=engine.name,
         seed=spec.seed,
         ignored=params.given() - engine.honoured(spec.operation),
+        seconds=time.perf_counter() - started,
+        mask=mask,
+    )
+
+
+def _mask_output(
+    spec: JobSpec,
+    prepared: PreparedJob,
+    report: ProgressCallback,
+    started: float,
+    png_level: int,
+) -> JobOutput:
+    """A mask-only task's answer: the planned mask (detection ran in ``prepare``) as an
+    8-bit PNG of the image's size, 255 where something was found."""
+    mask = prepared.plan.fill_mask
+    data = encode_mask(mask, png_compress_level=png_level)
+    report(100)
+    height, width = mask.shape
+    return JobOutput(
+        images=[ResultImage(data=data, width=width, height=height, format=OutputFormat.PNG)],
+        engine=MASK_ENGINE,
+        seed=spec.seed,
+        ignored=frozenset(),
         seconds=time.perf_counter() - started,
     )
 
@@ -133,12 +175,17 @@ def _engine_progress(report: ProgressCallback, should_stop: StopRequest | None) 
 
 
 def _fill(
-    engine: Engine, canvas: np.ndarray, plan: CanvasPlan, spec: JobSpec, progress: FillProgress
+    engine: Engine,
+    canvas: np.ndarray,
+    plan: CanvasPlan,
+    spec: JobSpec,
+    params: FillParams,
+    progress: FillProgress,
 ) -> list[np.ndarray]:
     if progress(0.0):  # asked to stop before the engine started
         raise FillCanceledError()
     try:
-        fills = fill_with_progress(engine, canvas, plan.fill_mask, spec.fill_params(), progress)
+        fills = fill_with_progress(engine, canvas, plan.fill_mask, params, progress)
     except (InputError, EngineError, FillCanceledError):
         raise
     except Exception as exc:

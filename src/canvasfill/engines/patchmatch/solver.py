@@ -28,6 +28,11 @@ only (no feature images, no search at the sizes where they cost most).
 A removal then passes the fill (over the hole's bounding box) and its NNF through
 ``hedge.py``, which keeps the texture the photo predicts and fades the guessed rest to
 a smooth consensus.
+
+Kept-out pixels (``keep_out``: an expansion's detected subject) are no source: at every
+level, a source patch may touch neither the hole nor them, so the fill cannot copy the
+subject into the new border. Where that leaves too few sources to fill from, they are
+sources again (a fill from the subject beats a blur).
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ _FALLBACK_SOURCES = 1 << 18
 """Sources a carried level draws its rare random fallbacks from (``_source_sample``)."""
 _BANDS = 32
 """Horizontal bands the search runs in parallel; fixed so results do not depend on cores."""
+_MIN_SOURCES = 4
+"""A level needs at least this many patches' worth of source centres."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,12 @@ class _Level:
     hole: Mask
     texture: Floats | None = None
     """HxWx2 texture channels (already weighted), or None when they are off."""
+    keep_out: Mask | None = None
+    """Known pixels no source patch may touch (see the module docstring)."""
+
+    def blocked(self) -> Mask:
+        """Where no source patch may reach: the hole, and the kept-out pixels."""
+        return self.hole if self.keep_out is None else self.hole | self.keep_out
 
     def signal(self) -> Floats:
         """What the solver matches and votes: the colour, then the texture channels."""
@@ -140,12 +153,19 @@ class _Field:
 
 
 def complete(
-    image: RGB, hole: Mask, settings: SolverSettings, seed: int, tick: Tick | None = None
+    image: RGB,
+    hole: Mask,
+    settings: SolverSettings,
+    seed: int,
+    tick: Tick | None = None,
+    *,
+    keep_out: Mask | None = None,
 ) -> RGB:
     """``image`` with the ``hole`` pixels synthesised from the rest; known pixels unchanged.
 
     ``tick`` is called with 0 before any work, after each EM iteration and each
-    carried level, and with 1 at the end (see :class:`_Schedule`)."""
+    carried level, and with 1 at the end (see :class:`_Schedule`). No source patch
+    touches ``keep_out`` while enough others are left (see the module docstring)."""
     report = _Schedule(tick)
     if not hole.any():
         report.finish()
@@ -154,7 +174,12 @@ def complete(
     if not _sources(hole, r).any():
         report.finish()
         return _diffuse(image, hole)
-    levels = _pyramid(image, hole, settings)
+    if keep_out is not None and (
+        not keep_out.any()
+        or int(_sources(hole | keep_out, r).sum()) < _MIN_SOURCES * (2 * r + 1) ** 2
+    ):
+        keep_out = None
+    levels = _pyramid(image, hole, settings, keep_out)
     report.plan(levels, settings)
     rng = np.random.default_rng(seed)
     filled: Floats | None = None
@@ -256,7 +281,7 @@ class _Schedule:
 
 def _carry(level: _Level, previous: _Field, r: int, rng: np.random.Generator) -> _Field:
     """The coarser level's NNF carried up to this one, offsets doubled, without search."""
-    valid = _sources(level.hole, r)
+    valid = _sources(level.blocked(), r)
     ty, tx, tidx = _target_list(level.hole, r)
     src_y, src_x = _source_sample(valid, _FALLBACK_SOURCES)
     nnf_y = np.empty_like(ty)
@@ -344,10 +369,12 @@ def _targets(hole: Mask, r: int) -> Mask:
     return grown & inner
 
 
-def _pyramid(image: RGB, hole: Mask, settings: SolverSettings) -> list[_Level]:
+def _pyramid(
+    image: RGB, hole: Mask, settings: SolverSettings, keep_out: Mask | None = None
+) -> list[_Level]:
     """Levels from full size down, halving until too small to hold enough source patches."""
     r = settings.patch_radius
-    levels = [_Level(image, hole)]
+    levels = [_Level(image, hole, keep_out=keep_out)]
     while True:
         top = levels[-1]
         height, width = top.hole.shape
@@ -357,11 +384,13 @@ def _pyramid(image: RGB, hole: Mask, settings: SolverSettings) -> list[_Level]:
         if float(inner.max()) <= r:
             break  # the hole is already thin at this scale: nothing to gain below
         smaller = _shrink_mask(top.hole)
-        if int(_sources(smaller, r).sum()) < 4 * (2 * r + 1) ** 2:
+        kept_out = None if top.keep_out is None else _shrink_mask(top.keep_out)
+        blocked = smaller if kept_out is None else smaller | kept_out
+        if int(_sources(blocked, r).sum()) < _MIN_SOURCES * (2 * r + 1) ** 2:
             break
         size = (smaller.shape[1], smaller.shape[0])
         shrunk = cv2.resize(top.image, size, interpolation=cv2.INTER_AREA)
-        levels.append(_Level(np.asarray(shrunk, dtype=np.uint8), smaller))
+        levels.append(_Level(np.asarray(shrunk, dtype=np.uint8), smaller, keep_out=kept_out))
     if settings.texture_weight > 0:
         # measured on the finest level up to twice the working size: fine enough to
         # tell grain from flat, without full-size gradient images of a huge canvas
@@ -451,7 +480,7 @@ def _solve_level(
 ) -> tuple[Floats, _Field]:
     r = settings.patch_radius
     hole = level.hole
-    valid = _sources(hole, r)
+    valid = _sources(level.blocked(), r)
     ty, tx, tidx = _target_list(hole, r)
     src_y, src_x = (a.astype(np.int32) for a in np.nonzero(valid))
     band_start = _bands(ty)
