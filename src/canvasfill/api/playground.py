@@ -14,13 +14,17 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+
+from canvasfill.api.page_rules import page_rules
 
 WEB_DIR = Path(str(files("canvasfill") / "web"))
 DOCS_ASSETS_DIR = Path(str(files("fastapi_offline") / "static"))
 WEB_PATH = "/web"
 DOCS_ASSETS_PATH = "/docs-assets"
+RULES_PATH = f"{WEB_PATH}/rules.json"
+"""Served by a route, ahead of the static files mounted at ``WEB_PATH``."""
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -62,6 +66,13 @@ def index() -> FileResponse:
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+@router.get(RULES_PATH)
+def rules() -> JSONResponse:
+    """The doors' declared fields and image limits, which the page checks and writes
+    "copy as code" from (no key needed: OpenAPI publishes the same numbers)."""
+    return JSONResponse(page_rules(), headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/docs")
