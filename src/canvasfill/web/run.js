@@ -122,7 +122,10 @@ async function cancel(id) {
   if (!id) return "stopped before the request was sent";
   try {
     const task = await state.api.request("DELETE", `/v1/tasks/${encodeURIComponent(id)}`);
-    if (task.status === "running") return "stopping: the task ends at its engine's next step (see History)";
+    if (task.status === "running") {
+      settle(id);
+      return "stopping: the task ends at its engine's next step";
+    }
     return "canceled before it started";
   } catch (error) {
     if (error instanceof ApiError && error.status === 409) return "stopped waiting; the task had already finished (see History)";
@@ -130,16 +133,31 @@ async function cancel(id) {
   }
 }
 
-/** Progress from the event stream; polling if the stream cannot be read. */
-async function followTask(task, signal) {
+/** Follow a task asked to stop until it ends, then say how it ended (unless a new run
+ * has started meanwhile) and refresh History. */
+async function settle(id) {
+  let task;
   try {
-    return await state.api.follow(task.id, (event) => setProgress(event.progress, event.status), signal);
+    task = await followTask({ id }, undefined, false);
+  } catch {
+    return;
+  }
+  if (state.running || state.taskId !== id) return;
+  showError(task.status === "canceled" ? "stopped: the task was canceled and its credits returned" : `the task finished (${task.status}) before it could stop; see History`);
+  changed("run");
+}
+
+/** Progress from the event stream; polling if the stream cannot be read. */
+async function followTask(task, signal, show = true) {
+  const report = (status, progress) => show && setProgress(progress, status);
+  try {
+    return await state.api.follow(task.id, (event) => report(event.status, event.progress), signal);
   } catch (error) {
     if (error.name === "AbortError" || (error instanceof ApiError && error.status)) throw error;
   }
   for (;;) {
     const fresh = await state.api.task(task.id);
-    setProgress(fresh.progress, fresh.status);
+    report(fresh.status, fresh.progress);
     if (["succeeded", "failed", "canceled"].includes(fresh.status)) return fresh;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
