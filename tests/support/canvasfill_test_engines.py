@@ -9,19 +9,43 @@ Worker processes import this module because the tests' settings name it in
   stopping when asked (``checkpoint``) between steps.
 - ``crashy``: kills its worker process the first time per marker file (its prompt), then
   behaves like ``sleepy`` with no wait.
+
+With ``CANVASFILL_TEST_DETECTORS`` set, a worker process (spawned: it has not the
+test's monkeypatched pins) re-pins the detectors to the files in its models folder,
+the tests' tiny graphs, so detection runs on the workers as it does in the test.
 """
 
 from __future__ import annotations
 
+import hashlib
+import multiprocessing
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
+from canvasfill.engines import models
 from canvasfill.engines.base import RGB, Engine, FillParams, FillProgress, Mask, Param, checkpoint
 from canvasfill.engines.registry import register
 
 WARM_UP_S = "CANVASFILL_TEST_WARM_UP_S"
+DETECTORS = "CANVASFILL_TEST_DETECTORS"
+
+
+def _pin_test_detectors() -> None:
+    """In a worker process only (the test process pins with monkeypatch, undone after)."""
+    if not os.environ.get(DETECTORS) or multiprocessing.parent_process() is None:
+        return
+    for name in ("u2netp", "ppocr-det"):
+        path = models.model_path(name)
+        if path.exists():
+            data = path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            models.MODELS[name] = replace(models.MODELS[name], sha256=digest, size=len(data))
+
+
+_pin_test_detectors()
 
 
 @register

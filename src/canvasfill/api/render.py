@@ -84,7 +84,17 @@ def view_for(task: Task, runtime: Runtime, base: str, *, with_data: bool = False
         callback_state=task.callback_state,
         callback_attempts=task.callback_attempts,
         seq=task.seq,
+        mask_url=_mask_url(task, runtime, base),
     )
+
+
+def _mask_url(task: Task, runtime: Runtime, base: str) -> str | None:
+    """The signed URL of the mask the task's fill used (kept with its first result), signed
+    and expiring as the results are."""
+    if not task.results or task.results_expire_at is None or results_expired(task):
+        return None
+    key = task.results[0].get("mask_key")
+    return runtime.blobs.url(str(key), task.results_expire_at, base) if key else None
 
 
 def _result_bytes(runtime: Runtime, key: str) -> bytes:
@@ -130,6 +140,7 @@ def native_task_json(view: TaskView) -> dict[str, Any]:
             {"url": r.url, "width": r.width, "height": r.height, "format": r.format}
             for r in view.results
         ],
+        "mask": view.mask_url,
         "results_expire_at": _iso(view.results_expire_at),
         "results_expired": view.results_expired,
         "ignored_params": list(view.ignored),

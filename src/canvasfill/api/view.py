@@ -60,6 +60,9 @@ class TaskView:
     callback_attempts: int = 0
     seq: int = 0
     """The task's place in its key's list (cursors)."""
+    mask_url: str | None = None
+    """Signed URL of the mask the fill used (removals and mask tasks), until the
+    results expire."""
 
     def result_data(self) -> list[bytes]:
         """The results' bytes; the door must have asked the glue for them."""

@@ -109,6 +109,12 @@ def _attempt(runtime: Runtime, task: Task, attempt: int, announce: ProgressHook)
             should_stop=_CancelWatch(runtime, task.id),
             png_compress_level=runtime.settings.png_compress_level,
         )
+        mask_key = None
+        if output.mask is not None:
+            mask_key = result_key(task.id, 0, "png", "mask")
+            runtime.blobs.put(mask_key, output.mask)
+        elif spec.mask_only:  # the result is the mask
+            mask_key = result_key(task.id, 0, output.images[0].format.extension)
         results = []
         for index, result in enumerate(output.images):
             key = result_key(task.id, index, result.format.extension)
@@ -118,7 +124,9 @@ def _attempt(runtime: Runtime, task: Task, attempt: int, announce: ProgressHook)
                 watermark_key = result_key(task.id, index, result.format.extension, "watermark")
                 runtime.blobs.put(watermark_key, result.watermarked)
             results.append(
-                ResultBlob(key, result.width, result.height, result.format.value, watermark_key)
+                ResultBlob(
+                    key, result.width, result.height, result.format.value, watermark_key, mask_key
+                )
             )
         ignored = [param.value for param in output.ignored]
         if tasks.succeed(task.id, attempt, results, output.engine, ignored, ttl):

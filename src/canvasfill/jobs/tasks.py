@@ -61,6 +61,9 @@ class ResultBlob:
     format: str
     watermark_key: str | None = None
     """The visibly watermarked copy, when the spec asked for one."""
+    mask_key: str | None = None
+    """The mask the fill used (a removal's painted and detected mask; a mask task's own
+    result), one blob shared by every result of the task: the task's ``mask`` URL."""
 
     def record(self) -> dict[str, Any]:
         """The JSON kept on the task (no ``watermark_key`` where there is none)."""
@@ -118,7 +121,7 @@ class TaskStore:
             key_id=key_id,
             dialect=submission.dialect,
             external_id=submission.external_id,
-            operation=spec.operation.value,
+            operation=spec.kind,
             spec=spec.model_dump(mode="json"),
             image_url=submission.image_url,
             mask_url=submission.mask_url,

@@ -211,14 +211,19 @@ def _detected_fill(
     found = detect(geometry.detect, image_rgb())
     if not bool(found.any()) and not bool(painted.any()):
         what = " or ".join(geometry.detect)
+        advice = (
+            "paint the mask by hand instead"
+            if spec.mask_only
+            else "paint a mask or give boxes for what to remove"
+        )
         raise InputError(
             ErrorCode.NOTHING_TO_REMOVE,
-            f"no {what} was found in the image, so there is nothing to remove; paint a "
-            "mask or give boxes for what to remove",
+            f"no {what} was found in the image, so there is nothing to remove; {advice}",
             field="detect",
         )
     fill = masks.grow(found | painted, geometry.grow)
-    if bool(fill.all()):
+    # a mask that is only shown may cover everything: the caller edits it before a fill
+    if bool(fill.all()) and not spec.mask_only:
         raise InputError(
             ErrorCode.FULL_MASK,
             f"what was found ({', '.join(geometry.detect)}) covers the whole image, so "

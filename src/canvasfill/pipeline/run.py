@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from canvasfill.engines.base import Engine, FillProgress, Param, fill_with_progress
+from canvasfill.engines.base import Engine, FillProgress, Operation, Param, fill_with_progress
 from canvasfill.engines.registry import choose_engine
 from canvasfill.errors import EngineError, ErrorCode, FillCanceledError, InputError
 from canvasfill.imaging.composite import (
@@ -32,9 +32,11 @@ from canvasfill.imaging.geometry import (
     CanvasPlan,
     fit_within,
 )
+from canvasfill.imaging.masks import encode_mask
 from canvasfill.imaging.watermark import watermark
 from canvasfill.pipeline.prepare import PreparedJob, prepare
 from canvasfill.pipeline.spec import (
+    MASK_ENGINE,
     AlphaMask,
     JobSpec,
 )
@@ -66,6 +68,9 @@ class JobOutput:
     ignored: frozenset[Param]
     """Parameters the caller set that this engine does not use."""
     seconds: float
+    mask: bytes | None = None
+    """A removal's fill mask as an 8-bit PNG (255: filled), painted and detected alike,
+    so a caller can check what was removed; None for an expansion."""
 
 
 def run(
@@ -83,6 +88,8 @@ def run(
     the run between the engine's steps with ``FillCanceledError``."""
     started = time.perf_counter()
     report = _rising(progress)
+    if spec.mask_only:
+        return _mask_output(spec, prepared, report, started, png_compress_level)
     params = spec.fill_params()
     engine = choose_engine(spec.engine, spec.operation, params)
     plan = prepared.plan
@@ -97,12 +104,38 @@ def run(
     for fill in fills:
         rgb = composite(canvas, fill, plan.fill_mask, engine.feather)
         images.append(_finish(rgb, alpha, spec, png_compress_level))
+    mask = None
+    if spec.operation is Operation.REMOVE:
+        mask = encode_mask(plan.fill_mask, png_compress_level=png_compress_level)
     report(100)
     return JobOutput(
         images=images,
         engine=engine.name,
         seed=spec.seed,
         ignored=params.given() - engine.honoured(spec.operation),
+        seconds=time.perf_counter() - started,
+        mask=mask,
+    )
+
+
+def _mask_output(
+    spec: JobSpec,
+    prepared: PreparedJob,
+    report: ProgressCallback,
+    started: float,
+    png_level: int,
+) -> JobOutput:
+    """A mask-only task's answer: the planned mask (detection ran in ``prepare``) as an
+    8-bit PNG of the image's size, 255 where something was found."""
+    mask = prepared.plan.fill_mask
+    data = encode_mask(mask, png_compress_level=png_level)
+    report(100)
+    height, width = mask.shape
+    return JobOutput(
+        images=[ResultImage(data=data, width=width, height=height, format=OutputFormat.PNG)],
+        engine=MASK_ENGINE,
+        seed=spec.seed,
+        ignored=frozenset(),
         seconds=time.perf_counter() - started,
     )
 

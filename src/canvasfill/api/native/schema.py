@@ -85,6 +85,23 @@ class NativeRequest(_Request):
     callback_events: Literal["finish", "change"] = "finish"
 
 
+class MaskRequest(_Request):
+    """The body of ``POST /v1/masks``: find what to remove and answer only its mask."""
+
+    image: str | None = Field(None, description="base64 image (a data: URL prefix is fine)")
+    image_url: str | None = Field(
+        None, max_length=2048, description="http(s) URL the image is fetched from"
+    )
+    detect: str = Field(
+        max_length=32,
+        description="what to find: `text`, `subject` or `text,subject`. The task's "
+        "results[0] is a PNG mask of the image's size, 255 where found; nothing found "
+        "fails it with nothing_to_remove",
+    )
+    callback_url: str | None = Field(None, max_length=2048)
+    callback_events: Literal["finish", "change"] = "finish"
+
+
 def _request_schema() -> tuple[dict[str, Any], dict[str, Any]]:
     """The OpenAPI request body (JSON or multipart) and the schemas it refers to."""
     schema = NativeRequest.model_json_schema(ref_template="#/components/schemas/{model}")
