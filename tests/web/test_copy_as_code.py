@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import base64
 import io
+import itertools
 import json
 import os
 import re
@@ -84,7 +85,7 @@ def curl_request(code: str) -> tuple[str, list[str]]:
     url = next(word for word in words if word.startswith("http"))
     names = [
         value.split("=", 1)[0]
-        for flag, value in zip(words, words[1:], strict=False)
+        for flag, value in itertools.pairwise(words)
         if flag in ("-F", "--form", "--form-string")
     ]
     return urlparse(url).path, names
@@ -116,7 +117,8 @@ def check_python_fields(code: str, base_url: str) -> None:
     assert len(edits) == 1, code
     names = [keyword.arg for keyword in edits[0].keywords]
     fields = declared("openai", "/v1/images/edits")
-    assert None not in names and len(names) == len(set(names))
+    assert None not in names
+    assert len(names) == len(set(names))
     assert set(names) <= set(fields), set(names) - set(fields)
     assert {"image", "prompt"} <= set(names)
     client = next(c for c in calls if isinstance(c.func, ast.Name) and c.func.id == "OpenAI")
@@ -275,7 +277,8 @@ def test_copied_remove_commands_match_the_pages_request(
     # Stability v2beta erases by the same mask file, grown by nothing (as the page sends it)
     erase = code_for(page, "stability-v2")
     check_curl_fields("stability-v2", erase)
-    assert "/v2beta/stable-image/edit/erase" in erase and "grow_mask=0" in erase
+    assert "/v2beta/stable-image/edit/erase" in erase
+    assert "grow_mask=0" in erase
     run_curl(erase, tmp_path, env)
     assert size_of((tmp_path / "result.png").read_bytes()) == (WIDTH, HEIGHT)
     # OpenAI's mask is the same rectangle, made transparent by the script itself

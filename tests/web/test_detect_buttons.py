@@ -1,4 +1,4 @@
-""""Find text" and "Select subject" in Chromium against the real ``POST /v1/masks``.
+""" "Find text" and "Select subject" in Chromium against the real ``POST /v1/masks``.
 
 The detectors are the tiny graphs of :mod:`tests.engines.onnx_graphs` (bright pixels are
 text and subject), pinned in the workers as ``tests/api/test_native_masks.py`` pins them,
@@ -20,7 +20,7 @@ from service_testkit import LiveService, live_service, service_settings
 
 from tests.engines.onnx_graphs import install, isolate_models, ppocr_det_like, u2netp_like
 
-from .conftest import Console, Page, screenshot
+from .conftest import Console, screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -100,7 +100,9 @@ def test_a_found_mask_is_drawn_for_editing_then_used(
     assert sent.value.post_data_json["detect"] == kind
     assert sent.value.headers["prefer"] == "wait=60"
     status = page.get_by_test_id("detect-status")
-    expect(status).to_contain_text(f"found {'text' if kind == 'text' else 'a subject'}", timeout=90_000)
+    expect(status).to_contain_text(
+        f"found {'text' if kind == 'text' else 'a subject'}", timeout=90_000
+    )
     mask_state = page.locator("#mask-state")
     expect(mask_state).to_have_text("painted")
     screenshot(page, f"detect-{kind}.png")
@@ -117,7 +119,9 @@ def test_a_found_mask_is_drawn_for_editing_then_used(
     expect(mask_state).to_have_text("painted")
 
     page.get_by_test_id("run").click()
-    expect(page.get_by_test_id("progress")).to_have_attribute("aria-valuenow", "100", timeout=90_000)
+    expect(page.get_by_test_id("progress")).to_have_attribute(
+        "aria-valuenow", "100", timeout=90_000
+    )
     result = page.get_by_test_id("result")
     expect(result).to_be_visible()
     assert result.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [WIDTH, HEIGHT]

@@ -71,7 +71,9 @@ def test_the_bar_moves_and_counts_seconds_then_stop_cancels(
     expect(progress).to_have_attribute("data-state", "running", timeout=90_000)
     expect(progress).to_have_attribute("aria-valuenow", re.compile(r"^(?!0$|100$)\d+(\.\d+)?$"))
     first = float(progress.get_attribute("data-elapsed") or "0")
-    expect(progress.locator(".progress-label")).to_contain_text(re.compile(r"running · \d+% · \d+\.\d s"))
+    expect(progress.locator(".progress-label")).to_contain_text(
+        re.compile(r"running · \d+% · \d+\.\d s")
+    )
     page.page.wait_for_timeout(400)
     assert float(progress.get_attribute("data-elapsed") or "0") > first
     screenshot(page.page, "running.png")
@@ -251,7 +253,8 @@ def test_on_a_phone_run_stays_reachable(phone: Page, live: LiveService, photo: P
         phone.page.evaluate("y => window.scrollTo(0, y)", scroll)
         box = run.bounding_box()
         assert box is not None
-        assert 0 <= box["y"] and box["y"] + box["height"] <= 844, box
+        assert box["y"] >= 0, box
+        assert box["y"] + box["height"] <= 844, box
         on_top = phone.page.evaluate(
             "([x, y]) => document.elementFromPoint(x, y)?.id",
             [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
@@ -291,7 +294,8 @@ def test_copied_code_never_breaks_a_token(page: Page, live: LiveService, photo: 
         rendered = code.evaluate(
             """el => {
               const style = getComputedStyle(el);
-              const inner = el.scrollHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+              const padding = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom);
+              const inner = el.scrollHeight - padding;
               return Math.round(inner / parseFloat(style.lineHeight));
             }"""
         )
