@@ -9,6 +9,8 @@ image limits (``imaging/limits.py``). Changing a declaration changes the page.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
@@ -99,3 +101,14 @@ def page_rules() -> dict[str, Any]:
             "paths": creates,
         }
     return {"seed_max": SEED_MAX, "doors": doors}
+
+
+def rules_json() -> bytes:
+    """``page_rules()`` as JSON, built once per set of registered doors (about 30 ms of
+    schema work that every page load would otherwise repeat)."""
+    return _rules_json(tuple(sorted(DOORS)))
+
+
+@functools.cache
+def _rules_json(_doors: tuple[str, ...]) -> bytes:
+    return json.dumps(page_rules(), separators=(",", ":")).encode("utf-8")

@@ -14,10 +14,10 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from canvasfill.api.page_rules import page_rules
+from canvasfill.api.page_rules import rules_json
 
 WEB_DIR = Path(str(files("canvasfill") / "web"))
 DOCS_ASSETS_DIR = Path(str(files("fastapi_offline") / "static"))
@@ -69,10 +69,12 @@ def index() -> FileResponse:
 
 
 @router.get(RULES_PATH)
-def rules() -> JSONResponse:
+def rules() -> Response:
     """The doors' declared fields and image limits, which the page checks and writes
     "copy as code" from (no key needed: OpenAPI publishes the same numbers)."""
-    return JSONResponse(page_rules(), headers={"Cache-Control": "no-cache"})
+    return Response(
+        rules_json(), media_type="application/json", headers={"Cache-Control": "no-cache"}
+    )
 
 
 @router.get("/docs")
