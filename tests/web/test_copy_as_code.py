@@ -307,3 +307,55 @@ def test_shell_words_survive_the_shell(page: Page, text: str) -> None:
         ["bash", "-c", f"printf %s {word}"], capture_output=True, text=True, check=True
     )
     assert echoed.stdout == text
+
+
+def pixels_of(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB").tobytes()
+
+
+def test_copied_commands_for_a_painted_mask_remove_what_the_page_removes(
+    page: Page, live: LiveService, tmp_path: Path
+) -> None:
+    """A painted (not rectangular) mask: the native command, the OpenAI script (which turns
+    the page's mask.png into OpenAI's transparent-pixel mask) and Stability v2beta's erase
+    give the same pixels as the page's own run, engine for engine."""
+    key = live.new_key()
+    (tmp_path / "photo.png").write_bytes(photo_png(WIDTH, HEIGHT))
+    page.page.goto(f"/#key={key}")
+    expect(page.page.get_by_test_id("engine")).to_have_value("telea")
+    page.page.get_by_test_id("file-input").set_input_files(str(tmp_path / "photo.png"))
+    page.page.get_by_test_id("mode-remove").click()
+    box = page.page.locator("#stage canvas").bounding_box()
+    assert box is not None
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.page.mouse.move(cx - 70, cy - 30)
+    page.page.mouse.down()
+    page.page.mouse.move(cx + 60, cy + 40, steps=10)
+    page.page.mouse.up()
+    expect(page.page.locator("#mask-state")).to_have_text("painted")
+
+    page.page.get_by_test_id("run").click()
+    expect(page.page.get_by_test_id("progress")).to_have_attribute(
+        "aria-valuenow", "100", timeout=90_000
+    )
+    own = httpx.get(page.page.get_by_test_id("download").get_attribute("href") or "").content
+
+    script = code_for(page, "openai")
+    assert 'Image.open("mask.png")' in script
+    with page.page.expect_download() as download:
+        page.page.locator("#mask-download").click()
+    download.value.save_as(tmp_path / "mask.png")
+    env = {"CANVASFILL_KEY": key}
+    check_python_fields(script, live.base_url)
+    run_python(script, tmp_path, env)
+    assert pixels_of((tmp_path / "result-1.png").read_bytes()) == pixels_of(own)
+
+    erase = code_for(page, "stability-v2")
+    check_curl_fields("stability-v2", erase)
+    run_curl(erase, tmp_path, env)
+    assert pixels_of((tmp_path / "result.png").read_bytes()) == pixels_of(own)
+
+    answer = run_curl(code_for(page, "native"), tmp_path, env)
+    assert pixels_of(httpx.get(answer["results"][0]["url"]).content) == pixels_of(own)
+    assert page.console.unexpected() == []
