@@ -266,7 +266,9 @@ def test_on_a_phone_run_stays_reachable(phone: Page, live: LiveService, photo: P
 
 
 def test_dark_mode(dark: Page, live: LiveService, photo: Path) -> None:
-    open_playground(dark, live.new_key(), photo)
+    open_playground(dark, live.new_key())
+    screenshot(dark.page, "dark-start.png")
+    dark.page.get_by_test_id("file-input").set_input_files(str(photo))
     dark.page.get_by_test_id("side-right").fill("0.4")
     background = dark.page.evaluate("getComputedStyle(document.body).backgroundColor")
     channels = [int(value) for value in re.findall(r"\d+", background)[:3]]
@@ -274,6 +276,9 @@ def test_dark_mode(dark: Page, live: LiveService, photo: Path) -> None:
     field = dark.page.get_by_test_id("side-left").evaluate("el => getComputedStyle(el).color")
     assert min(int(value) for value in re.findall(r"\d+", field)[:3]) > 180, field
     screenshot(dark.page, "dark.png")
+    run_and_wait(dark)
+    screenshot(dark.page, "dark-result.png")
+    dark.page.locator("#back-to-editor").click()
     dark.page.get_by_test_id("mode-remove").click()
     screenshot(dark.page, "dark-remove.png")
     dark.page.get_by_test_id("code-dialect").select_option("stability-v2")
