@@ -210,6 +210,8 @@ def run_job(
     progress: ProgressCallback | None = None,
     *,
     should_stop: StopRequest | None = None,
+    on_preview: PreviewSink | None = None,
 ) -> JobOutput:
     """Prepare and run in one call: the CLI's and the Python API's direct mode."""
-    return run(spec, prepare(spec, image_bytes, mask_bytes), progress, should_stop=should_stop)
+    prepared = prepare(spec, image_bytes, mask_bytes)
+    return run(spec, prepared, progress, should_stop=should_stop, on_preview=on_preview)
