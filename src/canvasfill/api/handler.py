@@ -330,6 +330,7 @@ def install(app: FastAPI, handler: Handler, door: Door) -> None:
                 include_in_schema=index == 0,
                 openapi_extra=_openapi(door, operation),
                 response_class=JSONResponse,
+                responses=_streamed_responses(operation),
                 name=f"{door.name}:{method.lower()}:{path}",
             )
 
@@ -353,6 +354,14 @@ def _openapi(door: Door, operation: Operation) -> dict[str, Any]:
             content["multipart/form-data"] = {"schema": schema}
         extra["requestBody"] = {"required": True, "content": content}
     return extra
+
+
+def _streamed_responses(operation: Operation) -> dict[int | str, dict[str, Any]] | None:
+    """A create that can stream documents its streamed media type beside JSON."""
+    if not isinstance(operation, Create) or operation.stream is None:
+        return None
+    media_type = operation.stream.media_type
+    return {200: {"content": {"application/json": {}, media_type: {}}}}
 
 
 def security_schemes() -> dict[str, Any]:
