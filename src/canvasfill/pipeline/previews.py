@@ -104,10 +104,10 @@ class Previews:
         (made once, on the first preview)."""
         if self._small is None:
             canvas = scale_to(self._canvas, self.size).astype(np.float32)
-            coverage = cv2.resize(
-                self._mask.astype(np.float32), self.size, interpolation=cv2.INTER_AREA
-            )
-            weight = np.clip(coverage, 0.0, 1.0)[..., None].astype(np.float32)
+            # uint8, not float: a full-size float mask of a large canvas is tens of MB
+            holes = self._mask.astype(np.uint8) * np.uint8(255)
+            coverage = cv2.resize(holes, self.size, interpolation=cv2.INTER_AREA)
+            weight = (coverage.astype(np.float32) / 255.0)[..., None]
             alpha = None if self._alpha is None else scale_to(self._alpha, self.size)
             self._small = (canvas, weight, alpha)
         return self._small
