@@ -230,10 +230,12 @@ class Handler:
                         continue
                     last = update
                     view = await self.heavy(view_for, update.task, runtime, base)
-                    previews = await self.heavy(
-                        preview_views, update.task, update.previews, update.first_preview,
-                        runtime, base,
-                    )  # fmt: skip
+                    previews = []
+                    if update.previews:
+                        previews = await self.heavy(
+                            preview_views, update.task, update.previews, update.first_preview,
+                            runtime, base,
+                        )  # fmt: skip
                     chunk = stream.render_update(view, previews, incoming)
                     if chunk:
                         yield chunk
