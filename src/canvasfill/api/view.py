@@ -32,6 +32,19 @@ class DialectResult(ResultView):
 
 
 @dataclass(frozen=True)
+class PreviewView:
+    """One preview of a running task, as a streamed answer shows it."""
+
+    index: int
+    """Its place among the task's previews (0, 1, ...)."""
+    url: str
+    data: bytes
+    width: int
+    height: int
+    format: str
+
+
+@dataclass(frozen=True)
 class TaskView:
     id: str
     status: str

@@ -21,7 +21,9 @@ nothing to interpolate.
 A fill's ``progress`` callback hears 0 first, then the fraction done after every EM
 iteration and every carried pyramid level (weighted by the hole pixels each works on),
 then 1; image ``i`` of ``n`` spans ``i/n..(i+1)/n``. A stop request is honoured at the
-next of those calls.
+next of those calls. A ``preview`` callback, when given, sees image ``i``'s solution
+after each searched pyramid level but the finest (coarse, at that level's size): what
+the stream of a task that asked for previews shows while the fill runs.
 
 Image ``i`` of ``n`` uses ``params.seed_for(i)``, so a seed reproduces every image and
 different images differ. Prompts and guidance mean nothing to an example-based fill;
@@ -43,6 +45,7 @@ from canvasfill.engines.base import (
     RGB,
     Engine,
     FillParams,
+    FillPreview,
     FillProgress,
     Mask,
     Operation,
@@ -99,7 +102,13 @@ class PatchEngine(Engine):
         return self.honours - {Param.STRENGTH}
 
     def fill(
-        self, image: RGB, mask: Mask, params: FillParams, progress: FillProgress | None = None
+        self,
+        image: RGB,
+        mask: Mask,
+        params: FillParams,
+        progress: FillProgress | None = None,
+        *,
+        preview: FillPreview | None = None,
     ) -> list[RGB]:
         from canvasfill.engines.patchmatch.solver import complete
 
@@ -115,7 +124,8 @@ class PatchEngine(Engine):
             part = scaled(progress, i / params.n, (i + 1) / params.n)
             tick = None if part is None else partial(checkpoint, part)
             seed = params.seed_for(i)
-            results.append(complete(pixels, hole, settings, seed, tick, keep_out=keep_out))
+            sketch = None if preview is None else partial(preview, i)
+            results.append(complete(pixels, hole, settings, seed, tick, sketch, keep_out=keep_out))
         return results
 
     def warm_up(self) -> None:

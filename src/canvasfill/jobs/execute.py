@@ -30,6 +30,7 @@ from canvasfill.imaging.limits import BY_NAME, NATIVE
 from canvasfill.jobs.events import ProgressHook
 from canvasfill.jobs.fetch import AddressPolicy, fetch_url
 from canvasfill.jobs.logs import task_context
+from canvasfill.jobs.previews import keep_previews
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.tables import Task
 from canvasfill.jobs.tasks import ResultBlob
@@ -108,6 +109,8 @@ def _attempt(runtime: Runtime, task: Task, attempt: int, announce: ProgressHook)
             report,
             should_stop=_CancelWatch(runtime, task.id),
             png_compress_level=runtime.settings.png_compress_level,
+            # only a task that asked for previews stores (and announces) any
+            on_preview=keep_previews(runtime, task.id, announce) if spec.previews else None,
         )
         mask_key = None
         if output.mask is not None:

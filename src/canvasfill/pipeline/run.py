@@ -7,6 +7,7 @@ Progress is reported in percent: 10 once the canvas is placed, 10..90 while the 
 fills (its own fraction done, mapped onto that span), 90 once it has, 100 when encoded.
 ``should_stop`` is asked at every one of the engine's steps, and before it starts; a
 True answer ends the run with :class:`~canvasfill.errors.FillCanceledError`.
+``on_preview`` hears the previews a spec asked for (``pipeline/previews.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from canvasfill.engines.base import (
     Engine,
     FillParams,
+    FillPreview,
     FillProgress,
     Operation,
     Param,
@@ -42,6 +44,7 @@ from canvasfill.imaging.geometry import (
 from canvasfill.imaging.masks import encode_mask
 from canvasfill.imaging.watermark import watermark
 from canvasfill.pipeline.prepare import PreparedJob, prepare
+from canvasfill.pipeline.previews import PreviewSink, previews_for
 from canvasfill.pipeline.spec import (
     MASK_ENGINE,
     AlphaMask,
@@ -87,12 +90,14 @@ def run(
     *,
     should_stop: StopRequest | None = None,
     png_compress_level: int = PNG_COMPRESS_LEVEL,
+    on_preview: PreviewSink | None = None,
 ) -> JobOutput:
     """Fill, composite (known pixels exact), scale to fit, encode (PNG at the given
     zlib level: the service's ``png_compress_level`` setting).
 
     ``progress`` hears percentages (see the module docstring); ``should_stop`` can end
-    the run between the engine's steps with ``FillCanceledError``."""
+    the run between the engine's steps with ``FillCanceledError``; ``on_preview`` is
+    handed the first ``spec.previews`` intermediate pictures the engine offers."""
     started = time.perf_counter()
     report = _rising(progress)
     if spec.mask_only:
@@ -106,8 +111,20 @@ def run(
     alpha = place_alpha(prepared.image.alpha, plan)
     if isinstance(spec.geometry, AlphaMask):
         alpha = opaque_where(alpha, plan.fill_mask)
+    preview = previews_for(
+        spec.previews,
+        on_preview,
+        canvas,
+        plan.fill_mask,
+        alpha,
+        _target((canvas.shape[1], canvas.shape[0]), spec),
+        spec.output.format,
+        spec.output.quality,
+    )
     report(FILL_START)
-    fills = _fill(engine, canvas, plan, spec, params, _engine_progress(report, should_stop))
+    fills = _fill(
+        engine, canvas, plan, spec, params, _engine_progress(report, should_stop), preview
+    )
     report(FILL_END)
     images = []
     for fill in fills:
@@ -181,11 +198,12 @@ def _fill(
     spec: JobSpec,
     params: FillParams,
     progress: FillProgress,
+    preview: FillPreview | None = None,
 ) -> list[np.ndarray]:
     if progress(0.0):  # asked to stop before the engine started
         raise FillCanceledError()
     try:
-        fills = fill_with_progress(engine, canvas, plan.fill_mask, params, progress)
+        fills = fill_with_progress(engine, canvas, plan.fill_mask, params, progress, preview)
     except (InputError, EngineError, FillCanceledError):
         raise
     except Exception as exc:
@@ -201,8 +219,7 @@ def _fill(
 def _finish(
     rgb: np.ndarray, alpha: np.ndarray | None, spec: JobSpec, png_level: int
 ) -> ResultImage:
-    size = (rgb.shape[1], rgb.shape[0])
-    target = spec.output.size or fit_within(size, spec.output.max_width, spec.output.max_height)
+    target = _target((rgb.shape[1], rgb.shape[0]), spec)
     rgb = scale_to(rgb, target)
     if alpha is not None:
         alpha = scale_to(alpha, target)
@@ -225,6 +242,11 @@ def _finish(
     )
 
 
+def _target(size: tuple[int, int], spec: JobSpec) -> tuple[int, int]:
+    """(width, height) of the encoded results of a canvas of ``size``."""
+    return spec.output.size or fit_within(size, spec.output.max_width, spec.output.max_height)
+
+
 def run_job(
     spec: JobSpec,
     image_bytes: bytes,
@@ -232,6 +254,8 @@ def run_job(
     progress: ProgressCallback | None = None,
     *,
     should_stop: StopRequest | None = None,
+    on_preview: PreviewSink | None = None,
 ) -> JobOutput:
     """Prepare and run in one call: the CLI's and the Python API's direct mode."""
-    return run(spec, prepare(spec, image_bytes, mask_bytes), progress, should_stop=should_stop)
+    prepared = prepare(spec, image_bytes, mask_bytes)
+    return run(spec, prepared, progress, should_stop=should_stop, on_preview=on_preview)

@@ -23,6 +23,8 @@ MAX_SPEC_IMAGES = 10
 MAX_STEPS = 200
 """The most sampling steps (or solver iterations) any door accepts: past it a diffusion
 engine would only run into the task timeout."""
+MAX_PREVIEWS = 3
+"""The most intermediate pictures a task keeps (OpenAI's ``partial_images``: 0..3)."""
 MAX_OUTPUT_SIDE = 65_535
 """The largest ``max_width``/``max_height`` (PNG and WebP sides stop near it anyway)."""
 MASK_KIND = "mask"
@@ -175,6 +177,9 @@ class JobSpec(_Frozen):
     """Which door's image limits apply (``imaging.limits.BY_NAME``)."""
     strict_mask: bool = False
     """Apply AILabTools' mask-file rules instead of reading any image's luminance."""
+    previews: int = Field(0, ge=0, le=MAX_PREVIEWS)
+    """Intermediate pictures of the fill to keep while it runs (``pipeline/previews.py``):
+    0, the default, costs nothing; only engines that show their work make any."""
     keep_out: tuple[DetectKind, ...] = Field((), max_length=len(KINDS))
     """An expansion's ``detect``: what is found in the original (the subject) is no
     source for the fill, so it is not copied into the new border (issue 25). Found on

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from canvasfill.engines.base import SEED_MAX
-from canvasfill.pipeline.spec import MAX_IMAGES, MAX_OUTPUT_SIDE, MAX_STEPS
+from canvasfill.pipeline.spec import MAX_IMAGES, MAX_OUTPUT_SIDE, MAX_PREVIEWS, MAX_STEPS
 
 
 class _Request(BaseModel):
@@ -84,6 +84,14 @@ class NativeRequest(_Request):
     engine: str | None = Field(None, max_length=64)
     callback_url: str | None = Field(None, max_length=2048)
     callback_events: Literal["finish", "change"] = "finish"
+    previews: int = Field(
+        0,
+        ge=0,
+        le=MAX_PREVIEWS,
+        description="intermediate pictures of the fill to keep while it runs, each "
+        "announced with a signed URL on the task's event stream (engines that show their "
+        "work: patch); 0 keeps none",
+    )
 
 
 class MaskRequest(_Request):

@@ -139,6 +139,7 @@ def submission(
         guidance_scale=body.guidance_scale,
         output=_output(body),
         limits=NATIVE.name,
+        previews=body.previews,
     )
     return Submission(
         spec=spec,

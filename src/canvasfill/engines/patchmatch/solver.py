@@ -54,6 +54,9 @@ Floats = NDArray[np.float32]
 Tick = Callable[[float], None]
 """Told the fraction of the solve done, after every EM iteration and carried level;
 it may raise to stop the solve there (the engine's cancel)."""
+Sketch = Callable[[RGB], None]
+"""Shown the whole image as solved so far, at a searched level's size, after every
+searched level but the last (whose solution is the result): a preview of the fill."""
 
 _TRUSTED_DEPTH = 48.0
 """Vote confidence stops falling this far (px) into the hole (see ``_confidence``)."""
@@ -158,14 +161,17 @@ def complete(
     settings: SolverSettings,
     seed: int,
     tick: Tick | None = None,
+    sketch: Sketch | None = None,
     *,
     keep_out: Mask | None = None,
 ) -> RGB:
     """``image`` with the ``hole`` pixels synthesised from the rest; known pixels unchanged.
 
     ``tick`` is called with 0 before any work, after each EM iteration and each
-    carried level, and with 1 at the end (see :class:`_Schedule`). No source patch
-    touches ``keep_out`` while enough others are left (see the module docstring)."""
+    carried level, and with 1 at the end (see :class:`_Schedule`). ``sketch``, when
+    given, sees each searched level's solution but the last (see :data:`Sketch`). No
+    source patch touches ``keep_out`` while enough others are left (see the module
+    docstring)."""
     report = _Schedule(tick)
     if not hole.any():
         report.finish()
@@ -207,6 +213,8 @@ def complete(
             partial(report.done, level),
             final=depth == 0,
         )
+        if sketch is not None and depth > 0:
+            sketch(np.clip(filled[..., :3] + 0.5, 0, 255).astype(np.uint8))
     assert previous is not None
     window = bounding_box(hole)  # from here on only the hole's box is worked on
     if filled is None:
