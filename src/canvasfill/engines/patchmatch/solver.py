@@ -106,11 +106,6 @@ class SolverSettings:
     mean gradient magnitude around it at the finest measured size, voted into the hole
     with the colour. A blurred estimate then still asks for a textured source, so the fill
     keeps its grain instead of drifting to the flattest patches of the image."""
-    best_vote: bool = False
-    """The finest level's last vote keeps each pixel's best-matching copy (the mode)
-    instead of the weighted mean of all overlapping copies, which blurs them. Off: on
-    the tuning photos it raised sharpness (Kodak removal 0.72 to 0.84) and cut flat
-    blocks, but cost PSNR (up to 0.2 dB) and wins against pypatchmatch (issue 22)."""
     mode_bandwidth: float = 0.0
     """Above 0, the vote that makes the output (the full-size vote of a carried NNF, or
     the finest level's last) moves each pixel to the mode of its copies (mean-shift
@@ -119,7 +114,8 @@ class SolverSettings:
     Off: on the tuning photos (issue 22, round 4) a sigma of 6 raised the Kodak
     sharpness 0.72 to 0.83 (removal) and 0.73 to 0.83 (expansion) and cut flat blocks by
     1.6 and 2.9 points, but cost 0.20 and 0.10 dB of PSNR and 0.003 of blurred SSIM;
-    every sigma and start tried lay on that one curve, as ``best_vote`` does."""
+    every sigma and start tried lay on that one curve, as the plain best-copy vote (no
+    mean-shift step) did, which is why it is the one vote option kept."""
     hedge: Hedge | None = None
     """When set, the texture the photo does not predict fades to a smooth consensus
     (``hedge.py``); removal sets it, expansion does not."""
@@ -539,9 +535,7 @@ def _solve_level(
 
 def _voter(settings: SolverSettings, final: bool) -> Callable[..., None]:
     """The kernel of one vote: the weighted mean, or for the vote that makes the output
-    the best copy (``best_vote``) or the mode (``mode_bandwidth``)."""
-    if final and settings.best_vote:
-        return partial(_vote_mode, bandwidth=1.0, steps=0)
+    the mode (``mode_bandwidth``)."""
     if final and settings.mode_bandwidth > 0:
         return partial(_vote_mode, bandwidth=settings.mode_bandwidth)
     return kernels.vote
