@@ -8,7 +8,7 @@ Python use::
 """
 
 from canvasfill.errors import CanvasfillError, EngineError, ErrorCode, InputError
-from canvasfill.python_api import Result, expand, remove
+from canvasfill.python_api import Result, expand, find_mask, remove
 
 __version__ = "0.1.0"
 
@@ -20,5 +20,6 @@ __all__ = [
     "Result",
     "__version__",
     "expand",
+    "find_mask",
     "remove",
 ]

@@ -60,11 +60,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     holder: dict[str, Service] = {}
 
     def finished(task_id: str) -> None:
+        # waiters first: a synchronous request is answered while the rest is done here
+        holder["service"].events.publish(task_id)
         task = runtime.tasks.get(task_id)
         if task is not None and TaskStatus(task.status).finished:
             holder["service"].metrics.task_finished(task)
-        holder["service"].events.publish(task_id)
-        holder["service"].callbacks.wake()
+        if task is None or task.callback_url:
+            # only a task with a callback has a delivery to send; waking the sender for
+            # the others would put its store query beside the answer being rendered
+            holder["service"].callbacks.wake()
 
     task_events = events_for(
         settings.broker_url, lambda _task_id: holder["service"].callbacks.wake()

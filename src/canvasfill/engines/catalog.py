@@ -112,7 +112,7 @@ BUILT_IN: tuple[Declared, ...] = (
         module="canvasfill.engines.patch",
         summary="multi-scale PatchMatch completion (Wexler et al.): sharp fills, no weights, CPU",
         hardware="cpu",
-        honours=frozenset({"seed", "n", "steps", "strength"}),
+        honours=frozenset({"seed", "n", "steps", "strength", "detect"}),
     ),
     Declared(
         name="sd-inpaint",

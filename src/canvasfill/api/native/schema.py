@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from canvasfill.engines.base import SEED_MAX
 from canvasfill.imaging.limits import MAX_EXPAND_PIXELS, MAX_EXPAND_RATIO
-from canvasfill.pipeline.spec import MAX_IMAGES, MAX_OUTPUT_SIDE, MAX_STEPS
+from canvasfill.pipeline.spec import MAX_IMAGES, MAX_OUTPUT_SIDE, MAX_PREVIEWS, MAX_STEPS
 
 
 class _Request(BaseModel):
@@ -67,7 +67,8 @@ class NativeRequest(_Request):
         max_length=32,
         description="remove: find what to remove, `text`, `subject` or `text,subject`; "
         "a mask or rectangles, when given, are added to what is found. Nothing found "
-        "fails the task with nothing_to_remove (credits returned)",
+        "fails the task with nothing_to_remove (credits returned). expand: `subject`, "
+        "which the fill then copies nothing from (engine patch)",
     )
     grow: int = Field(0, ge=0, le=256, description="remove: widen the mask by this many px")
     prompt: str = Field("", max_length=2500)
@@ -82,6 +83,31 @@ class NativeRequest(_Request):
     max_width: int = Field(0, ge=0, le=MAX_OUTPUT_SIDE)
     max_height: int = Field(0, ge=0, le=MAX_OUTPUT_SIDE)
     engine: str | None = Field(None, max_length=64)
+    callback_url: str | None = Field(None, max_length=2048)
+    callback_events: Literal["finish", "change"] = "finish"
+    previews: int = Field(
+        0,
+        ge=0,
+        le=MAX_PREVIEWS,
+        description="intermediate pictures of the fill to keep while it runs, each "
+        "announced with a signed URL on the task's event stream (engines that show their "
+        "work: patch); 0 keeps none",
+    )
+
+
+class MaskRequest(_Request):
+    """The body of ``POST /v1/masks``: find what to remove and answer only its mask."""
+
+    image: str | None = Field(None, description="base64 image (a data: URL prefix is fine)")
+    image_url: str | None = Field(
+        None, max_length=2048, description="http(s) URL the image is fetched from"
+    )
+    detect: str = Field(
+        max_length=32,
+        description="what to find: `text`, `subject` or `text,subject`. The task's "
+        "results[0] is a PNG mask of the image's size, 255 where found; nothing found "
+        "fails it with nothing_to_remove",
+    )
     callback_url: str | None = Field(None, max_length=2048)
     callback_events: Literal["finish", "change"] = "finish"
 
