@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -49,3 +50,23 @@ def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         monkeypatch.setenv(name, value)
     with fresh_s3_bucket() as bucket:
         yield bucket
+
+
+@pytest.fixture
+def limit_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Stop the rate limiters' clock at 1000.0 s; a test moves it with ``clock[0] += s``.
+
+    The ``limits`` library reads ``time.time()`` in its storages and offers no clock to
+    inject, so the module references it calls through are pointed at this one (only
+    those: the rest of the process, servers and timeouts included, keeps real time).
+    """
+    import limits.storage.memory
+    import limits.storage.redis
+
+    from canvasfill.api import ratelimit
+
+    now = [1000.0]
+    frozen = SimpleNamespace(time=lambda: now[0])
+    for module in (limits.storage.memory, limits.storage.redis, ratelimit):
+        monkeypatch.setattr(module, "time", frozen)
+    return now

@@ -29,6 +29,7 @@ from canvasfill.engines.base import (
 )
 from canvasfill.engines.onnx_session import Signature, session_for
 from canvasfill.engines.windows import WindowPolicy, run_windowed
+from canvasfill.extras import install_hint
 
 
 class OnnxInpaintEngine(Engine):
@@ -44,7 +45,7 @@ class OnnxInpaintEngine(Engine):
 
     def availability(self) -> Availability:
         if find_spec("onnxruntime") is None:
-            return Availability(False, "onnxruntime is not installed: pip install onnxruntime")
+            return Availability(False, f"onnxruntime is not installed: {install_hint('onnx')}")
         reason = models.missing_reason(self.model)
         return Availability(False, reason) if reason else Availability(True)
 
