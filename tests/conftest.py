@@ -1,5 +1,11 @@
 """Images for tests are made here, in memory: no test reads a file it did not write.
 
+Tiers (markers, declared in pyproject.toml): ``services`` (PostgreSQL, Redis or S3),
+``browser`` (Chromium), ``slow``; ``make test-fast`` runs the rest. A test is marked
+where it is written, or here when what it needs says so: everything under tests/web
+drives the browser, and the ``postgres_url`` and ``s3_bucket`` fixtures (and the
+``runtime`` fixture's PostgreSQL half) reach a service.
+
 ``s3_bucket`` gives a test a fresh bucket on the loopback S3 server and the standard AWS
 variables that reach it (the service's boto3 clients, and its spawned workers, read them).
 """
@@ -8,6 +14,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,6 +38,25 @@ def encode(pixels: NDArray[np.uint8] | Image.Image, fmt: str = "PNG", **options:
 def decode_pixels(data: bytes) -> NDArray[np.uint8]:
     with Image.open(io.BytesIO(data)) as image:
         return np.asarray(image).copy()
+
+
+TESTS = Path(__file__).parent
+SERVICE_FIXTURES = frozenset({"postgres_url", "s3_bucket"})
+
+
+def needs_a_service(item: pytest.Item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    callspec = getattr(item, "callspec", None)
+    on_postgres = callspec is not None and callspec.params.get("runtime") == "postgresql"
+    return bool(fixtures & SERVICE_FIXTURES) or on_postgres
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(item.path).relative_to(TESTS).parts[0] == "web":
+            item.add_marker(pytest.mark.browser)
+        if needs_a_service(item):
+            item.add_marker(pytest.mark.services)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
         yield server
 
 
+@pytest.mark.services
 def test_two_nodes_draw_from_one_window_per_key(redis: RedisServer) -> None:
     # one per 30 s in real time: Redis expires the window's key in real time, and 30 s
     # leave a slow machine all the time it needs between the calls
@@ -32,6 +33,7 @@ def test_two_nodes_draw_from_one_window_per_key(redis: RedisServer) -> None:
     assert second.acquire("other") is None  # per key
 
 
+@pytest.mark.services
 def test_the_shared_window_moves(redis: RedisServer, limit_clock: list[float]) -> None:
     node = RedisRateLimiter(2, redis.url, name="t2")
     answers = [node.acquire("k") for _ in range(3)]
@@ -41,6 +43,7 @@ def test_the_shared_window_moves(redis: RedisServer, limit_clock: list[float]) -
     assert node.acquire("k") is None
 
 
+@pytest.mark.services
 def test_a_limiter_is_shared_only_with_a_broker(redis: RedisServer) -> None:
     assert isinstance(limiter_for(1, None), RateLimiter)
     assert isinstance(limiter_for(1, redis.url), RedisRateLimiter)
@@ -69,6 +72,7 @@ def test_local_events_wake_the_waiter_of_that_task_only() -> None:
     assert asyncio.run(scenario()) == (True, False)
 
 
+@pytest.mark.services
 def test_redis_events_cross_processes(redis: RedisServer) -> None:
     node = RedisEvents(redis.url)
     worker = RedisEvents(redis.url)  # a worker only publishes
@@ -94,6 +98,7 @@ def test_progress_events_wake_only_the_waiters_that_asked_for_progress() -> None
     assert asyncio.run(_wakes(events, events.publish)) == (True, True)  # an outcome wakes all
 
 
+@pytest.mark.services
 def test_progress_events_cross_processes_without_waking_the_outcome_hook(
     redis: RedisServer,
 ) -> None:
