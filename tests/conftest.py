@@ -3,8 +3,11 @@
 Tiers (markers, declared in pyproject.toml): ``services`` (PostgreSQL, Redis or S3),
 ``browser`` (Chromium), ``slow``; ``make test-fast`` runs the rest. A test is marked
 where it is written, or here when what it needs says so: everything under tests/web
-drives the browser, and the ``postgres_url`` and ``s3_bucket`` fixtures (and the
-``runtime`` fixture's PostgreSQL half) reach a service.
+drives the browser; the ``postgres_url`` and ``s3_bucket`` fixtures (and the
+``runtime`` fixture's PostgreSQL half) reach a service; and a module that runs a live
+server of its own (a worker pool behind it: seconds to start, whatever the test) is
+slow, except the drop-in dialect suites in ``FAST_SERVER_MODULES``, which keep real
+HTTP, FastAPI and Starlette in the fast tier (and so in ``make floors``).
 
 ``s3_bucket`` gives a test a fresh bucket on the loopback S3 server and the standard AWS
 variables that reach it (the service's boto3 clients, and its spawned workers, read them).
@@ -42,6 +45,22 @@ def decode_pixels(data: bytes) -> NDArray[np.uint8]:
 
 TESTS = Path(__file__).parent
 SERVICE_FIXTURES = frozenset({"postgres_url", "s3_bucket"})
+# what a module uses to run a server: the testkit's starters, or a fixture named live
+SERVER_STARTERS = frozenset({"live_service", "live_app", "serve_process", "worker_process"})
+SERVER_FIXTURES = frozenset({"live", "s3_live"})
+FAST_SERVER_MODULES = frozenset(
+    {
+        "api/dialects/test_routes.py",
+        "api/dialects/test_openai.py",
+        "api/dialects/test_stability_v2.py",
+    }
+)
+
+
+def runs_a_server(item: pytest.Item) -> bool:
+    module = getattr(item, "module", None)
+    starters = SERVER_STARTERS & set(vars(module)) if module is not None else set()
+    return bool(starters or SERVER_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 
 def needs_a_service(item: pytest.Item) -> bool:
@@ -53,10 +72,13 @@ def needs_a_service(item: pytest.Item) -> bool:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if Path(item.path).relative_to(TESTS).parts[0] == "web":
+        where = Path(item.path).relative_to(TESTS)
+        if where.parts[0] == "web":
             item.add_marker(pytest.mark.browser)
         if needs_a_service(item):
             item.add_marker(pytest.mark.services)
+        if runs_a_server(item) and where.as_posix() not in FAST_SERVER_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

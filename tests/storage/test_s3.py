@@ -274,6 +274,7 @@ def test_no_blob_url_is_the_local_folder(tmp_path: Path) -> None:
     assert isinstance(store, LocalBlobStore)
 
 
+@pytest.mark.services
 def test_an_s3_blob_url_opens_the_bucket_with_the_standard_aws_variables(
     tmp_path: Path, bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
