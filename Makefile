@@ -38,10 +38,13 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	touch $@
 
 # torch first, pinned to the CPU build (pip finds it), so the diffusion extra never pulls
-# a CUDA torch; then uv installs the rest from the constraints, keeping that torch
+# a CUDA torch; then uv installs the rest from the constraints, keeping that torch. uv
+# compiles the bytecode as pip does: where PYTHONDONTWRITEBYTECODE is set, nothing would
+# cache it later and every process (the test workers too) would compile the imports again
 $(VENV)/.installed-test: pyproject.toml $(CONSTRAINTS) $(UV)
 	$(PIP) install -c $(CONSTRAINTS) $(TORCH)
-	$(UV) pip install -q --python $(BIN)/python -c $(CONSTRAINTS) -e '.[test,diffusion]'
+	$(UV) pip install -q --compile-bytecode --python $(BIN)/python -c $(CONSTRAINTS) \
+		-e '.[test,diffusion]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -76,7 +79,8 @@ test-fast: install-test
 floors: $(UV)
 	rm -rf .venv-floors
 	$(UV) venv -q --python $(BIN)/python .venv-floors
-	$(UV) pip install -q --python .venv-floors/bin/python --resolution lowest-direct \
+	$(UV) pip install -q --compile-bytecode --python .venv-floors/bin/python \
+		--resolution lowest-direct \
 		-e '.[server,onnx,postgres,s3,distributed,test]'
 	.venv-floors/bin/python -m pytest -q -p no:cacheprovider -m "$(FAST)"
 
