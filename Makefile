@@ -20,8 +20,8 @@ FAST := not services and not browser and not slow
 # $(call given,VAR,--option): " --option value" when VAR was set on make's command line
 given = $(if $(filter command line,$(origin $(1))), $(2) $($(1)))
 
-.PHONY: serve demo cluster test test-fast floors constraints lint format install install-test \
-	services browser clean
+.PHONY: serve demo cluster cluster-stop test test-fast floors constraints lint format install \
+	install-test services browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,9 +61,13 @@ demo: install
 	$(BIN)/canvasfill demo
 
 ## cluster: the distributed shape on loopback (2 API nodes, 2 Celery workers, PostgreSQL,
-## Redis, SeaweedFS); prints the URLs and a key; Ctrl-C stops it
+## Redis, SeaweedFS); prints the URLs and a key; restarts a process that dies; Ctrl-C
+## (or `make cluster-stop` from another shell) stops all it started, SeaweedFS included
 cluster: install-test
 	bash scripts/cluster.sh
+
+cluster-stop:
+	bash scripts/cluster.sh stop
 
 ## test: install the test extras, start what the tests need, run lint and the whole suite
 test: install-test services browser lint

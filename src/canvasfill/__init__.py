@@ -10,7 +10,7 @@ Python use::
 from importlib.metadata import PackageNotFoundError, version
 
 from canvasfill.errors import CanvasfillError, EngineError, ErrorCode, InputError
-from canvasfill.python_api import Result, expand, remove
+from canvasfill.python_api import Result, expand, find_mask, remove
 
 try:
     # pyproject.toml is the one place the version is written; the CLI's --version, the
@@ -27,5 +27,6 @@ __all__ = [
     "Result",
     "__version__",
     "expand",
+    "find_mask",
     "remove",
 ]

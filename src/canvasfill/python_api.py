@@ -1,4 +1,5 @@
-"""``canvasfill.expand`` and ``canvasfill.remove``: the library's front door for Python code.
+"""``canvasfill.expand``, ``canvasfill.remove`` and ``canvasfill.find_mask``: the library's
+front door for Python code.
 
 They build the same job spec the CLI and the server build and run it in-process, so a
 notebook gets exactly what a request would get.
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
     from PIL import Image
 
+    from canvasfill.engines.detect import DetectKind
     from canvasfill.pipeline.spec import Geometry, JobSpec
 
 ImageInput: TypeAlias = "str | Path | bytes | Image.Image | NDArray[np.uint8]"
@@ -53,9 +55,13 @@ def expand(
     guidance_scale: float | None = None,
     max_width: int = 0,
     max_height: int = 0,
+    detect: str | None = None,
 ) -> Result:
     """Expand ``image``: sides as fractions of its width/height (or pixels with
-    ``pixels=True``), or canvas mode when ``mask`` is given. ``seed=-1`` is random."""
+    ``pixels=True``), or canvas mode when ``mask`` is given. ``seed=-1`` is random.
+
+    ``detect="subject"`` finds the photo's subject (``u2netp`` weights) and keeps it out
+    of the fill's sources, so ``patch`` does not repeat it in the new border."""
     from canvasfill.engines.base import Operation, resolve_seed
     from canvasfill.imaging.encode import OutputFormat
     from canvasfill.pipeline.spec import (
@@ -87,8 +93,37 @@ def expand(
         strength=strength,
         guidance_scale=guidance_scale,
         output=OutputOptions(format=OutputFormat.PNG, max_width=max_width, max_height=max_height),
+        keep_out=_subject_only(detect),
     )
     return _run(spec, image, mask)
+
+
+def _subject_only(detect: str | None) -> tuple[DetectKind, ...]:
+    from canvasfill.pipeline.spec import parse_detect
+
+    if detect is None:
+        return ()
+    kinds = parse_detect(detect)
+    if kinds != ("subject",):
+        raise ValueError(
+            f"an expansion's detect is 'subject' (kept out of the fill), not {detect!r}"
+        )
+    return kinds
+
+
+def find_mask(image: ImageInput, detect: str | Sequence[str] = "text") -> Image.Image:
+    """What ``detect`` (``"text"``, ``"subject"`` or both) finds in ``image``, as a mode
+    ``L`` mask of its size (255 where found), as ``POST /v1/masks`` answers it; nothing
+    found raises ``InputError`` with code ``nothing_to_remove``."""
+    from canvasfill.engines.base import Operation
+    from canvasfill.pipeline.run import run_job
+    from canvasfill.pipeline.spec import DetectedMask, JobSpec, parse_detect
+
+    kinds = parse_detect(detect if isinstance(detect, str) else ",".join(detect))
+    spec = JobSpec(
+        operation=Operation.REMOVE, geometry=DetectedMask(detect=kinds), seed=0, mask_only=True
+    )
+    return _load(run_job(spec, _as_bytes(image)).images[0].data)
 
 
 def remove(

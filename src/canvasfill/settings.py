@@ -17,13 +17,20 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from canvasfill.engines.settings import EngineSettings
 
 _SECRET_FILE = "signing.key"
+
+DEFAULT_PRICES = {"expand": 1, "remove": 1, "mask": 0}
+"""Credits per result image by default. A mask (``POST /v1/masks``) is free: detection
+costs a fraction of a fill (tenths of a second beside seconds), and the playground's
+find, edit, then remove would otherwise cost twice what one ``detect=`` removal costs,
+which would punish checking the mask first. An operator who wants masks paid sets
+``mask`` in ``price_per_image``."""
 
 
 def _default_workers() -> int:
@@ -76,8 +83,9 @@ class Settings(EngineSettings):
     """How often a task is started before a crashing worker makes it fail."""
     rate_limit: float = Field(10.0, ge=0)
     """Requests per second per key (bursts of the same size); 0 turns it off."""
-    price_per_image: dict[str, int] = Field(default_factory=lambda: {"expand": 1, "remove": 1})
-    """Credits charged per successful result image, by operation."""
+    price_per_image: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    """Credits charged per successful result image, by operation (``mask``: a mask from
+    ``POST /v1/masks``); an operation not named costs what ``DEFAULT_PRICES`` says."""
     url_allow: list[str] = Field(default_factory=list)
     """Private networks or host names URL inputs may reach (``["127.0.0.1/32"]``)."""
     url_timeout_s: float = Field(10.0, gt=0)
@@ -104,7 +112,9 @@ class Settings(EngineSettings):
     sweep_interval_s: float = Field(60.0, gt=0)
     watchdog_interval_s: float = Field(5.0, gt=0)
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool | Literal["auto"] = "auto"
+    """``auto``: readable lines when stderr is a terminal, JSON lines otherwise (for a log
+    collector); ``true``/``false`` force one or the other."""
 
     # --- hardening (issue 14): request bodies, proxies, repeated synchronous calls ---
     body_timeout_s: float = Field(30.0, gt=0)
@@ -155,7 +165,7 @@ class Settings(EngineSettings):
         return (self.blob_dir or self.data_dir / "blobs").resolve()
 
     def price_for(self, operation: str) -> int:
-        return self.price_per_image.get(operation, 1)
+        return self.price_per_image.get(operation, DEFAULT_PRICES.get(operation, 1))
 
     def ensure_data_dir(self) -> None:
         """Make the data and blob folders, and the SQLite file private (see below)."""

@@ -75,3 +75,15 @@ def test_a_detector_without_weights_fails_the_task_naming_the_model_and_refunds(
     assert record.credits == 5
     assert refused.status_code == 400
     assert refused.json()["error"]["field"] == "detect"
+
+
+def test_detect_subject_on_an_expansion_keeps_the_subject_out_of_the_sources() -> None:
+    body, image, mask = from_json({"image": IMAGE, "detect": "subject", "pixels": {"top": 8}})
+    spec = submission(body, image, mask, Operation.EXPAND).spec
+    assert spec.keep_out == ("subject",)
+    removal = _geometry({"detect": "subject"})
+    assert removal == DetectedMask(detect=("subject",))
+    for refused in ("text", "text,subject"):
+        with pytest.raises(InputError) as caught:
+            _geometry({"detect": refused, "pixels": {"top": 8}}, Operation.EXPAND)
+        assert caught.value.field == "detect"

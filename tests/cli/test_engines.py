@@ -82,3 +82,37 @@ def test_a_missing_config_file_is_a_usage_error(
     assert result.stderr.strip() == (
         f"error: CANVASFILL_CONFIG names {str(clean_env / 'absent.toml')!r}, which is not a file"
     )
+
+
+def test_piped_output_prints_every_cell_whole_one_line_per_engine(clean_env: Path) -> None:
+    """CliRunner's stdout is no terminal, as a pipe or a file: nothing is cut short."""
+    result = runner.invoke(app, ["engines"], env={"COLUMNS": "60"})
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.stdout
+    lines = result.stdout.splitlines()
+    for row in _rows().values():
+        [line] = [line for line in lines if line.startswith(f"│ {row['name']} ")]
+        assert row["summary"] in line
+        assert (row["reason"] or "yes") in line
+
+
+def test_diffusion_rows_say_which_model_would_load_or_that_none_is_set(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CANVASFILL_SDXL_INPAINT_MODEL", "someone/sdxl-fill")
+    rows = _rows()
+    assert rows["sdxl-inpaint"]["model"] == "someone/sdxl-fill"
+    assert rows["sd-inpaint"]["model"] is None
+    assert rows["sd-inpaint"]["model_env"] == "CANVASFILL_SD_INPAINT_MODEL"
+    assert rows["patch"]["model_env"] is None
+    lines = runner.invoke(app, ["engines"]).stdout.splitlines()
+
+    def weights_cell(name: str) -> str:
+        [line] = [line for line in lines if line.startswith(f"│ {name} ")]
+        return line.split("│")[4].strip()
+
+    assert weights_cell("sdxl-inpaint") == "someone/sdxl-fill"
+    assert weights_cell("sd-inpaint") == "none set (CANVASFILL_SD_INPAINT_MODEL)"
+    assert weights_cell("flux-fill") == "none set (CANVASFILL_FLUX_FILL_MODEL)"
+    assert weights_cell("lama") == "lama"
+    assert weights_cell("telea") == "none needed"

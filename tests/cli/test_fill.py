@@ -7,9 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from canvasfill.api.native.schema import Pixels, Ratios
 from canvasfill.cli import app
+from canvasfill.imaging.limits import MAX_EXPAND_PIXELS, MAX_EXPAND_RATIO
 from tests.conftest import decode_pixels, encode
 
 runner = CliRunner()
@@ -245,3 +248,29 @@ def test_the_operators_default_engine_applies_without_engine(
         "expand", str(photo_jpeg), "-o", out, "--left-px", "8", "--engine", "telea", "--json"
     )
     assert json.loads(stdout)["engine"] == "telea"  # a named engine wins
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "bound"),
+    [
+        ("--left", "20", MAX_EXPAND_RATIO),
+        ("--bottom", "10.5", MAX_EXPAND_RATIO),
+        ("--right-px", "9000", MAX_EXPAND_PIXELS),
+    ],
+)
+def test_an_expansion_past_the_apis_limit_is_refused_as_the_api_refuses_it(
+    flag: str, value: str, bound: float, photo_jpeg: Path, tmp_path: Path
+) -> None:
+    """One source for both: the native API's schema bounds are the CLI's (``limits``)."""
+    out = tmp_path / "o.png"
+    code, stdout, stderr = _invoke("expand", str(photo_jpeg), "-o", str(out), flag, value)
+    assert code == 2
+    assert stdout == ""
+    assert f"'{flag}'" in stderr
+    assert f"less than or equal to {bound:g}" in stderr
+    assert not out.exists()
+    side = flag.removeprefix("--").removesuffix("-px")
+    model = Pixels if flag.endswith("-px") else Ratios
+    with pytest.raises(ValidationError, match=f"less than or equal to {bound:g}"):
+        model.model_validate({side: float(value) if model is Ratios else int(value)})
+    model.model_validate({side: bound})

@@ -38,6 +38,35 @@ def _loaded_after(code: str) -> list[str]:
     return loaded
 
 
+def test_listing_engines_imports_no_engine_module_numpy_or_opencv() -> None:
+    """``canvasfill engines`` reads the catalog: importing numpy and OpenCV just to list
+    names took it to 0.8 s (issue 23: under 0.3 s)."""
+    code = """
+import sys
+from typer.testing import CliRunner
+from canvasfill.cli import app
+for args in (["engines"], ["engines", "--json"]):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "sdxl-inpaint" in result.stdout
+"""
+    report = """
+import json, sys
+engines = ("base", "registry", "patch", "opencv", "lama", "migan", "diffusion.engine")
+print(json.dumps(sorted(name for name in sys.modules if name in ("numpy", "cv2")
+    or name.startswith(tuple("canvasfill.engines." + module for module in engines)))))
+"""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code + report], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
 def test_importing_the_cli_loads_nothing_heavy() -> None:
     assert _loaded_after("import canvasfill.cli") == []
 

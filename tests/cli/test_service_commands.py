@@ -210,3 +210,28 @@ def test_worker_refuses_an_unknown_queue(cli: typer.Typer, monkeypatch: pytest.M
     result = CliRunner().invoke(cli, ["worker", "--queues", "cpu,tpu"])
     assert result.exit_code == 2
     assert result.stderr.strip() == "error: queues must be cpu and/or gpu (got cpu, tpu)"
+
+
+def test_serve_says_which_engines_run_here_and_how_to_get_more(
+    cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    monkeypatch.chdir(tmp_path)  # no canvasfill.toml naming a model
+    for name in ("CANVASFILL_SD_INPAINT_MODEL", "CANVASFILL_SDXL_INPAINT_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("CANVASFILL_FLUX_FILL_MODEL", raising=False)
+    monkeypatch.setenv("CANVASFILL_MODELS_DIR", str(tmp_path / "no-models"))
+    result = CliRunner().invoke(cli, ["serve", "--port", "8126", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("engines here:")]
+    assert line.startswith("engines here: ns, patch, telea;")
+    assert "`canvasfill models pull migan` for learned removal" in line
+    assert "for prompts" in line
+
+    (tmp_path / "sdxl").mkdir()
+    monkeypatch.setenv("CANVASFILL_SDXL_INPAINT_MODEL", str(tmp_path / "sdxl"))
+    monkeypatch.setenv("CANVASFILL_DIFFUSION_DEVICE", "cpu")
+    again = CliRunner().invoke(cli, ["serve", "--port", "8126"])
+    [line] = [line for line in again.stdout.splitlines() if line.startswith("engines here:")]
+    assert "sdxl-inpaint" in line.split(";")[0]
+    assert "for prompts" not in line

@@ -40,7 +40,7 @@ from canvasfill.settings import Settings
 
 SUPPORT_DIR = Path(__file__).parent
 TEST_ENGINES = "canvasfill_test_engines"
-TEST_ENGINE_NAMES = ("sleepy", "steppy", "crashy")
+TEST_ENGINE_NAMES = ("sleepy", "steppy", "crashy", "sketchy")
 
 
 def png(width: int = 96, height: int = 64, seed: int = 0) -> bytes:

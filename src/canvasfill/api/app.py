@@ -22,7 +22,16 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from canvasfill import __version__
-from canvasfill.api import dialects, engines_route, events, files, forwarded, health, playground
+from canvasfill.api import (
+    dialects,
+    docs,
+    engines_route,
+    events,
+    files,
+    forwarded,
+    health,
+    playground,
+)
 from canvasfill.api import handler as doors
 from canvasfill.api.door import DOORS
 from canvasfill.api.errors import error_info
@@ -52,11 +61,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     holder: dict[str, Service] = {}
 
     def finished(task_id: str) -> None:
+        # waiters first: a synchronous request is answered while the rest is done here
+        holder["service"].events.publish(task_id)
         task = runtime.tasks.get(task_id)
         if task is not None and TaskStatus(task.status).finished:
             holder["service"].metrics.task_finished(task)
-        holder["service"].events.publish(task_id)
-        holder["service"].callbacks.wake()
+        if task is None or task.callback_url:
+            # only a task with a callback has a delivery to send; waking the sender for
+            # the others would put its store query beside the answer being rendered
+            holder["service"].callbacks.wake()
 
     task_events = events_for(
         settings.broker_url, lambda _task_id: holder["service"].callbacks.wake()
@@ -119,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events.router)
     app.include_router(files.router)
     app.include_router(health.router)
+    app.include_router(docs.router)  # before the /docs-assets mount: ReDoc's bundle, offline
     playground.install(app)
     app.add_middleware(Observe, service=service)
     # outermost: a trusted proxy's forwarded headers apply before anything reads the URL

@@ -10,7 +10,7 @@ and the renderers are pure functions of what the handler hands them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from canvasfill.api.auth import AuthScheme
 from canvasfill.api.body import Body
 from canvasfill.api.errors import ErrorInfo
-from canvasfill.api.view import TaskView
+from canvasfill.api.view import PreviewView, TaskView
 from canvasfill.errors import ErrorCode
 from canvasfill.jobs.idempotency import Idempotency
 from canvasfill.jobs.submission import Submission
@@ -52,8 +52,9 @@ class Answer:
     """What a door renders: a JSON body, its status and extra headers.
 
     With ``content``, the answer is those bytes as ``media_type`` instead (an image, as
-    Stability answers ``Accept: image/*``; an event stream, as OpenAI answers
-    ``stream=true``) and ``body`` is not sent.
+    Stability answers ``Accept: image/*``) and ``body`` is not sent. With ``chunks``,
+    the answer is streamed as ``media_type``, chunk by chunk as they come (a ``Create``
+    with a ``stream``: the handler feeds them from the task's events).
     """
 
     body: Any
@@ -61,6 +62,30 @@ class Answer:
     headers: Mapping[str, str] = field(default_factory=dict)
     content: bytes | None = None
     media_type: str = "application/json"
+    chunks: AsyncIterator[bytes] | None = None
+
+
+@dataclass(frozen=True)
+class Stream:
+    """How a ``Create`` answers while its task runs, when ``wanted``: a streamed answer
+    of chunks rendered from the task's events (``api/follow.py``) instead of one body
+    after a wait. Refusals before acceptance are answered as usual (status and body);
+    anything that goes wrong once the stream has begun is a chunk of ``render_error``.
+    """
+
+    wanted: Callable[[Submission], bool]
+    media_type: str
+    render_update: Callable[[TaskView, Sequence[PreviewView], Incoming], bytes]
+    """A change of the running task, with the previews stored since the last one (b""
+    sends nothing). The finished task's update comes before ``render_end``."""
+    render_end: Callable[[TaskView, Incoming], bytes]
+    """The finished task (succeeded, failed or canceled), the last chunk."""
+    render_error: Callable[[ErrorInfo, Incoming], bytes]
+    keepalive: bytes = b": keep-alive\n\n"
+    """Sent while nothing changes for a while (an SSE comment by default)."""
+    headers: Mapping[str, str] = field(
+        default_factory=lambda: {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
 
 
 SYNC_WAIT = math.inf
@@ -100,6 +125,8 @@ class Create:
     fields: type[BaseModel] | None = None
     """The fields as a model: documents the request body in OpenAPI."""
     description: str = ""
+    stream: Stream | None = None
+    """When the request asks for it, answer as the task runs (see :class:`Stream`)."""
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,25 @@
 
 The stream sends one ``progress`` event per change of status or progress (the first
 one is the state at connection), then one ``task`` event holding the finished task as
-the native task JSON, then it ends. Comment lines keep idle connections open.
+the native task JSON, then it ends. Comment lines keep idle connections open. A task
+that asked for previews (``previews`` > 0) also gets a ``progress`` event per preview
+its worker stored, carrying ``previews: [{index, url}]`` (signed URLs of the pictures).
 
-The stream does not poll the database: it holds one watch on the task events the
-synchronous waits use (in process, or Redis pub/sub across nodes), asking for progress
-events too, and re-reads the record once per event heard, and every ``RECHECK_S`` in
-case one was lost. A client that goes away ends its stream (Starlette cancels the
-response on disconnect; the check after each wake-up notices it otherwise), so no
-server task outlives its client.
+The stream does not poll the database: it follows the task (``api/follow.py``): one
+watch on the task events the synchronous waits use (in process, or Redis pub/sub
+across nodes), asking for progress events too, one re-read of the record per event
+heard, and one every ``RECHECK_S`` in case one was lost. A client that goes away ends
+its stream (Starlette cancels the response on disconnect; the check after each
+wake-up notices it otherwise), so no server task outlives its client.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -25,11 +28,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from canvasfill.api.auth import require_key
+from canvasfill.api.follow import TaskGoneError, Update, follow
 from canvasfill.api.render import native_task
 from canvasfill.api.service import Service, get_service
 from canvasfill.api.steps import find_task
 from canvasfill.jobs.events import RECHECK_S
-from canvasfill.jobs.tables import ApiKey, Task, TaskStatus
+from canvasfill.jobs.tables import ApiKey, Task
 
 router = APIRouter(prefix="/v1", tags=["native"])
 
@@ -59,8 +63,23 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-def progress_data(task: Task) -> dict[str, Any]:
-    return {"id": task.id, "status": task.status, "progress": task.progress}
+def progress_data(task: Task, previews: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": task.id, "status": task.status, "progress": task.progress}
+    if previews:
+        data["previews"] = list(previews)
+    return data
+
+
+def preview_links(service: Service, update: Update, base: str) -> list[dict[str, Any]]:
+    """Signed URLs of an update's new previews (valid as long as results are kept)."""
+    expires_at = datetime.now(UTC) + service.runtime.result_ttl
+    return [
+        {
+            "index": update.first_preview + offset,
+            "url": service.runtime.blobs.url(key, expires_at, base),
+        }
+        for offset, key in enumerate(update.previews)
+    ]
 
 
 async def task_events(request: Request, service: Service, task: Task) -> AsyncIterator[bytes]:
@@ -68,39 +87,33 @@ async def task_events(request: Request, service: Service, task: Task) -> AsyncIt
     streams = open_streams(request)
     streams.count += 1
     base = service.public_base(request)
-    tasks, task_id = service.runtime.tasks, task.id
-
-    async def read() -> Task | None:
-        return await run_in_threadpool(tasks.get, task_id)
-
     try:
         yield b"retry: 1000\n\n"
-        with service.events.watch(task.id, progress=True) as watch:
-            # listening before the re-read: a change between the two still wakes us
-            task = await read() or task
-            yield sse("progress", progress_data(task))
-            last_read = last_sent = time.monotonic()
-            while not TaskStatus(task.status).finished:
-                next_read, next_keepalive = last_read + RECHECK_S, last_sent + KEEPALIVE_S
-                timeout = max(0.0, min(next_read, next_keepalive) - time.monotonic())
-                woken = await watch.wait(timeout)
-                if await request.is_disconnected():
-                    return
-                now = time.monotonic()
-                if woken or now >= next_read:
-                    fresh, last_read = await read(), now
-                    if fresh is None:
-                        gone = {"code": "not_found", "message": "the task no longer exists"}
-                        yield sse("error", gone)
-                        return
-                    if (fresh.status, fresh.progress) != (task.status, task.progress):
-                        task, last_sent = fresh, now
-                        yield sse("progress", progress_data(task))
+        updates = follow(
+            service,
+            task,
+            gone=request.is_disconnected,
+            keepalive_s=KEEPALIVE_S,
+            recheck_s=RECHECK_S,
+        )
+        last: Update | None = None
+        try:
+            async with aclosing(updates):  # its watch ends with this stream
+                async for update in updates:
+                    if update is None:
+                        yield b": keep-alive\n\n"  # writing is also how a gone client is noticed
                         continue
-                if now >= next_keepalive:
-                    last_sent = now
-                    yield b": keep-alive\n\n"  # writing is also how a gone client is noticed
-        yield sse("task", native_task(task, service.runtime, base))
+                    links = []
+                    if update.previews:
+                        links = await run_in_threadpool(preview_links, service, update, base)
+                    yield sse("progress", progress_data(update.task, links))
+                    last = update
+        except TaskGoneError:
+            yield sse("error", {"code": "not_found", "message": "the task no longer exists"})
+            return
+        if last is None or not last.finished:
+            return  # the client left
+        yield sse("task", native_task(last.task, service.runtime, base))
     finally:
         streams.count -= 1
 
@@ -116,7 +129,8 @@ async def events(
 ) -> StreamingResponse:
     """Server-Sent Events for one of the caller's tasks.
 
-    ``event: progress`` with ``{id, status, progress}`` at connection and on every change,
+    ``event: progress`` with ``{id, status, progress}`` at connection and on every change
+    (with ``previews: [{index, url}]`` when previews the task asked for were stored),
     then ``event: task`` with the finished task (as ``GET /v1/tasks/{id}``); then the
     stream ends. Send the key as ``Authorization: Bearer <key>``.
     """

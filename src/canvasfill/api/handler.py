@@ -1,7 +1,9 @@
 """The one handler: every operation of every door runs through the same steps here.
 
 Create: authorize, read the capped body, parse, check the headers, accept (idempotency,
-credits), dispatch, wait on task events, view, render. Get, list, cancel and account
+credits), dispatch, wait on task events, view, render; or, for a create whose door
+streams (``Create.stream``), answer at once with chunks rendered as the task's events
+arrive (``api/follow.py``). Get, list, cancel and account
 take the same path without the body and the acceptance. Nothing that blocks runs on the
 event loop: key lookups, store reads and writes and views run in the thread pool, and
 the steps that can take long (parsing and checking images, acceptance, views that carry
@@ -17,14 +19,15 @@ import contextvars
 import functools
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from dataclasses import replace
 from typing import Any, ParamSpec, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from canvasfill.api import steps
 from canvasfill.api.body import read_body
@@ -40,6 +43,7 @@ from canvasfill.api.door import (
     Incoming,
     ListTasks,
     Operation,
+    Stream,
 )
 from canvasfill.api.errors import (
     NATIVE_STATUS,
@@ -48,14 +52,16 @@ from canvasfill.api.errors import (
     error_info,
     native_error_body,
 )
+from canvasfill.api.follow import follow
 from canvasfill.api.ratelimit import Limiter, limiter_for
 from canvasfill.api.readiness import Readiness
-from canvasfill.api.render import native_callback_body, view_for
+from canvasfill.api.render import native_callback_body, preview_views, view_for
 from canvasfill.api.service import Service
 from canvasfill.api.view import TaskView
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.jobs.logs import request_id
 from canvasfill.jobs.runtime import Runtime
+from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tables import ApiKey, Task, TaskStatus
 
 log = logging.getLogger(__name__)
@@ -172,14 +178,35 @@ class Handler:
         self, door: Door, operation: Create, key: ApiKey, incoming: Incoming, base: str
     ) -> Answer:
         service = self.service
-        submission = await self.heavy(operation.parse, incoming)
-        # every header is read before anything is accepted: a bad one costs nothing
+        # one hop off the loop for everything up to the accepted task
+        admitted = await self.heavy(self._admit, door, operation, key, incoming, base)
+        submission, task, wait_s = admitted
+        stream = operation.stream
+        if stream is not None and stream.wanted(submission):
+            chunks = self._stream(stream, task, incoming, base, operation.with_data(submission))
+            return Answer(None, headers=stream.headers, media_type=stream.media_type, chunks=chunks)
+        if wait_s:
+            limit = service.runtime.settings.task_timeout_s + 5.0
+            task = await steps.wait(service, task, min(wait_s, limit))
+            if wait_s == SYNC_WAIT and not TaskStatus(task.status).finished:
+                raise steps.timed_out(task)
+        with_data = operation.with_data(submission) and TaskStatus(task.status).finished
+        view = await self.heavy(view_for, task, service.runtime, base, with_data=with_data)
+        return operation.render(view, incoming)
+
+    def _admit(
+        self, door: Door, operation: Create, key: ApiKey, incoming: Incoming, base: str
+    ) -> tuple[Submission, Task, float]:
+        """Parse, check the headers, refuse while a store is down, accept: (submission,
+        task, seconds to wait). Blocking; in that order, so a bad header costs nothing."""
+        service = self.service
+        submission = operation.parse(incoming)
         wait_s = operation.wait_s(incoming, submission)
         idem = operation.idempotency(incoming, submission) if operation.idempotency else None
         repeat = None
         if operation.joins_repeats(submission):
             repeat = steps.body_fingerprint(incoming.fields, _every_file(incoming))
-        down = await run_in_threadpool(self.readiness.down, service)
+        down = self.readiness.down(service)
         if down:
             stores_down = {"database", "blobs"} & set(down)
             raise ApiError(
@@ -193,15 +220,43 @@ class Handler:
             dialect=door.name,
             meta={**submission.meta, PUBLIC_BASE_META: base},
         )
-        task = await self.heavy(steps.accept_task, service, key, submission, idem, repeat)
-        if wait_s:
-            limit = service.runtime.settings.task_timeout_s + 5.0
-            task = await steps.wait(service, task, min(wait_s, limit))
-            if wait_s == SYNC_WAIT and not TaskStatus(task.status).finished:
+        task = steps.accept_task(service, key, submission, idem, repeat)
+        return submission, task, wait_s
+
+    async def _stream(
+        self, stream: Stream, task: Task, incoming: Incoming, base: str, with_data: bool
+    ) -> AsyncIterator[bytes]:
+        """The chunks of a streamed answer: one per change of the task (with the previews
+        its worker stored), keep-alives while nothing changes, then the finished task.
+        Past the task timeout, or on any failure once streaming, an error chunk ends it.
+        A client that leaves cancels this (Starlette), and with it the watch."""
+        runtime = self.service.runtime
+        limit = runtime.settings.task_timeout_s + 5.0
+        try:
+            last = None
+            async with aclosing(follow(self.service, task, deadline_s=limit)) as updates:
+                async for update in updates:
+                    if update is None:
+                        yield stream.keepalive
+                        continue
+                    last = update
+                    view = await self.heavy(view_for, update.task, runtime, base)
+                    previews = []
+                    if update.previews:
+                        previews = await self.heavy(
+                            preview_views, update.task, update.previews, update.first_preview,
+                            runtime, base,
+                        )  # fmt: skip
+                    chunk = stream.render_update(view, previews, incoming)
+                    if chunk:
+                        yield chunk
+            if last is None or not last.finished:
                 raise steps.timed_out(task)
-        with_data = operation.with_data(submission) and TaskStatus(task.status).finished
-        view = await self.heavy(view_for, task, service.runtime, base, with_data=with_data)
-        return operation.render(view, incoming)
+            view = await self.heavy(view_for, last.task, runtime, base, with_data=with_data)
+            yield stream.render_end(view, incoming)
+        except Exception as exc:  # the status line is sent: the error goes in the stream
+            log.warning("a streamed answer ended in an error", exc_info=True)
+            yield stream.render_error(error_info(exc), incoming)
 
 
 def _every_file(incoming: Incoming) -> dict[str, bytes]:
@@ -231,6 +286,8 @@ def _refuse_control_characters(values: Mapping[str, str]) -> None:
 
 def answer_response(answer: Answer) -> Response:
     headers = dict(answer.headers)
+    if answer.chunks is not None:
+        return StreamingResponse(answer.chunks, answer.status, headers, answer.media_type)
     if answer.content is not None:
         return Response(answer.content, answer.status, headers, media_type=answer.media_type)
     return JSONResponse(answer.body, status_code=answer.status, headers=headers)
@@ -286,6 +343,7 @@ def install(app: FastAPI, handler: Handler, door: Door) -> None:
                 include_in_schema=index == 0,
                 openapi_extra=_openapi(door, operation),
                 response_class=JSONResponse,
+                responses=_streamed_responses(operation),
                 name=f"{door.name}:{method.lower()}:{path}",
             )
 
@@ -309,6 +367,14 @@ def _openapi(door: Door, operation: Operation) -> dict[str, Any]:
             content["multipart/form-data"] = {"schema": schema}
         extra["requestBody"] = {"required": True, "content": content}
     return extra
+
+
+def _streamed_responses(operation: Operation) -> dict[int | str, dict[str, Any]] | None:
+    """A create that can stream documents its streamed media type beside JSON."""
+    if not isinstance(operation, Create) or operation.stream is None:
+        return None
+    media_type = operation.stream.media_type
+    return {200: {"content": {"application/json": {}, media_type: {}}}}
 
 
 def security_schemes() -> dict[str, Any]:

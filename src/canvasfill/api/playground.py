@@ -14,13 +14,17 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+
+from canvasfill.api.page_rules import rules_json
 
 WEB_DIR = Path(str(files("canvasfill") / "web"))
 DOCS_ASSETS_DIR = Path(str(files("fastapi_offline") / "static"))
 WEB_PATH = "/web"
 DOCS_ASSETS_PATH = "/docs-assets"
+RULES_PATH = f"{WEB_PATH}/rules.json"
+"""Served by a route, ahead of the static files mounted at ``WEB_PATH``."""
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -61,6 +65,15 @@ def index() -> FileResponse:
             "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff",
         },
+    )
+
+
+@router.get(RULES_PATH)
+def rules() -> Response:
+    """The doors' declared fields and image limits, which the page checks and writes
+    "copy as code" from (no key needed: OpenAPI publishes the same numbers)."""
+    return Response(
+        rules_json(), media_type="application/json", headers={"Cache-Control": "no-cache"}
     )
 
 

@@ -7,11 +7,15 @@ read result bytes); doors render views, never records.
 
 from __future__ import annotations
 
+import io
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from PIL import Image
+
 from canvasfill.api.errors import ApiError
-from canvasfill.api.view import DialectResult, ResultView, TaskView
+from canvasfill.api.view import DialectResult, PreviewView, ResultView, TaskView
 from canvasfill.errors import ErrorCode
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.tables import Task
@@ -84,7 +88,37 @@ def view_for(task: Task, runtime: Runtime, base: str, *, with_data: bool = False
         callback_state=task.callback_state,
         callback_attempts=task.callback_attempts,
         seq=task.seq,
+        mask_url=_mask_url(task, runtime, base),
     )
+
+
+def _mask_url(task: Task, runtime: Runtime, base: str) -> str | None:
+    """The signed URL of the mask the task's fill used (kept with its first result), signed
+    and expiring as the results are."""
+    if not task.results or task.results_expire_at is None or results_expired(task):
+        return None
+    key = task.results[0].get("mask_key")
+    return runtime.blobs.url(str(key), task.results_expire_at, base) if key else None
+
+
+def preview_views(
+    task: Task, keys: Sequence[str], first: int, runtime: Runtime, base: str
+) -> list[PreviewView]:
+    """The stored previews ``keys`` (the first of them preview ``first``), with their
+    bytes and a signed URL valid as long as results are kept; one gone is skipped."""
+    expires_at = datetime.now(UTC) + runtime.result_ttl
+    views = []
+    for offset, key in enumerate(keys):
+        try:
+            data = runtime.blobs.get(key)
+        except BlobNotFoundError:  # swept under us: the next one may still be there
+            continue
+        with Image.open(io.BytesIO(data)) as image:  # reads the header only
+            width, height = image.size
+            kind = (image.format or "").lower()
+        url = runtime.blobs.url(key, expires_at, base)
+        views.append(PreviewView(first + offset, url, data, width, height, kind))
+    return views
 
 
 def _result_bytes(runtime: Runtime, key: str) -> bytes:
@@ -130,6 +164,7 @@ def native_task_json(view: TaskView) -> dict[str, Any]:
             {"url": r.url, "width": r.width, "height": r.height, "format": r.format}
             for r in view.results
         ],
+        "mask": view.mask_url,
         "results_expire_at": _iso(view.results_expire_at),
         "results_expired": view.results_expired,
         "ignored_params": list(view.ignored),

@@ -32,6 +32,19 @@ class DialectResult(ResultView):
 
 
 @dataclass(frozen=True)
+class PreviewView:
+    """One preview of a running task, as a streamed answer shows it."""
+
+    index: int
+    """Its place among the task's previews (0, 1, ...)."""
+    url: str
+    data: bytes
+    width: int
+    height: int
+    format: str
+
+
+@dataclass(frozen=True)
 class TaskView:
     id: str
     status: str
@@ -60,6 +73,9 @@ class TaskView:
     callback_attempts: int = 0
     seq: int = 0
     """The task's place in its key's list (cursors)."""
+    mask_url: str | None = None
+    """Signed URL of the mask the fill used (removals and mask tasks), until the
+    results expire."""
 
     def result_data(self) -> list[bytes]:
         """The results' bytes; the door must have asked the glue for them."""

@@ -3,8 +3,8 @@
 One module per command group: :mod:`.fill` (``expand``, ``remove``, sharing
 :class:`~canvasfill.cli.options.FillOptions`), :mod:`.batch` (folders),
 :mod:`.running` (one file), :mod:`.output` (printing, files written, exit codes),
-:mod:`.engines`, :mod:`.demo`, :mod:`.serve`, :mod:`.worker`, :mod:`.keys` and
-:mod:`.models`.
+:mod:`.help` (the placeholders ``--help`` shows), :mod:`.engines`, :mod:`.demo`,
+:mod:`.serve`, :mod:`.worker`, :mod:`.keys` and :mod:`.models`.
 
 Importing this package imports typer and the command declarations only: each command
 imports what it needs (the pipeline, the database, FastAPI, torch through an engine)
@@ -23,6 +23,7 @@ from canvasfill import __version__
 from canvasfill.cli.demo import demo
 from canvasfill.cli.engines import engines
 from canvasfill.cli.fill import expand, remove
+from canvasfill.cli.help import plain_help
 from canvasfill.cli.keys import keys_app
 from canvasfill.cli.models import models_app
 from canvasfill.cli.output import EXIT_FAILED
@@ -65,6 +66,7 @@ app.command()(expand)
 app.command()(remove)
 app.command()(engines)
 app.command()(demo)
+plain_help(app)  # after every command is declared: INPUT and PATH, not {INPUT} and <path>
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from canvasfill.cli.options import (
     StrengthOpt,
 )
 from canvasfill.cli.output import fail_usage
+from canvasfill.imaging.limits import MAX_EXPAND_PIXELS, MAX_EXPAND_RATIO
 
 if TYPE_CHECKING:
     from canvasfill.engines.base import Operation
@@ -42,21 +43,37 @@ def expand(
     input_path: InputArg,
     output: OutputOpt,
     left: Annotated[
-        float, typer.Option(min=0.0, help="Fraction of the width to add on the left.")
+        float,
+        typer.Option(
+            min=0.0, max=MAX_EXPAND_RATIO, help="Fraction of the width to add on the left."
+        ),
     ] = 0.0,
     right: Annotated[
-        float, typer.Option(min=0.0, help="Fraction of the width to add on the right.")
+        float,
+        typer.Option(
+            min=0.0, max=MAX_EXPAND_RATIO, help="Fraction of the width to add on the right."
+        ),
     ] = 0.0,
     top: Annotated[
-        float, typer.Option(min=0.0, help="Fraction of the height to add on top.")
+        float,
+        typer.Option(min=0.0, max=MAX_EXPAND_RATIO, help="Fraction of the height to add on top."),
     ] = 0.0,
     bottom: Annotated[
-        float, typer.Option(min=0.0, help="Fraction of the height to add below.")
+        float,
+        typer.Option(min=0.0, max=MAX_EXPAND_RATIO, help="Fraction of the height to add below."),
     ] = 0.0,
-    left_px: Annotated[int, typer.Option(min=0, help="Pixels to add on the left.")] = 0,
-    right_px: Annotated[int, typer.Option(min=0, help="Pixels to add on the right.")] = 0,
-    top_px: Annotated[int, typer.Option(min=0, help="Pixels to add on top.")] = 0,
-    bottom_px: Annotated[int, typer.Option(min=0, help="Pixels to add below.")] = 0,
+    left_px: Annotated[
+        int, typer.Option(min=0, max=MAX_EXPAND_PIXELS, help="Pixels to add on the left.")
+    ] = 0,
+    right_px: Annotated[
+        int, typer.Option(min=0, max=MAX_EXPAND_PIXELS, help="Pixels to add on the right.")
+    ] = 0,
+    top_px: Annotated[
+        int, typer.Option(min=0, max=MAX_EXPAND_PIXELS, help="Pixels to add on top.")
+    ] = 0,
+    bottom_px: Annotated[
+        int, typer.Option(min=0, max=MAX_EXPAND_PIXELS, help="Pixels to add below.")
+    ] = 0,
     mask: Annotated[
         Path | None,
         typer.Option(
@@ -107,7 +124,8 @@ def remove(
         typer.Option(help="Mask file (white = remove), or a folder of same-named masks."),
     ] = None,
     box: Annotated[
-        list[str] | None, typer.Option(help="X,Y,W,H of a box to remove; repeat for more.")
+        list[str] | None,
+        typer.Option(metavar="X,Y,W,H", help="A box to remove, in pixels; repeat for more."),
     ] = None,
     grow: Annotated[int, typer.Option(min=0, max=256, help="Grow the mask by N pixels.")] = 0,
     detect: Annotated[

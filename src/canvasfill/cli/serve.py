@@ -40,6 +40,7 @@ def serve(
     from canvasfill.api.app import create_app
     from canvasfill.api.connection_guard import guarded_protocol
     from canvasfill.api.playground import playground_link
+    from canvasfill.cli.engines import engines_line
     from canvasfill.cli.keys import open_key_store
     from canvasfill.jobs.logs import configure_logging
     from canvasfill.settings import Settings
@@ -69,6 +70,7 @@ def serve(
     say(f"canvasfill is serving at {url}  (API docs: {url}/docs)")
     say(f"playground: {playground_link(url, first_key)}")
     say(f"data folder: {settings.data_dir.resolve()}")
+    say(engines_line())
     app = create_app(settings)
     # canvasfill's forwarded_allow_ips is the one list of trusted proxies (api/forwarded.py)
     # uvicorn bounds neither a slow request head nor connections per client: ours does

@@ -11,7 +11,7 @@ import inspect
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from typing import ClassVar
@@ -29,6 +29,14 @@ FillProgress = Callable[[float], bool]
 decreasing). It returns True to ask the engine to stop, which the engine does at its
 next step by raising :class:`~canvasfill.errors.FillCanceledError`: one callback carries
 both ways, so no engine needs to know about tasks, events or a cancel flag."""
+
+FillPreview = Callable[[int, RGB], None]
+"""What an engine that can show its work calls with an intermediate picture: the index
+of the image (0..n-1) and its current estimate of the whole canvas, at any scale of the
+canvas's aspect (the patch engine's current pyramid level). The core composites it like
+a result, small, and keeps what the task asked for; an engine offers one when its
+estimate is worth a look (once per pyramid level), not at every step. Engines that take
+it declare a ``preview`` keyword on ``fill``; the others are never asked."""
 
 SEED_MAX = 4_294_967_294
 """Largest seed any dialect accepts (Stability-style: 0..4294967294)."""
@@ -49,6 +57,9 @@ class Param(StrEnum):
     GUIDANCE_SCALE = "guidance_scale"
     SEED = "seed"
     N = "n"
+    DETECT = "detect"
+    """An expansion's ``detect``: what was found is kept out of the fill's sources
+    (:attr:`FillParams.keep_out`); only an engine that copies from the photo can."""
 
 
 class Hardware(StrEnum):
@@ -69,6 +80,10 @@ class FillParams:
     steps: int | None = None
     strength: float | None = None
     guidance_scale: float | None = None
+    keep_out: Mask | None = field(default=None, compare=False, repr=False)
+    """Canvas pixels the fill must not copy from (an expansion's detected subject,
+    dilated): an engine that copies patches from the photo takes none that touch them,
+    so a person is not repeated in the new border. Others ignore it (``Param.DETECT``)."""
 
     def given(self) -> frozenset[Param]:
         """The parameters the caller actually set (a seed and n are always set)."""
@@ -80,6 +95,8 @@ class FillParams:
             Param.GUIDANCE_SCALE,
         )
         given = {param for param in optional if getattr(self, param.value) not in (None, "")}
+        if self.keep_out is not None:
+            given.add(Param.DETECT)
         return frozenset({Param.SEED, Param.N, *given})
 
     def seed_for(self, index: int) -> int:
@@ -160,22 +177,37 @@ def scaled(progress: FillProgress | None, start: float, stop: float) -> FillProg
 
 
 def fill_with_progress(
-    engine: Engine, image: RGB, mask: Mask, params: FillParams, progress: FillProgress | None
+    engine: Engine,
+    image: RGB,
+    mask: Mask,
+    params: FillParams,
+    progress: FillProgress | None,
+    preview: FillPreview | None = None,
 ) -> list[RGB]:
-    """``engine.fill`` with ``progress`` when the engine takes it.
+    """``engine.fill`` with ``progress`` and ``preview`` where the engine takes them.
 
     Engines written before progress existed (plugins, tests' fakes) override ``fill``
     with three parameters; they still run, reporting nothing between start and end.
+    Only engines that can show their work take ``preview`` (see :data:`FillPreview`).
     """
-    if progress is None or not _takes_progress(type(engine)):
-        return engine.fill(image, mask, params)
-    return engine.fill(image, mask, params, progress=progress)
+    extra: dict[str, FillProgress | FillPreview] = {}
+    if progress is not None and takes(type(engine), "progress"):
+        extra["progress"] = progress
+    if preview is not None and takes(type(engine), "preview"):
+        extra["preview"] = preview
+    return engine.fill(image, mask, params, **extra)  # type: ignore[arg-type]
+
+
+def offers_previews(engine: Engine) -> bool:
+    """Whether ``engine`` can show intermediate pictures (its ``fill`` takes ``preview``)."""
+    return takes(type(engine), "preview")
 
 
 @cache
-def _takes_progress(kind: type[Engine]) -> bool:
+def takes(kind: type[Engine], name: str) -> bool:
+    """Whether ``kind.fill`` accepts the keyword ``name`` (``progress``, ``preview``)."""
     parameters = inspect.signature(kind.fill).parameters
-    return "progress" in parameters or any(
+    return name in parameters or any(
         p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
     )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from functools import partial
-from importlib.util import find_spec
 from typing import Any, ClassVar
 
 from canvasfill.engines import models
@@ -27,9 +26,8 @@ from canvasfill.engines.base import (
     Param,
     checkpoint,
 )
-from canvasfill.engines.onnx_session import Signature, session_for
+from canvasfill.engines.onnx_session import Signature, session_for, unavailable_reason
 from canvasfill.engines.windows import WindowPolicy, run_windowed
-from canvasfill.extras import install_hint
 
 
 class OnnxInpaintEngine(Engine):
@@ -44,10 +42,8 @@ class OnnxInpaintEngine(Engine):
     expansion_rank: ClassVar[int]
 
     def availability(self) -> Availability:
-        if find_spec("onnxruntime") is None:
-            return Availability(False, f"onnxruntime is not installed: {install_hint('onnx')}")
-        reason = models.missing_reason(self.model)
-        return Availability(False, reason) if reason else Availability(True)
+        reason = unavailable_reason(self.model)
+        return Availability(not reason, reason)
 
     def preference(self, operation: Operation, params: FillParams) -> int | None:
         return self.removal_rank if operation is Operation.REMOVE else self.expansion_rank

@@ -16,12 +16,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 from canvasfill.engines import models
 from canvasfill.engines.settings import engine_settings
 from canvasfill.errors import EngineError, ErrorCode
+from canvasfill.extras import install_hint
+
+
+def unavailable_reason(model: str) -> str:
+    """Why an engine running pinned model ``model`` cannot run here ("" when it can):
+    asked by the engines and by ``canvasfill engines``, which does not import them."""
+    if find_spec("onnxruntime") is None:
+        return f"onnxruntime is not installed: {install_hint('onnx')}"
+    return models.missing_reason(model) or ""
+
 
 _CUDA = "CUDAExecutionProvider"
 _CPU = "CPUExecutionProvider"

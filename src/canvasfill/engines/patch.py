@@ -21,7 +21,9 @@ nothing to interpolate.
 A fill's ``progress`` callback hears 0 first, then the fraction done after every EM
 iteration and every carried pyramid level (weighted by the hole pixels each works on),
 then 1; image ``i`` of ``n`` spans ``i/n..(i+1)/n``. A stop request is honoured at the
-next of those calls.
+next of those calls. A ``preview`` callback, when given, sees image ``i``'s solution
+after each searched pyramid level but the finest (coarse, at that level's size): what
+the stream of a task that asked for previews shows while the fill runs.
 
 Image ``i`` of ``n`` uses ``params.seed_for(i)``, so a seed reproduces every image and
 different images differ. Prompts and guidance mean nothing to an example-based fill;
@@ -43,6 +45,7 @@ from canvasfill.engines.base import (
     RGB,
     Engine,
     FillParams,
+    FillPreview,
     FillProgress,
     Mask,
     Operation,
@@ -85,7 +88,7 @@ class PatchEngine(Engine):
     name = "patch"
     summary = "multi-scale PatchMatch completion (Wexler et al.): sharp fills, no weights, CPU"
     honours: ClassVar[frozenset[Param]] = frozenset(
-        {Param.SEED, Param.N, Param.STEPS, Param.STRENGTH}
+        {Param.SEED, Param.N, Param.STEPS, Param.STRENGTH, Param.DETECT}
     )
     feather: ClassVar[int] = 2
 
@@ -93,22 +96,36 @@ class PatchEngine(Engine):
         return _RANK
 
     def honoured(self, operation: Operation) -> frozenset[Param]:
-        return self.honours if hedges(operation) else self.honours - {Param.STRENGTH}
+        """A removal's strength; an expansion's kept-out subject (``detect``)."""
+        if hedges(operation):
+            return self.honours - {Param.DETECT}
+        return self.honours - {Param.STRENGTH}
 
     def fill(
-        self, image: RGB, mask: Mask, params: FillParams, progress: FillProgress | None = None
+        self,
+        image: RGB,
+        mask: Mask,
+        params: FillParams,
+        progress: FillProgress | None = None,
+        *,
+        preview: FillPreview | None = None,
     ) -> list[RGB]:
         from canvasfill.engines.patchmatch.solver import complete
 
         settings = settings_for(params.steps, params.strength, params.operation)
         pixels = np.ascontiguousarray(image, dtype=np.uint8)
         hole = np.ascontiguousarray(mask, dtype=bool)
+        keep_out = None
+        if params.keep_out is not None:
+            keep_out = np.ascontiguousarray(params.keep_out, dtype=bool)
         results = []
         for i in range(params.n):
             # image i of n spans i/n..(i+1)/n of the bar; the solver ticks within it
             part = scaled(progress, i / params.n, (i + 1) / params.n)
             tick = None if part is None else partial(checkpoint, part)
-            results.append(complete(pixels, hole, settings, params.seed_for(i), tick))
+            seed = params.seed_for(i)
+            sketch = None if preview is None else partial(preview, i)
+            results.append(complete(pixels, hole, settings, seed, tick, sketch, keep_out=keep_out))
         return results
 
     def warm_up(self) -> None:

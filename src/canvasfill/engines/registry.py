@@ -1,7 +1,8 @@
 """Engines register themselves; the core never lists them (as Pillow's format plugins do).
 
-Every module of the ``canvasfill.engines`` package is imported once, on first use, and
-its ``@register`` decorators fill the table; third-party packages add engines through
+The modules that ``engines/catalog.py`` declares, and every module of the
+``canvasfill.engines`` package, are imported once, on first use, and their
+``@register`` decorators fill the table; third-party packages add engines through
 the ``canvasfill.engines`` entry-point group. Engine modules keep heavy imports
 (torch, onnxruntime) inside functions, so discovery stays cheap and never fails
 because an optional extra is missing.
@@ -17,12 +18,12 @@ from importlib.metadata import entry_points
 from typing import TypeVar
 
 from canvasfill.engines.base import Engine, FillParams, Operation
+from canvasfill.engines.catalog import ENTRY_POINT_GROUP
 from canvasfill.errors import EngineError, ErrorCode
 
 log = logging.getLogger(__name__)
 
 AUTO = "auto"
-ENTRY_POINT_GROUP = "canvasfill.engines"
 
 _classes: dict[str, type[Engine]] = {}
 _instances: dict[str, Engine] = {}
@@ -58,6 +59,13 @@ def _discover() -> None:
     with _lock:
         if _discovered:
             return
+        from canvasfill.engines.catalog import declared_modules
+
+        # the built-in engines where the catalog declares them (a subpackage such as
+        # ``diffusion`` does not import its engine module by itself), then any module
+        # of the package, so an engine added without a declaration still registers
+        for name in declared_modules():
+            importlib.import_module(name)
         package = importlib.import_module("canvasfill.engines")
         for module in pkgutil.iter_modules(package.__path__, prefix="canvasfill.engines."):
             importlib.import_module(module.name)

@@ -12,6 +12,12 @@ from canvasfill.errors import ErrorCode, InputError
 
 MEGABYTE = 1024 * 1024
 
+MAX_EXPAND_RATIO = 10.0
+"""The most an expansion may add to one side, as a fraction of the original's width
+(left/right) or height: the native API's ``ratios`` and the CLI's ``--left`` ... alike."""
+MAX_EXPAND_PIXELS = 8192
+"""The most an expansion may add to one side in pixels (``pixels``, ``--left-px`` ...)."""
+
 
 @dataclass(frozen=True)
 class ImageLimits:

@@ -7,6 +7,7 @@ rules; ``LENIENT`` (native API, CLI) accepts any still image and reads its lumin
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -209,3 +210,12 @@ def require_something_to_fill(mask: Mask, *, field: str = "mask") -> None:
             "from; leave the part to keep black (0)",
             field=field,
         )
+
+
+def encode_mask(mask: Mask, *, png_compress_level: int = 1) -> bytes:
+    """``mask`` as an 8-bit grey PNG, 255 where True and 0 elsewhere: the form every
+    door reads back as a mask, so a returned mask can be edited and sent again."""
+    grey = np.where(mask, np.uint8(255), np.uint8(0)).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(grey, mode="L").save(buffer, format="PNG", compress_level=png_compress_level)
+    return buffer.getvalue()

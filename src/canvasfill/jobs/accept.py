@@ -28,7 +28,7 @@ from canvasfill.jobs.submission import Submission
 from canvasfill.jobs.tables import ApiKey, Task, utcnow
 from canvasfill.jobs.tasks import new_task_id
 from canvasfill.pipeline.prepare import check
-from canvasfill.pipeline.spec import JobSpec
+from canvasfill.pipeline.spec import MASK_ENGINE, JobSpec
 from canvasfill.storage.base import input_key, task_prefixes
 
 CALLBACK_URL_MAX = 2048
@@ -81,7 +81,9 @@ def accept(
     if submission.mask is not None:
         runtime.blobs.put(input_key(task_id, "mask"), submission.mask)
     try:
-        task, created = runtime.tasks.create(task_id, key.id, submission, cost, idem, ttl)
+        task, created = runtime.tasks.create(
+            task_id, key.id, submission, cost, idem, ttl, limited_key=key.credits is not None
+        )
     except BaseException:
         _drop_inputs(runtime, task_id)
         raise
@@ -92,7 +94,7 @@ def accept(
 
 def _repeat_marker(submission: Submission, fingerprint: str) -> str:
     """The body's fingerprint, qualified by the door and the operation it asked for."""
-    scope = f"{submission.dialect}:{submission.spec.operation.value}:{fingerprint}"
+    scope = f"{submission.dialect}:{submission.spec.kind}:{fingerprint}"
     return hashlib.sha256(scope.encode()).hexdigest()
 
 
@@ -101,6 +103,8 @@ def _engine_for(runtime: Runtime, spec: JobSpec) -> str:
     life (``auto`` ranked, the operator's default applied): its queue and its worker
     run what the task says. An unknown or unusable engine is the caller's to fix: it
     is refused now, not in the task."""
+    if spec.mask_only:  # the detectors answer; no fill engine is chosen or needed
+        return MASK_ENGINE
     default = runtime.settings.default_engine
     return choose_engine(spec.engine, spec.operation, spec.fill_params(), default=default).name
 
@@ -132,7 +136,7 @@ def _check_urls(runtime: Runtime, submission: Submission) -> None:
 def _price(runtime: Runtime, submission: Submission) -> int:
     if submission.price_per_image is not None:
         return submission.price_per_image
-    return runtime.settings.price_for(submission.spec.operation.value)
+    return runtime.settings.price_for(submission.spec.kind)
 
 
 def _drop_inputs(runtime: Runtime, task_id: str) -> None:

@@ -30,6 +30,7 @@ from canvasfill.imaging.limits import BY_NAME, NATIVE
 from canvasfill.jobs.events import ProgressHook
 from canvasfill.jobs.fetch import AddressPolicy, fetch_url
 from canvasfill.jobs.logs import task_context
+from canvasfill.jobs.previews import keep_previews
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.tables import Task
 from canvasfill.jobs.tasks import ResultBlob
@@ -108,7 +109,15 @@ def _attempt(runtime: Runtime, task: Task, attempt: int, announce: ProgressHook)
             report,
             should_stop=_CancelWatch(runtime, task.id),
             png_compress_level=runtime.settings.png_compress_level,
+            # only a task that asked for previews stores (and announces) any
+            on_preview=keep_previews(runtime, task.id, announce) if spec.previews else None,
         )
+        mask_key = None
+        if output.mask is not None:
+            mask_key = result_key(task.id, 0, "png", "mask")
+            runtime.blobs.put(mask_key, output.mask)
+        elif spec.mask_only:  # the result is the mask
+            mask_key = result_key(task.id, 0, output.images[0].format.extension)
         results = []
         for index, result in enumerate(output.images):
             key = result_key(task.id, index, result.format.extension)
@@ -118,7 +127,9 @@ def _attempt(runtime: Runtime, task: Task, attempt: int, announce: ProgressHook)
                 watermark_key = result_key(task.id, index, result.format.extension, "watermark")
                 runtime.blobs.put(watermark_key, result.watermarked)
             results.append(
-                ResultBlob(key, result.width, result.height, result.format.value, watermark_key)
+                ResultBlob(
+                    key, result.width, result.height, result.format.value, watermark_key, mask_key
+                )
             )
         ignored = [param.value for param in output.ignored]
         if tasks.succeed(task.id, attempt, results, output.engine, ignored, ttl):

@@ -122,12 +122,17 @@ class KeyStore:
             return record
 
 
-def reserve(session: Session, key_id: str, cost: int) -> None:
+def reserve(session: Session, key_id: str, cost: int, *, limited: bool = True) -> None:
     """Take ``cost`` credits from a limited key, or raise ``InsufficientCreditsError``.
 
     One conditional UPDATE: the balance check and the subtraction are a single step
-    for the database, so no interleaving of requests can overdraw a key.
+    for the database, so no interleaving of requests can overdraw a key. ``limited`` is
+    what the key was when the request was authorized: for a key that was unlimited
+    then, the balance is read first, so the usual case is one statement either way
+    (a key that changed since is still charged right, with one statement more).
     """
+    if not limited and _balance(session, key_id) is None:
+        return
     result = session.execute(
         update(ApiKey)
         .where(ApiKey.id == key_id, ApiKey.credits.is_not(None), ApiKey.credits >= cost)
@@ -136,10 +141,15 @@ def reserve(session: Session, key_id: str, cost: int) -> None:
     )
     if rowcount(result) == 1:
         return
-    balance = session.scalar(select(ApiKey.credits).where(ApiKey.id == key_id))
+    balance = _balance(session, key_id)
     if balance is None:
         return  # an unlimited key
     raise InsufficientCreditsError(cost, balance)
+
+
+def _balance(session: Session, key_id: str) -> int | None:
+    """The key's credits (None: unlimited)."""
+    return session.scalar(select(ApiKey.credits).where(ApiKey.id == key_id))
 
 
 def refund(session: Session, key_id: str, cost: int) -> None:

@@ -61,6 +61,9 @@ class ResultBlob:
     format: str
     watermark_key: str | None = None
     """The visibly watermarked copy, when the spec asked for one."""
+    mask_key: str | None = None
+    """The mask the fill used (a removal's painted and detected mask; a mask task's own
+    result), one blob shared by every result of the task: the task's ``mask`` URL."""
 
     def record(self) -> dict[str, Any]:
         """The JSON kept on the task (no ``watermark_key`` where there is none)."""
@@ -102,8 +105,13 @@ class TaskStore:
         cost: int,
         idem: Idempotency | None = None,
         idempotency_ttl: timedelta = timedelta(hours=24),
+        *,
+        limited_key: bool = True,
     ) -> tuple[Task, bool]:
         """Store a new task, holding its credits; returns (task, created).
+
+        ``limited_key``: whether the key had a credit limit when it was authorized (a
+        hint that saves a statement: ``keys.reserve``).
 
         With an idempotency key already used (a concurrent twin of this request won),
         nothing is stored and the twin's task comes back with ``created`` False. Raises
@@ -118,7 +126,7 @@ class TaskStore:
             key_id=key_id,
             dialect=submission.dialect,
             external_id=submission.external_id,
-            operation=spec.operation.value,
+            operation=spec.kind,
             spec=spec.model_dump(mode="json"),
             image_url=submission.image_url,
             mask_url=submission.mask_url,
@@ -143,7 +151,7 @@ class TaskStore:
             with self._sessions.begin() as session:
                 if idem is not None:
                     idempotency.remember(session, key_id, idem, task_id, now, idempotency_ttl)
-                keys.reserve(session, key_id, cost)
+                keys.reserve(session, key_id, cost, limited=limited_key)
                 session.add(task)
         except IntegrityError:
             with self._sessions() as session:
@@ -268,10 +276,15 @@ class TaskStore:
         kills workers, and it must not take the pool down forever.
         """
         with self._sessions.begin() as session:
+            now = self._now()
+            fresh = _claim_queued(session, task_id, worker, max_attempts, now + lease, now)
+            if fresh is not None:
+                if fresh.notify_on == Notify.CHANGE:
+                    deliveries.queue(session, fresh, TaskStatus.RUNNING.value, now)
+                return Claim(task=fresh, attempt=fresh.attempts)
             task = session.scalar(select(Task).where(Task.id == task_id))
             if task is None or task.status not in UNFINISHED:
                 return None
-            now = self._now()
             if task.status == TaskStatus.RUNNING.value and _holds(task.lease_until, now):
                 return None
             seen_attempts = task.attempts
@@ -534,22 +547,67 @@ class TaskStore:
         conditions = [Task.id == task_id, Task.status.in_(expected)]
         if attempt is not None:
             conditions.append(Task.attempts == attempt)
-        changed = session.execute(
-            update(Task)
-            .where(*conditions)
-            .values(**values, finished_at=now, updated_at=now)
-            .execution_options(synchronize_session=False)
+        statement = (
+            update(Task).where(*conditions).values(**values, finished_at=now, updated_at=now)
         )
-        if rowcount(changed) != 1:
-            return False
-        task = session.scalar(
-            select(Task).where(Task.id == task_id).execution_options(populate_existing=True)
-        )
-        assert task is not None
+        task: Task | None
+        if _returns_rows(session):
+            task = session.scalars(
+                statement.returning(Task).execution_options(populate_existing=True)
+            ).first()
+            if task is None:
+                return False
+        else:
+            changed = session.execute(statement.execution_options(synchronize_session=False))
+            if rowcount(changed) != 1:
+                return False
+            task = session.scalar(
+                select(Task).where(Task.id == task_id).execution_options(populate_existing=True)
+            )
+            assert task is not None
         if refund:
             keys.refund(session, task.key_id, task.cost)
         deliveries.queue(session, task, task.status, now)
         return True
+
+
+def _returns_rows(session: Session) -> bool:
+    """Whether the database answers ``UPDATE ... RETURNING`` (PostgreSQL, SQLite 3.35+):
+    one statement then does what an update and a re-read did."""
+    return bool(session.get_bind().dialect.update_returning)
+
+
+def _claim_queued(
+    session: Session,
+    task_id: str,
+    worker: str,
+    max_attempts: int,
+    lease_until: datetime,
+    now: datetime,
+) -> Task | None:
+    """The usual claim in one statement: a queued task, not asked to stop and with
+    attempts left, becomes running; None for anything else (the caller decides then)."""
+    if not _returns_rows(session):
+        return None
+    return session.scalars(
+        update(Task)
+        .where(
+            Task.id == task_id,
+            Task.status == TaskStatus.QUEUED.value,
+            Task.cancel_requested_at.is_(None),
+            Task.attempts < max_attempts,
+        )
+        .values(
+            status=TaskStatus.RUNNING.value,
+            attempts=Task.attempts + 1,
+            started_at=now,
+            updated_at=now,
+            worker=worker,
+            lease_until=lease_until,
+            progress=0,
+        )
+        .returning(Task)
+    ).first()
 
 
 def _holds(lease_until: datetime | None, now: datetime) -> bool:

@@ -46,6 +46,9 @@ from canvasfill.pipeline.spec import (
 class PreparedJob:
     image: DecodedImage
     plan: CanvasPlan
+    keep_out: masks.Mask | None = None
+    """Canvas pixels the fill takes no source from (``JobSpec.keep_out`` found in the
+    original); None when none was asked for or nothing was found."""
 
 
 def prepare(spec: JobSpec, image_bytes: bytes, mask_bytes: bytes | None = None) -> PreparedJob:
@@ -53,7 +56,23 @@ def prepare(spec: JobSpec, image_bytes: bytes, mask_bytes: bytes | None = None) 
     limits = _limits(spec.limits)
     image = decode_image(image_bytes, limits)
     plan = _plan(spec, image.size, mask_bytes, limits, lambda: image.alpha, lambda: image.rgb)
-    return PreparedJob(image=image, plan=plan)
+    keep_out = _kept_out(spec, image.rgb, plan) if spec.keep_out else None
+    return PreparedJob(image=image, plan=plan, keep_out=keep_out)
+
+
+def _kept_out(spec: JobSpec, rgb: np.ndarray, plan: CanvasPlan) -> masks.Mask | None:
+    """What ``spec.keep_out`` finds in the original, placed on the canvas (known pixels
+    only: canvas mode's own fill is no source anyway)."""
+    from canvasfill.engines.detect import detect
+
+    found = detect(spec.keep_out, rgb)
+    if not bool(found.any()):
+        return None
+    width, height = plan.canvas_size
+    x, y = plan.offset
+    placed = np.zeros((height, width), dtype=np.bool_)
+    placed[y : y + found.shape[0], x : x + found.shape[1]] = found
+    return placed & ~plan.fill_mask
 
 
 def check(
@@ -211,14 +230,19 @@ def _detected_fill(
     found = detect(geometry.detect, image_rgb())
     if not bool(found.any()) and not bool(painted.any()):
         what = " or ".join(geometry.detect)
+        advice = (
+            "paint the mask by hand instead"
+            if spec.mask_only
+            else "paint a mask or give boxes for what to remove"
+        )
         raise InputError(
             ErrorCode.NOTHING_TO_REMOVE,
-            f"no {what} was found in the image, so there is nothing to remove; paint a "
-            "mask or give boxes for what to remove",
+            f"no {what} was found in the image, so there is nothing to remove; {advice}",
             field="detect",
         )
     fill = masks.grow(found | painted, geometry.grow)
-    if bool(fill.all()):
+    # a mask that is only shown may cover everything: the caller edits it before a fill
+    if bool(fill.all()) and not spec.mask_only:
         raise InputError(
             ErrorCode.FULL_MASK,
             f"what was found ({', '.join(geometry.detect)}) covers the whole image, so "

@@ -7,17 +7,26 @@ Progress is reported in percent: 10 once the canvas is placed, 10..90 while the 
 fills (its own fraction done, mapped onto that span), 90 once it has, 100 when encoded.
 ``should_stop`` is asked at every one of the engine's steps, and before it starts; a
 True answer ends the run with :class:`~canvasfill.errors.FillCanceledError`.
+``on_preview`` hears the previews a spec asked for (``pipeline/previews.py``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from canvasfill.engines.base import Engine, FillProgress, Param, fill_with_progress
+from canvasfill.engines.base import (
+    Engine,
+    FillParams,
+    FillPreview,
+    FillProgress,
+    Operation,
+    Param,
+    fill_with_progress,
+)
 from canvasfill.engines.registry import choose_engine
 from canvasfill.errors import EngineError, ErrorCode, FillCanceledError, InputError
 from canvasfill.imaging.composite import (
@@ -32,9 +41,12 @@ from canvasfill.imaging.geometry import (
     CanvasPlan,
     fit_within,
 )
+from canvasfill.imaging.masks import encode_mask
 from canvasfill.imaging.watermark import watermark
 from canvasfill.pipeline.prepare import PreparedJob, prepare
+from canvasfill.pipeline.previews import PreviewSink, previews_for
 from canvasfill.pipeline.spec import (
+    MASK_ENGINE,
     AlphaMask,
     JobSpec,
 )
@@ -66,6 +78,9 @@ class JobOutput:
     ignored: frozenset[Param]
     """Parameters the caller set that this engine does not use."""
     seconds: float
+    mask: bytes | None = None
+    """A removal's fill mask as an 8-bit PNG (255: filled), painted and detected alike,
+    so a caller can check what was removed; None for an expansion."""
 
 
 def run(
@@ -75,34 +90,78 @@ def run(
     *,
     should_stop: StopRequest | None = None,
     png_compress_level: int = PNG_COMPRESS_LEVEL,
+    on_preview: PreviewSink | None = None,
 ) -> JobOutput:
     """Fill, composite (known pixels exact), scale to fit, encode (PNG at the given
     zlib level: the service's ``png_compress_level`` setting).
 
     ``progress`` hears percentages (see the module docstring); ``should_stop`` can end
-    the run between the engine's steps with ``FillCanceledError``."""
+    the run between the engine's steps with ``FillCanceledError``; ``on_preview`` is
+    handed the first ``spec.previews`` intermediate pictures the engine offers."""
     started = time.perf_counter()
     report = _rising(progress)
+    if spec.mask_only:
+        return _mask_output(spec, prepared, report, started, png_compress_level)
     params = spec.fill_params()
+    if prepared.keep_out is not None:
+        params = replace(params, keep_out=prepared.keep_out)
     engine = choose_engine(spec.engine, spec.operation, params)
     plan = prepared.plan
     canvas = place_on_canvas(prepared.image.rgb, plan)
     alpha = place_alpha(prepared.image.alpha, plan)
     if isinstance(spec.geometry, AlphaMask):
         alpha = opaque_where(alpha, plan.fill_mask)
+    preview = previews_for(
+        spec.previews,
+        on_preview,
+        canvas,
+        plan.fill_mask,
+        alpha,
+        _target((canvas.shape[1], canvas.shape[0]), spec),
+        spec.output.format,
+        spec.output.quality,
+    )
     report(FILL_START)
-    fills = _fill(engine, canvas, plan, spec, _engine_progress(report, should_stop))
+    fills = _fill(
+        engine, canvas, plan, spec, params, _engine_progress(report, should_stop), preview
+    )
     report(FILL_END)
     images = []
     for fill in fills:
         rgb = composite(canvas, fill, plan.fill_mask, engine.feather)
         images.append(_finish(rgb, alpha, spec, png_compress_level))
+    mask = None
+    if spec.operation is Operation.REMOVE:
+        mask = encode_mask(plan.fill_mask, png_compress_level=png_compress_level)
     report(100)
     return JobOutput(
         images=images,
         engine=engine.name,
         seed=spec.seed,
         ignored=params.given() - engine.honoured(spec.operation),
+        seconds=time.perf_counter() - started,
+        mask=mask,
+    )
+
+
+def _mask_output(
+    spec: JobSpec,
+    prepared: PreparedJob,
+    report: ProgressCallback,
+    started: float,
+    png_level: int,
+) -> JobOutput:
+    """A mask-only task's answer: the planned mask (detection ran in ``prepare``) as an
+    8-bit PNG of the image's size, 255 where something was found."""
+    mask = prepared.plan.fill_mask
+    data = encode_mask(mask, png_compress_level=png_level)
+    report(100)
+    height, width = mask.shape
+    return JobOutput(
+        images=[ResultImage(data=data, width=width, height=height, format=OutputFormat.PNG)],
+        engine=MASK_ENGINE,
+        seed=spec.seed,
+        ignored=frozenset(),
         seconds=time.perf_counter() - started,
     )
 
@@ -133,12 +192,18 @@ def _engine_progress(report: ProgressCallback, should_stop: StopRequest | None) 
 
 
 def _fill(
-    engine: Engine, canvas: np.ndarray, plan: CanvasPlan, spec: JobSpec, progress: FillProgress
+    engine: Engine,
+    canvas: np.ndarray,
+    plan: CanvasPlan,
+    spec: JobSpec,
+    params: FillParams,
+    progress: FillProgress,
+    preview: FillPreview | None = None,
 ) -> list[np.ndarray]:
     if progress(0.0):  # asked to stop before the engine started
         raise FillCanceledError()
     try:
-        fills = fill_with_progress(engine, canvas, plan.fill_mask, spec.fill_params(), progress)
+        fills = fill_with_progress(engine, canvas, plan.fill_mask, params, progress, preview)
     except (InputError, EngineError, FillCanceledError):
         raise
     except Exception as exc:
@@ -154,8 +219,7 @@ def _fill(
 def _finish(
     rgb: np.ndarray, alpha: np.ndarray | None, spec: JobSpec, png_level: int
 ) -> ResultImage:
-    size = (rgb.shape[1], rgb.shape[0])
-    target = spec.output.size or fit_within(size, spec.output.max_width, spec.output.max_height)
+    target = _target((rgb.shape[1], rgb.shape[0]), spec)
     rgb = scale_to(rgb, target)
     if alpha is not None:
         alpha = scale_to(alpha, target)
@@ -178,6 +242,11 @@ def _finish(
     )
 
 
+def _target(size: tuple[int, int], spec: JobSpec) -> tuple[int, int]:
+    """(width, height) of the encoded results of a canvas of ``size``."""
+    return spec.output.size or fit_within(size, spec.output.max_width, spec.output.max_height)
+
+
 def run_job(
     spec: JobSpec,
     image_bytes: bytes,
@@ -185,6 +254,8 @@ def run_job(
     progress: ProgressCallback | None = None,
     *,
     should_stop: StopRequest | None = None,
+    on_preview: PreviewSink | None = None,
 ) -> JobOutput:
     """Prepare and run in one call: the CLI's and the Python API's direct mode."""
-    return run(spec, prepare(spec, image_bytes, mask_bytes), progress, should_stop=should_stop)
+    prepared = prepare(spec, image_bytes, mask_bytes)
+    return run(spec, prepared, progress, should_stop=should_stop, on_preview=on_preview)

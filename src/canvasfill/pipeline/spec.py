@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from canvasfill.engines.base import SEED_MAX, FillParams, Operation
 from canvasfill.engines.detect import KINDS, DetectKind
@@ -23,8 +23,15 @@ MAX_SPEC_IMAGES = 10
 MAX_STEPS = 200
 """The most sampling steps (or solver iterations) any door accepts: past it a diffusion
 engine would only run into the task timeout."""
+MAX_PREVIEWS = 3
+"""The most intermediate pictures a task keeps (OpenAI's ``partial_images``: 0..3)."""
 MAX_OUTPUT_SIDE = 65_535
 """The largest ``max_width``/``max_height`` (PNG and WebP sides stop near it anyway)."""
+MASK_KIND = "mask"
+"""A mask-only task's operation as stored and shown (``POST /v1/masks``), and the key
+of its price in ``price_per_image``."""
+MASK_ENGINE = "detect"
+"""The engine name a mask-only task records: no fill engine runs, the detectors do."""
 
 
 _Side = Annotated[int, Field(ge=1, le=MAX_OUTPUT_SIDE)]
@@ -170,6 +177,32 @@ class JobSpec(_Frozen):
     """Which door's image limits apply (``imaging.limits.BY_NAME``)."""
     strict_mask: bool = False
     """Apply AILabTools' mask-file rules instead of reading any image's luminance."""
+    previews: int = Field(0, ge=0, le=MAX_PREVIEWS)
+    """Intermediate pictures of the fill to keep while it runs (``pipeline/previews.py``):
+    0, the default, costs nothing; only engines that show their work make any."""
+    keep_out: tuple[DetectKind, ...] = Field((), max_length=len(KINDS))
+    """An expansion's ``detect``: what is found in the original (the subject) is no
+    source for the fill, so it is not copied into the new border (issue 25). Found on
+    the worker; nothing found leaves the fill as it would be."""
+    mask_only: bool = False
+    """Answer the mask the geometry plans (what detection finds) as the result, an 8-bit
+    PNG (255 where found), instead of filling it: ``POST /v1/masks``. Only with a
+    ``DetectedMask``; no engine runs."""
+
+    @model_validator(mode="after")
+    def _detection_fits_the_geometry(self) -> JobSpec:
+        if self.mask_only and not isinstance(self.geometry, DetectedMask):
+            raise ValueError("mask_only answers what detection finds: it needs a detect geometry")
+        if self.keep_out and not isinstance(
+            self.geometry, RatioExpansion | PixelExpansion | CanvasMask
+        ):
+            raise ValueError("keep_out belongs to an expansion")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """What the task does, as stored, shown and priced: the operation, or ``mask``."""
+        return MASK_KIND if self.mask_only else self.operation.value
 
     def fill_params(self) -> FillParams:
         return FillParams(

@@ -25,6 +25,7 @@ export class Editor {
       handle.addEventListener("pointerdown", (event) => this.startHandleDrag(event, side));
     }
     this.frameLabel = stage.querySelector(".frame-size");
+    this.toolbar = stage.querySelector(".toolbar");
     this.cursor = stage.querySelector(".brush-cursor");
     this.image = null;
     this.size = null;
@@ -90,42 +91,67 @@ export class Editor {
 
   // --- the view ----------------------------------------------------------------------
 
-  resize() {
+  /** Size the canvas to the stage; true when the stage was hidden (0 x 0) until now. */
+  measure() {
     const rect = this.stage.getBoundingClientRect();
     const ratio = window.devicePixelRatio || 1;
-    this.width = Math.max(1, rect.width);
-    this.height = Math.max(1, rect.height);
-    this.canvas.width = Math.round(this.width * ratio);
-    this.canvas.height = Math.round(this.height * ratio);
-    this.canvas.style.width = `${this.width}px`;
-    this.canvas.style.height = `${this.height}px`;
-    this.pixelRatio = ratio;
-    if (!this.fitted) this.fit();
+    const wasHidden = !(this.width > 1 && this.height > 1);
+    const width = Math.max(1, rect.width);
+    const height = Math.max(1, rect.height);
+    if (width !== this.width || height !== this.height || ratio !== this.pixelRatio) {
+      this.width = width;
+      this.height = height;
+      this.canvas.width = Math.round(width * ratio);
+      this.canvas.height = Math.round(height * ratio);
+      this.canvas.style.width = `${width}px`;
+      this.canvas.style.height = `${height}px`;
+      this.pixelRatio = ratio;
+    }
+    return wasHidden && width > 1 && height > 1;
+  }
+
+  resize() {
+    // a stage that was hidden (the result view was shown) had no size to fit into
+    const shown = this.measure();
+    if (!this.fitted || shown) this.fit();
     else this.draw();
   }
 
+  /** Where the document may lie: inside the stage, above the floating toolbar, with
+   * room around it for the expand handles. */
+  safeArea() {
+    const pad = this.mode === "expand" ? 56 : 32;
+    const bar = this.toolbar && !this.toolbar.hidden ? this.toolbar.getBoundingClientRect() : null;
+    const stage = this.stage.getBoundingClientRect();
+    // the handles stick out 7 px: keep the bottom one above the bar, with a gap
+    const below = bar && bar.height ? stage.bottom - bar.top + (this.mode === "expand" ? 20 : 8) : pad;
+    return { left: pad, top: pad, right: this.width - pad, bottom: this.height - Math.max(pad, below) };
+  }
+
   fit() {
+    this.measure(); // the stage may have been hidden since the last resize
     if (!this.size) {
       this.draw();
       return;
     }
     const b = this.bounds();
-    const pad = this.mode === "expand" ? 56 : 32;
-    const scale = Math.min((this.width - 2 * pad) / b.w, (this.height - 2 * pad) / b.h);
+    const area = this.safeArea();
+    const scale = Math.min((area.right - area.left) / b.w, (area.bottom - area.top) / b.h);
     this.scale = Math.max(MIN_SCALE, Math.min(MAX_SCALE, scale));
-    this.tx = (this.width - b.w * this.scale) / 2 - b.x * this.scale;
-    this.ty = (this.height - b.h * this.scale) / 2 - b.y * this.scale;
+    this.tx = (area.left + area.right - b.w * this.scale) / 2 - b.x * this.scale;
+    this.ty = (area.top + area.bottom - b.h * this.scale) / 2 - b.y * this.scale;
     this.fitted = true;
     this.draw();
     this.hooks.onZoom?.(this.scale);
   }
 
-  /** Whether the whole document is visible in the stage. */
+  /** Whether the whole document is visible in the stage, clear of the toolbar. */
   fits() {
     const b = this.bounds();
+    const area = this.safeArea();
     const x0 = b.x * this.scale + this.tx;
     const y0 = b.y * this.scale + this.ty;
-    return x0 >= 0 && y0 >= 0 && x0 + b.w * this.scale <= this.width && y0 + b.h * this.scale <= this.height;
+    return x0 >= 0 && y0 >= 0 && x0 + b.w * this.scale <= this.width && y0 + b.h * this.scale <= area.bottom + 1;
   }
 
   zoomAt(factor, cx = this.width / 2, cy = this.height / 2) {
@@ -316,6 +342,28 @@ export class Editor {
     this.push({ kind: "clear" });
   }
 
+  /** Add a mask the server found (white = fill, the photo's size) as one undoable step. */
+  addMaskImage(image) {
+    const [w, h] = this.size;
+    const canvas = document.createElement("canvas");
+    canvas.width = w;
+    canvas.height = h;
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(image, 0, 0, w, h);
+    const pixels = ctx.getImageData(0, 0, w, h);
+    const data = pixels.data;
+    let marked = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const on = data[i] >= 128;
+      marked += on;
+      data[i] = data[i + 1] = data[i + 2] = 255;
+      data[i + 3] = on ? 255 : 0; // the same threshold the server reads a mask with
+    }
+    ctx.putImageData(pixels, 0, 0);
+    this.push({ kind: "image", alpha: canvas, tints: {} });
+    return marked;
+  }
+
   /** The operations since the last clear. */
   activeOps() {
     const last = this.ops.map((op) => op.kind).lastIndexOf("clear");
@@ -340,6 +388,8 @@ export class Editor {
       ctx.strokeStyle = ctx.fillStyle;
       if (op.kind === "rect") {
         ctx.fillRect(op.x, op.y, op.width, op.height);
+      } else if (op.kind === "image") {
+        ctx.drawImage(Editor.tinted(op, colour), 0, 0);
       } else if (op.kind === "stroke") {
         ctx.lineWidth = op.width;
         ctx.lineCap = "round";
@@ -353,6 +403,22 @@ export class Editor {
       }
     }
     ctx.globalCompositeOperation = "source-over";
+  }
+
+  /** A found mask in `colour` where it marks the fill, transparent elsewhere (cached). */
+  static tinted(op, colour) {
+    if (!op.tints[colour]) {
+      const canvas = document.createElement("canvas");
+      canvas.width = op.alpha.width;
+      canvas.height = op.alpha.height;
+      const ctx = canvas.getContext("2d");
+      ctx.drawImage(op.alpha, 0, 0);
+      ctx.globalCompositeOperation = "source-in";
+      ctx.fillStyle = colour;
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      op.tints[colour] = canvas;
+    }
+    return op.tints[colour];
   }
 
   renderMask() {
@@ -463,10 +529,22 @@ export class Editor {
       ctx.strokeStyle = "rgba(255,255,255,0.85)";
       ctx.setLineDash([]);
       ctx.strokeRect(Math.round(this.tx) + 0.5, Math.round(this.ty) + 0.5, Math.round(w * s) - 1, Math.round(h * s) - 1);
+      // the dashed outline marks only the sides that grow: an unchanged edge stays the photo's
       ctx.strokeStyle = "#4f7cff";
       ctx.lineWidth = 2;
       ctx.setLineDash([6, 4]);
-      ctx.strokeRect(bx, by, b.w * s, b.h * s);
+      const x1 = bx + b.w * s;
+      const y1 = by + b.h * s;
+      const edges = { left: [bx, by, bx, y1], right: [x1, by, x1, y1], top: [bx, by, x1, by], bottom: [bx, y1, x1, y1] };
+      const grown = Object.keys(edges).filter((side) => this.sides[side] > 0);
+      ctx.beginPath();
+      for (const side of grown) {
+        const [ax, ay, cx, cy] = edges[side];
+        ctx.moveTo(ax, ay);
+        ctx.lineTo(cx, cy);
+      }
+      ctx.stroke();
+      this.stage.dataset.outline = grown.join(" ");
       ctx.setLineDash([]);
     }
     if (this.frameLabel) {

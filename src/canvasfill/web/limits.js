@@ -1,17 +1,38 @@
-// What the native API accepts (imaging/limits.py NATIVE and api/native.py), checked
-// here so the page refuses before sending what the server would refuse anyway.
+// What the native API accepts, checked here so the page refuses before sending what the
+// server would refuse anyway. The numbers are the native door's own declarations (its
+// fields and image limits), read from the server by useRules() before the page starts.
 
-export const NATIVE = {
-  formats: ["jpeg", "png", "webp"],
-  maxBytes: 50 * 1024 * 1024,
-  maxSide: 8192,
-  maxPixels: 8192 * 8192,
-  maxCanvasPixels: 8192 * 8192,
-  maxRatio: 10,
-  maxSidePixels: 8192,
-  maxImages: 9,
-  maxRectangles: 50,
-};
+export const NATIVE = {};
+
+export const EXPAND_PATH = "/v1/expand";
+export const REMOVE_PATH = "/v1/remove";
+
+/** Fill NATIVE from the server's rules (a Rules from rules.js). */
+export function useRules(rules) {
+  const image = rules.image("native");
+  const expand = (name) => rules.field("native", EXPAND_PATH, name);
+  Object.assign(NATIVE, {
+    formats: image.formats,
+    maxBytes: image.max_bytes,
+    maxSide: image.max_side,
+    maxPixels: image.max_pixels,
+    maxCanvasPixels: image.max_canvas_pixels,
+    maxRatio: expand("ratios").fields.left.maximum,
+    maxSidePixels: expand("pixels").fields.left.maximum,
+    maxImages: expand("n").maximum,
+    maxRectangles: rules.field("native", REMOVE_PATH, "rectangles").maxItems,
+    maxPrompt: expand("prompt").maxLength,
+    // a field's range as the page offers it (seed -1 is the API's "random" marker)
+    ranges: {
+      seed: { ...expand("seed"), minimum: Math.max(0, expand("seed").minimum) },
+      steps: expand("steps"),
+      guidance_scale: expand("guidance_scale"),
+      strength: expand("strength"),
+      n: expand("n"),
+    },
+  });
+  return NATIVE;
+}
 
 export const SIDES = ["left", "right", "top", "bottom"];
 
@@ -37,7 +58,7 @@ export function sniffFormat(bytes) {
 /** Why the server would refuse this input file, or null. `size` may be unknown (null). */
 export function checkImage(bytes, fileSize, size) {
   if (fileSize > NATIVE.maxBytes) {
-    return `the image file is ${(fileSize / 1048576).toFixed(1)} MB; send at most 50 MB`;
+    return `the image file is ${(fileSize / 1048576).toFixed(1)} MB; send at most ${NATIVE.maxBytes / 1048576} MB`;
   }
   const format = sniffFormat(bytes);
   if (format && !NATIVE.formats.includes(format)) {

@@ -135,7 +135,9 @@ def test_dall_e_2_defaults_to_url(client: openai.OpenAI) -> None:
     assert (result.data or [])[0].url is not None
 
 
-def test_streaming(client: openai.OpenAI) -> None:
+def test_streaming_with_an_engine_that_shows_no_work(client: openai.OpenAI) -> None:
+    """telea offers no previews: partial_images asks for some, none come, the edit does
+    (streamed previews: ``test_openai_stream.py``)."""
     canvas, where = _on_canvas()
     stream = client.images.edit(image=canvas, prompt="extend", stream=True, partial_images=2)
     events = list(stream)

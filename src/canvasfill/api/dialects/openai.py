@@ -5,9 +5,16 @@ marked by transparency, as OpenAI marks it: a ``mask`` file's fully transparent 
 or without one the image's own (a photo on a larger transparent canvas is an expansion,
 a transparent hole a removal; both are :class:`~canvasfill.pipeline.spec.AlphaMask`).
 Fields canvasfill cannot honour (``quality``, ``background``, ``input_fidelity``,
-``user``, ``partial_images``...) are accepted, checked where OpenAI checks them, and kept
-with the task. ``stream=true`` answers one ``image_edit.completed`` event per image, no
-``image_edit.partial_image``: engines report progress as a number, not as pixels.
+``user``...) are accepted, checked where OpenAI checks them, and kept with the task.
+
+``stream=true`` answers ``text/event-stream`` while the task runs (the handler's
+streamed answer, fed by the task's events): with ``partial_images`` = N > 0 the task
+asks for N previews (``JobSpec.previews``), and each one its worker stores is sent as
+an ``image_edit.partial_image`` event as it arrives (only engines that show their work
+make any: ``patch`` does, once per pyramid level; the others send none), then one
+``image_edit.completed`` event per image. A partial image is a small picture (at most
+512 px a side) in the requested output format; its ``size`` is the requested size, or
+for ``auto`` its own. A failure after the stream began is an ``error`` event.
 """
 
 from __future__ import annotations
@@ -26,13 +33,14 @@ from canvasfill.api.door import (
     Create,
     Door,
     Incoming,
+    Stream,
     exhaustive,
     register,
     rows,
     synchronous,
 )
 from canvasfill.api.errors import ApiError, ErrorInfo
-from canvasfill.api.view import TaskView
+from canvasfill.api.view import PreviewView, TaskView
 from canvasfill.engines.base import Operation, resolve_seed
 from canvasfill.engines.registry import engine_names
 from canvasfill.errors import (
@@ -185,6 +193,8 @@ def parse(
             f"at most {MAX_IMAGES_SENT} images may be sent (got {len(images)})",
             field="image",
         )
+    stream = _boolean(fields, STREAM.name)
+    partial_images = fields.read(PARTIAL_IMAGES)
     prompt = fields.text(PROMPT.name, max_length=PROMPT.max_length)
     if not prompt.strip():
         raise InputError(ErrorCode.MISSING_PARAMETER, "prompt is required", field="prompt")
@@ -204,8 +214,8 @@ def parse(
         "input_fidelity": fields.read(INPUT_FIDELITY),
         "output_format": output_format,
         "output_compression": compression,
-        "stream": _boolean(fields, STREAM.name),
-        "partial_images": fields.read(PARTIAL_IMAGES),
+        "stream": stream,
+        "partial_images": partial_images,
         "images_sent": len(images),
         **{field.name: fields.read(field) or None for field in RECORDED},
     }
@@ -224,6 +234,8 @@ def parse(
             size=None if size == "auto" else _size(size),
         ),
         limits=NAME,
+        # previews are made (and stored) only for a stream that will send them
+        previews=(partial_images or 0) if stream else 0,
     )
     return Submission(spec=spec, image=images[0], mask=mask, dialect=NAME, meta={META: options})
 
@@ -275,31 +287,11 @@ def _common(task: TaskView, options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def render_task(task: TaskView) -> Answer:
-    """The finished task as OpenAI answers it: JSON, or an event stream."""
+    """The finished task as OpenAI answers it without ``stream``: JSON."""
     options = _options(task)
     if task.status != "succeeded" or not task.results:
-        code = task.error_code or ErrorCode.ENGINE_FAILED
-        info = ErrorInfo(code, task.error_message or "the edit failed", task.error_field)
-        if options.get("stream"):
-            return _events([("error", {"type": "error", **error_body(info)})])
-        return render_error(info)
+        return render_error(_failure(task))
     created = int(task.created_at.timestamp())
-    if options.get("stream"):
-        return _events(
-            [
-                (
-                    "image_edit.completed",
-                    {
-                        "type": "image_edit.completed",
-                        "b64_json": base64.b64encode(data).decode("ascii"),
-                        "created_at": created,
-                        **_common(task, options),
-                        "usage": USAGE,
-                    },
-                )
-                for data in task.result_data()
-            ]
-        )
     if options.get("response_format") == "url":
         images = [{"url": result.url, "revised_prompt": None} for result in task.results]
     else:
@@ -310,15 +302,73 @@ def render_task(task: TaskView) -> Answer:
     return Answer({"created": created, "data": images, **_common(task, options), "usage": USAGE})
 
 
-def _events(events: Sequence[tuple[str, dict[str, Any]]]) -> Answer:
-    """Server-sent events, written at once: the edit has finished before the answer."""
-    text = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
-    return Answer(
-        None,
-        content=text.encode("utf-8"),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache"},
+def _failure(task: TaskView) -> ErrorInfo:
+    code = task.error_code or ErrorCode.ENGINE_FAILED
+    return ErrorInfo(code, task.error_message or "the edit failed", task.error_field)
+
+
+def render_partials(task: TaskView, previews: Sequence[PreviewView]) -> bytes:
+    """One ``image_edit.partial_image`` event per new preview of the running task."""
+    options = _options(task)
+    size = str(options.get("size") or "auto")
+    return _events(
+        [
+            (
+                "image_edit.partial_image",
+                {
+                    "type": "image_edit.partial_image",
+                    "b64_json": base64.b64encode(preview.data).decode("ascii"),
+                    "partial_image_index": preview.index,
+                    "created_at": int(task.created_at.timestamp()),
+                    **_common(task, options),
+                    "size": f"{preview.width}x{preview.height}" if size == "auto" else size,
+                },
+            )
+            for preview in previews
+        ]
     )
+
+
+def render_completed(task: TaskView) -> bytes:
+    """The stream's end: one ``image_edit.completed`` event per image, or an ``error``."""
+    options = _options(task)
+    if task.status != "succeeded" or not task.results:
+        return render_stream_error(_failure(task))
+    return _events(
+        [
+            (
+                "image_edit.completed",
+                {
+                    "type": "image_edit.completed",
+                    "b64_json": base64.b64encode(data).decode("ascii"),
+                    "created_at": int(task.created_at.timestamp()),
+                    **_common(task, options),
+                    "usage": USAGE,
+                },
+            )
+            for data in task.result_data()
+        ]
+    )
+
+
+def render_stream_error(info: ErrorInfo) -> bytes:
+    """An ``error`` event: the SDKs raise it as an ``APIError`` with this body."""
+    return _events([("error", {"type": "error", **error_body(info)})])
+
+
+def _events(events: Sequence[tuple[str, dict[str, Any]]]) -> bytes:
+    """Server-sent events, each ``event:`` and one JSON ``data:`` line."""
+    text = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
+    return text.encode("utf-8")
+
+
+STREAM_ANSWER = Stream(
+    wanted=lambda submission: bool(submission.meta[META].get("stream")),
+    media_type="text/event-stream",
+    render_update=lambda task, previews, _incoming: render_partials(task, previews),
+    render_end=lambda task, _incoming: render_completed(task),
+    render_error=lambda info, _incoming: render_stream_error(info),
+)
 
 
 def error_body(info: ErrorInfo) -> dict[str, Any]:
@@ -364,6 +414,7 @@ DOOR = register(
                 joins_repeats=lambda _submission: True,
                 with_data=lambda submission: wants_data(submission.meta[META]),
                 fields=fields_model("OpenaiImageEdit", FIELDS),
+                stream=STREAM_ANSWER,
             ),
             Account(
                 paths=(MODELS_PATH,),

@@ -1,4 +1,5 @@
-"""The native API (``/v1``) as a door: expand, remove, and the caller's tasks and account.
+"""The native API (``/v1``) as a door: expand, remove, masks (the detected mask alone, to
+edit before a removal), and the caller's tasks and account.
 
 A created task is 202, or with ``Prefer: wait=N`` awaited for up to N seconds (200 when
 it finished). The body is JSON (``image`` as base64 or ``image_url``) or multipart;
@@ -28,7 +29,7 @@ from canvasfill.api.door import (
 )
 from canvasfill.api.errors import NATIVE_STATUS, ErrorInfo, native_error_body
 from canvasfill.api.native import translate
-from canvasfill.api.native.schema import NativeRequest
+from canvasfill.api.native.schema import MaskRequest, NativeRequest
 from canvasfill.api.render import native_task_json
 from canvasfill.api.view import TaskView
 from canvasfill.engines.base import Operation
@@ -142,6 +143,43 @@ def _render_error(info: ErrorInfo, request_id: str) -> Answer:
     return Answer(native_error_body(info, request_id), NATIVE_STATUS[info.code])
 
 
+def _parse_masks(incoming: Incoming) -> Submission:
+    if incoming.was_json:
+        body, image = translate.mask_from_json(incoming.json)
+    else:
+        fields = {name: str(value) for name, value in incoming.fields.items()}
+        body, image = translate.mask_from_form(fields, dict(incoming.files))
+    return translate.mask_submission(body, image)
+
+
+def _masks_idempotency(incoming: Incoming, submission: Submission) -> Idempotency | None:
+    header = incoming.headers.get("idempotency-key")
+    if header is None:
+        return None
+    if incoming.was_json:
+        body, _image = translate.mask_from_json(incoming.json)
+    else:
+        body = translate.mask_form_model({name: str(v) for name, v in incoming.fields.items()})
+    return translate.mask_idempotency(header, body, submission.image)
+
+
+MASKS = Create(
+    path="/v1/masks",
+    summary="Find text or the main subject and answer only its mask (a PNG of the image's "
+    "size, 255 where found), to edit before a removal",
+    body=BODY,
+    parse=_parse_masks,
+    render=_render_created,
+    wait_s=_wait,
+    idempotency=_masks_idempotency,
+    fields=MaskRequest,
+    description="A task like the others, run on the workers: its results[0].url is the "
+    "mask. Nothing found fails it with nothing_to_remove; a detector without weights "
+    "fails it naming the model to pull. Masks are free unless the operator prices them "
+    "(price_per_image.mask).",
+)
+
+
 def _create(path: str, summary: str, operation: Operation) -> Create:
     return Create(
         path=path,
@@ -171,6 +209,7 @@ DOOR = register(
                 "Remove what a mask or rectangles mark, filling it from the surroundings",
                 Operation.REMOVE,
             ),
+            MASKS,
             GetTask("/v1/tasks/{task_id}", "One of the caller's tasks", _render_task, False),
             ListTasks(
                 "/v1/tasks",

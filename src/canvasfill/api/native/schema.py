@@ -12,7 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from canvasfill.engines.base import SEED_MAX
-from canvasfill.pipeline.spec import MAX_IMAGES, MAX_OUTPUT_SIDE, MAX_STEPS
+from canvasfill.imaging.limits import MAX_EXPAND_PIXELS, MAX_EXPAND_RATIO
+from canvasfill.pipeline.spec import MAX_IMAGES, MAX_OUTPUT_SIDE, MAX_PREVIEWS, MAX_STEPS
 
 
 class _Request(BaseModel):
@@ -25,17 +26,17 @@ class Ratios(_Request):
     # NaN passes no bound and fails every one: name what is wrong with it, not a range
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    left: float = Field(0, ge=0, le=10)
-    right: float = Field(0, ge=0, le=10)
-    top: float = Field(0, ge=0, le=10)
-    bottom: float = Field(0, ge=0, le=10)
+    left: float = Field(0, ge=0, le=MAX_EXPAND_RATIO)
+    right: float = Field(0, ge=0, le=MAX_EXPAND_RATIO)
+    top: float = Field(0, ge=0, le=MAX_EXPAND_RATIO)
+    bottom: float = Field(0, ge=0, le=MAX_EXPAND_RATIO)
 
 
 class Pixels(_Request):
-    left: int = Field(0, ge=0, le=8192)
-    right: int = Field(0, ge=0, le=8192)
-    top: int = Field(0, ge=0, le=8192)
-    bottom: int = Field(0, ge=0, le=8192)
+    left: int = Field(0, ge=0, le=MAX_EXPAND_PIXELS)
+    right: int = Field(0, ge=0, le=MAX_EXPAND_PIXELS)
+    top: int = Field(0, ge=0, le=MAX_EXPAND_PIXELS)
+    bottom: int = Field(0, ge=0, le=MAX_EXPAND_PIXELS)
 
 
 class Rectangle(_Request):
@@ -66,7 +67,8 @@ class NativeRequest(_Request):
         max_length=32,
         description="remove: find what to remove, `text`, `subject` or `text,subject`; "
         "a mask or rectangles, when given, are added to what is found. Nothing found "
-        "fails the task with nothing_to_remove (credits returned)",
+        "fails the task with nothing_to_remove (credits returned). expand: `subject`, "
+        "which the fill then copies nothing from (engine patch)",
     )
     grow: int = Field(0, ge=0, le=256, description="remove: widen the mask by this many px")
     prompt: str = Field("", max_length=2500)
@@ -81,6 +83,31 @@ class NativeRequest(_Request):
     max_width: int = Field(0, ge=0, le=MAX_OUTPUT_SIDE)
     max_height: int = Field(0, ge=0, le=MAX_OUTPUT_SIDE)
     engine: str | None = Field(None, max_length=64)
+    callback_url: str | None = Field(None, max_length=2048)
+    callback_events: Literal["finish", "change"] = "finish"
+    previews: int = Field(
+        0,
+        ge=0,
+        le=MAX_PREVIEWS,
+        description="intermediate pictures of the fill to keep while it runs, each "
+        "announced with a signed URL on the task's event stream (engines that show their "
+        "work: patch); 0 keeps none",
+    )
+
+
+class MaskRequest(_Request):
+    """The body of ``POST /v1/masks``: find what to remove and answer only its mask."""
+
+    image: str | None = Field(None, description="base64 image (a data: URL prefix is fine)")
+    image_url: str | None = Field(
+        None, max_length=2048, description="http(s) URL the image is fetched from"
+    )
+    detect: str = Field(
+        max_length=32,
+        description="what to find: `text`, `subject` or `text,subject`. The task's "
+        "results[0] is a PNG mask of the image's size, 255 where found; nothing found "
+        "fails it with nothing_to_remove",
+    )
     callback_url: str | None = Field(None, max_length=2048)
     callback_events: Literal["finish", "change"] = "finish"
 

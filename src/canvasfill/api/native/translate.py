@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from canvasfill.api.body import parse_json
-from canvasfill.api.native.schema import NativeRequest
+from canvasfill.api.native.schema import MaskRequest, NativeRequest
 from canvasfill.engines.base import Operation, resolve_seed
+from canvasfill.engines.detect import DetectKind
 from canvasfill.errors import ErrorCode, InputError
 from canvasfill.imaging.encode import OutputFormat
 from canvasfill.imaging.limits import NATIVE
 from canvasfill.jobs.idempotency import Idempotency, fingerprint
 from canvasfill.jobs.submission import Notify, Submission
 from canvasfill.pipeline.spec import (
+    MASK_KIND,
     Box,
     BoxRemoval,
     CanvasMask,
@@ -48,10 +50,17 @@ def _invalid(message: str, field: str | None) -> InputError:
     return InputError(ErrorCode.INVALID_PARAMETER, message, field=field)
 
 
+Model = TypeVar("Model", bound=BaseModel)
+
+
 def validate(raw: dict[str, Any]) -> NativeRequest:
     """The request model, or the first validation problem as an ``InputError``."""
+    return _validated(raw, NativeRequest)
+
+
+def _validated(raw: dict[str, Any], model: type[Model]) -> Model:
     try:
-        return NativeRequest.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(part) for part in problem["loc"])
@@ -115,9 +124,11 @@ def submission(
     if mask is not None and body.mask_url is not None:
         raise _invalid("send at most one of mask and mask_url", "mask")
     has_mask = mask is not None or body.mask_url is not None
+    keep_out = _keep_out(body, operation)  # a bad detect is named before the geometry
     spec = JobSpec(
         operation=operation,
         geometry=_geometry(body, operation, has_mask),
+        keep_out=keep_out,
         seed=resolve_seed(None if body.seed == -1 else body.seed),
         engine=body.engine or "auto",
         n=body.n,
@@ -128,6 +139,7 @@ def submission(
         guidance_scale=body.guidance_scale,
         output=_output(body),
         limits=NATIVE.name,
+        previews=body.previews,
     )
     return Submission(
         spec=spec,
@@ -140,8 +152,25 @@ def submission(
     )
 
 
+def _keep_out(body: NativeRequest, operation: Operation) -> tuple[DetectKind, ...]:
+    """An expansion's ``detect``: the subject, kept out of the fill's sources."""
+    if body.detect is None or operation is not Operation.EXPAND:
+        return ()
+    try:
+        kinds = parse_detect(body.detect)
+    except ValueError as exc:
+        raise _invalid(str(exc), "detect") from None
+    if kinds != ("subject",):
+        raise _invalid(
+            "on /v1/expand, detect takes subject (the fill copies nothing from it); text "
+            "and text,subject find what /v1/remove removes",
+            "detect",
+        )
+    return kinds
+
+
 def _geometry(body: NativeRequest, operation: Operation, has_mask: bool) -> Geometry:
-    if body.detect is not None:
+    if body.detect is not None and operation is Operation.REMOVE:
         return _detected(body, operation)
     if operation is Operation.EXPAND:
         given = [name for name, on in (("ratios", body.ratios), ("pixels", body.pixels)) if on]
@@ -179,6 +208,68 @@ def _detected(body: NativeRequest, operation: Operation) -> DetectedMask:
         raise _invalid(str(exc), "detect") from None
     boxes = tuple(Box(**rect.model_dump()) for rect in body.rectangles or ())
     return DetectedMask(detect=kinds, boxes=boxes, grow=body.grow)
+
+
+def mask_from_json(raw: Any) -> tuple[MaskRequest, bytes | None]:
+    """A ``POST /v1/masks`` JSON body: the request and its decoded base64 image."""
+    if not isinstance(raw, dict):
+        raise _invalid("the JSON body must be an object", None)
+    body = _validated(raw, MaskRequest)
+    return body, decode_base64(body.image, "image") if body.image else None
+
+
+def mask_from_form(
+    fields: dict[str, str], files: dict[str, bytes]
+) -> tuple[MaskRequest, bytes | None]:
+    """A ``POST /v1/masks`` multipart body: its text fields and the image file."""
+    body = mask_form_model(fields)
+    others = sorted(name for name in files if name != "image")
+    if others:
+        raise _invalid(f"{others[0]}: /v1/masks takes one file, image", others[0])
+    image = files.get("image") or (decode_base64(body.image, "image") if body.image else None)
+    return body, image
+
+
+def mask_form_model(fields: dict[str, str]) -> MaskRequest:
+    """The mask request of a multipart body's text fields (the image file aside)."""
+    return _validated({name: value for name, value in fields.items() if value != ""}, MaskRequest)
+
+
+def mask_submission(body: MaskRequest, image: bytes | None) -> Submission:
+    """A mask-only task: detection on the worker, its mask the only result."""
+    if (image is None) == (body.image_url is None):
+        raise _invalid("send exactly one of image (file or base64) and image_url", "image")
+    try:
+        kinds = parse_detect(body.detect)
+    except ValueError as exc:
+        raise _invalid(str(exc), "detect") from None
+    spec = JobSpec(
+        operation=Operation.REMOVE,
+        geometry=DetectedMask(detect=kinds),
+        seed=0,  # nothing random happens: detection is deterministic
+        mask_only=True,
+        limits=NATIVE.name,
+    )
+    return Submission(
+        spec=spec,
+        image=image,
+        image_url=body.image_url,
+        callback_url=body.callback_url,
+        notify_on=Notify(body.callback_events),
+    )
+
+
+def mask_idempotency(
+    header: str | None, body: MaskRequest, image: bytes | None
+) -> Idempotency | None:
+    """``Idempotency-Key`` for a mask request, fingerprinted like the other operations."""
+    if header is None:
+        return None
+    if not 1 <= len(header) <= 255:
+        raise _invalid("Idempotency-Key must be 1 to 255 characters", "Idempotency-Key")
+    fields = body.model_dump(exclude={"image"})
+    fields["operation"] = MASK_KIND
+    return Idempotency(key=header, fingerprint=fingerprint(fields, image))
 
 
 def _output(body: NativeRequest) -> OutputOptions:

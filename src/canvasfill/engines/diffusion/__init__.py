@@ -26,20 +26,46 @@ The package is split by idea, so each can be read (and changed) alone:
   arguments, colour matching, and the three ``@register``ed classes.
 
 torch and diffusers are imported inside functions only, so discovering the engines
-(``canvasfill engines``) never pays for them.
+never pays for them; importing this package imports :mod:`.families` alone (the
+engine classes load on first use of their names), so ``canvasfill engines`` can read
+the families' settings without numpy and OpenCV (see ``engines/catalog.py``).
 """
 
 from __future__ import annotations
 
-from canvasfill.engines.diffusion.engine import (
-    DiffusionEngine,
-    FluxFillEngine,
-    SdInpaintEngine,
-    SdxlInpaintEngine,
-    denoising_steps,
-    soft_mask,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from canvasfill.engines.diffusion.families import FLUX_FILL, SD15, SDXL, Family
+
+if TYPE_CHECKING:
+    from canvasfill.engines.diffusion.engine import (
+        DiffusionEngine,
+        FluxFillEngine,
+        SdInpaintEngine,
+        SdxlInpaintEngine,
+        denoising_steps,
+        soft_mask,
+    )
+
+_FROM_ENGINE = frozenset(
+    {
+        "DiffusionEngine",
+        "FluxFillEngine",
+        "SdInpaintEngine",
+        "SdxlInpaintEngine",
+        "denoising_steps",
+        "soft_mask",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The engine module's names, imported when first asked for (PEP 562)."""
+    if name in _FROM_ENGINE:
+        return getattr(importlib.import_module("canvasfill.engines.diffusion.engine"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FLUX_FILL",

@@ -36,14 +36,7 @@ from canvasfill.engines.base import (
 )
 from canvasfill.engines.colour import match_colours
 from canvasfill.engines.diffusion.families import FLUX_FILL, SD15, SDXL, Family
-from canvasfill.engines.diffusion.loading import (
-    INSTALL_HINT,
-    device,
-    device_problem,
-    load_pipeline,
-    missing_extras,
-    source_kind,
-)
+from canvasfill.engines.diffusion.loading import device, load_pipeline, unavailable_reason
 from canvasfill.engines.prefill import prefill
 from canvasfill.engines.registry import register
 from canvasfill.engines.settings import engine_settings
@@ -71,27 +64,8 @@ class DiffusionEngine(Engine):
         return source
 
     def availability(self) -> Availability:
-        missing = missing_extras()
-        if missing:
-            return Availability(
-                False,
-                f"the diffusion extra is not installed ({', '.join(missing)}): {INSTALL_HINT}",
-            )
-        settings = engine_settings()
-        source = getattr(settings, self.family.setting)
-        if not source:
-            return Availability(
-                False,
-                f"no weights: set {self.family.env} (or {self.family.setting} in "
-                f"canvasfill.toml) to a local folder, or a hub id such as "
-                f"{self.family.example} (needs internet)",
-            )
-        if source_kind(source) == "missing":
-            return Availability(False, f"{self.family.env}={source}: no such file or folder")
-        problem = device_problem(settings)
-        if problem:
-            return Availability(False, problem)
-        return Availability(True)
+        reason = unavailable_reason(self.family, engine_settings())
+        return Availability(not reason, reason)
 
     def preference(self, operation: Operation, params: FillParams) -> int | None:
         """First choice for an expansion with a prompt; never chosen automatically otherwise."""

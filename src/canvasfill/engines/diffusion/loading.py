@@ -55,6 +55,25 @@ def device_problem(settings: EngineSettings) -> str | None:
     )
 
 
+def unavailable_reason(family: Family, settings: EngineSettings) -> str:
+    """Why an engine of ``family`` cannot run here ("" when it can): the extra, the
+    weights setting, the weights themselves, the device. The engines' ``availability``
+    and ``canvasfill engines`` (which lists them without importing the engines) both
+    ask this."""
+    missing = missing_extras()
+    if missing:
+        return f"the diffusion extra is not installed ({', '.join(missing)}): {INSTALL_HINT}"
+    source = getattr(settings, family.setting)
+    if not source:
+        return (
+            f"no weights: set {family.env} (or {family.setting} in canvasfill.toml) to a "
+            f"local folder, or a hub id such as {family.example} (needs internet)"
+        )
+    if source_kind(source) == "missing":
+        return f"{family.env}={source}: no such file or folder"
+    return device_problem(settings) or ""
+
+
 def device(settings: EngineSettings) -> str:
     """The torch device to run on; ``engine_unavailable`` when there is none."""
     problem = device_problem(settings)

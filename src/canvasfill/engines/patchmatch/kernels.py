@@ -365,7 +365,7 @@ def vote_mode(
     channels): where the copies agree the pixel is their weighted mean, where they
     disagree (two textures, or two phases of one, meet there) it is the mean of the
     best copy's group only, not a blend of both. ``steps`` 0 keeps the best-weighted
-    copy itself (``SolverSettings.best_vote``). Same other arguments as ``vote``."""
+    copy itself (the best-match vote). Same other arguments as ``vote``."""
     height, width = hole.shape
     channels = out.shape[2]
     side = 2 * r + 1

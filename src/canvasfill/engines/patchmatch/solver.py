@@ -28,6 +28,11 @@ only (no feature images, no search at the sizes where they cost most).
 A removal then passes the fill (over the hole's bounding box) and its NNF through
 ``hedge.py``, which keeps the texture the photo predicts and fades the guessed rest to
 a smooth consensus.
+
+Kept-out pixels (``keep_out``: an expansion's detected subject) are no source: at every
+level, a source patch may touch neither the hole nor them, so the fill cannot copy the
+subject into the new border. Where that leaves too few sources to fill from, they are
+sources again (a fill from the subject beats a blur).
 """
 
 from __future__ import annotations
@@ -49,6 +54,9 @@ Floats = NDArray[np.float32]
 Tick = Callable[[float], None]
 """Told the fraction of the solve done, after every EM iteration and carried level;
 it may raise to stop the solve there (the engine's cancel)."""
+Sketch = Callable[[RGB], None]
+"""Shown the whole image as solved so far, at a searched level's size, after every
+searched level but the last (whose solution is the result): a preview of the fill."""
 
 _TRUSTED_DEPTH = 48.0
 """Vote confidence stops falling this far (px) into the hole (see ``_confidence``)."""
@@ -56,6 +64,8 @@ _FALLBACK_SOURCES = 1 << 18
 """Sources a carried level draws its rare random fallbacks from (``_source_sample``)."""
 _BANDS = 32
 """Horizontal bands the search runs in parallel; fixed so results do not depend on cores."""
+_MIN_SOURCES = 4
+"""A level needs at least this many patches' worth of source centres."""
 
 
 @dataclass(frozen=True)
@@ -96,11 +106,6 @@ class SolverSettings:
     mean gradient magnitude around it at the finest measured size, voted into the hole
     with the colour. A blurred estimate then still asks for a textured source, so the fill
     keeps its grain instead of drifting to the flattest patches of the image."""
-    best_vote: bool = False
-    """The finest level's last vote keeps each pixel's best-matching copy (the mode)
-    instead of the weighted mean of all overlapping copies, which blurs them. Off: on
-    the tuning photos it raised sharpness (Kodak removal 0.72 to 0.84) and cut flat
-    blocks, but cost PSNR (up to 0.2 dB) and wins against pypatchmatch (issue 22)."""
     mode_bandwidth: float = 0.0
     """Above 0, the vote that makes the output (the full-size vote of a carried NNF, or
     the finest level's last) moves each pixel to the mode of its copies (mean-shift
@@ -109,7 +114,8 @@ class SolverSettings:
     Off: on the tuning photos (issue 22, round 4) a sigma of 6 raised the Kodak
     sharpness 0.72 to 0.83 (removal) and 0.73 to 0.83 (expansion) and cut flat blocks by
     1.6 and 2.9 points, but cost 0.20 and 0.10 dB of PSNR and 0.003 of blurred SSIM;
-    every sigma and start tried lay on that one curve, as ``best_vote`` does."""
+    every sigma and start tried lay on that one curve, as the plain best-copy vote (no
+    mean-shift step) did, which is why it is the one vote option kept."""
     hedge: Hedge | None = None
     """When set, the texture the photo does not predict fades to a smooth consensus
     (``hedge.py``); removal sets it, expansion does not."""
@@ -121,6 +127,12 @@ class _Level:
     hole: Mask
     texture: Floats | None = None
     """HxWx2 texture channels (already weighted), or None when they are off."""
+    keep_out: Mask | None = None
+    """Known pixels no source patch may touch (see the module docstring)."""
+
+    def blocked(self) -> Mask:
+        """Where no source patch may reach: the hole, and the kept-out pixels."""
+        return self.hole if self.keep_out is None else self.hole | self.keep_out
 
     def signal(self) -> Floats:
         """What the solver matches and votes: the colour, then the texture channels."""
@@ -140,12 +152,22 @@ class _Field:
 
 
 def complete(
-    image: RGB, hole: Mask, settings: SolverSettings, seed: int, tick: Tick | None = None
+    image: RGB,
+    hole: Mask,
+    settings: SolverSettings,
+    seed: int,
+    tick: Tick | None = None,
+    sketch: Sketch | None = None,
+    *,
+    keep_out: Mask | None = None,
 ) -> RGB:
     """``image`` with the ``hole`` pixels synthesised from the rest; known pixels unchanged.
 
     ``tick`` is called with 0 before any work, after each EM iteration and each
-    carried level, and with 1 at the end (see :class:`_Schedule`)."""
+    carried level, and with 1 at the end (see :class:`_Schedule`). ``sketch``, when
+    given, sees each searched level's solution but the last (see :data:`Sketch`). No
+    source patch touches ``keep_out`` while enough others are left (see the module
+    docstring)."""
     report = _Schedule(tick)
     if not hole.any():
         report.finish()
@@ -154,7 +176,12 @@ def complete(
     if not _sources(hole, r).any():
         report.finish()
         return _diffuse(image, hole)
-    levels = _pyramid(image, hole, settings)
+    if keep_out is not None and (
+        not keep_out.any()
+        or int(_sources(hole | keep_out, r).sum()) < _MIN_SOURCES * (2 * r + 1) ** 2
+    ):
+        keep_out = None
+    levels = _pyramid(image, hole, settings, keep_out)
     report.plan(levels, settings)
     rng = np.random.default_rng(seed)
     filled: Floats | None = None
@@ -182,6 +209,8 @@ def complete(
             partial(report.done, level),
             final=depth == 0,
         )
+        if sketch is not None and depth > 0:
+            sketch(np.clip(filled[..., :3] + 0.5, 0, 255).astype(np.uint8))
     assert previous is not None
     window = bounding_box(hole)  # from here on only the hole's box is worked on
     if filled is None:
@@ -256,7 +285,7 @@ class _Schedule:
 
 def _carry(level: _Level, previous: _Field, r: int, rng: np.random.Generator) -> _Field:
     """The coarser level's NNF carried up to this one, offsets doubled, without search."""
-    valid = _sources(level.hole, r)
+    valid = _sources(level.blocked(), r)
     ty, tx, tidx = _target_list(level.hole, r)
     src_y, src_x = _source_sample(valid, _FALLBACK_SOURCES)
     nnf_y = np.empty_like(ty)
@@ -344,10 +373,12 @@ def _targets(hole: Mask, r: int) -> Mask:
     return grown & inner
 
 
-def _pyramid(image: RGB, hole: Mask, settings: SolverSettings) -> list[_Level]:
+def _pyramid(
+    image: RGB, hole: Mask, settings: SolverSettings, keep_out: Mask | None = None
+) -> list[_Level]:
     """Levels from full size down, halving until too small to hold enough source patches."""
     r = settings.patch_radius
-    levels = [_Level(image, hole)]
+    levels = [_Level(image, hole, keep_out=keep_out)]
     while True:
         top = levels[-1]
         height, width = top.hole.shape
@@ -357,11 +388,13 @@ def _pyramid(image: RGB, hole: Mask, settings: SolverSettings) -> list[_Level]:
         if float(inner.max()) <= r:
             break  # the hole is already thin at this scale: nothing to gain below
         smaller = _shrink_mask(top.hole)
-        if int(_sources(smaller, r).sum()) < 4 * (2 * r + 1) ** 2:
+        kept_out = None if top.keep_out is None else _shrink_mask(top.keep_out)
+        blocked = smaller if kept_out is None else smaller | kept_out
+        if int(_sources(blocked, r).sum()) < _MIN_SOURCES * (2 * r + 1) ** 2:
             break
         size = (smaller.shape[1], smaller.shape[0])
         shrunk = cv2.resize(top.image, size, interpolation=cv2.INTER_AREA)
-        levels.append(_Level(np.asarray(shrunk, dtype=np.uint8), smaller))
+        levels.append(_Level(np.asarray(shrunk, dtype=np.uint8), smaller, keep_out=kept_out))
     if settings.texture_weight > 0:
         # measured on the finest level up to twice the working size: fine enough to
         # tell grain from flat, without full-size gradient images of a huge canvas
@@ -451,7 +484,7 @@ def _solve_level(
 ) -> tuple[Floats, _Field]:
     r = settings.patch_radius
     hole = level.hole
-    valid = _sources(hole, r)
+    valid = _sources(level.blocked(), r)
     ty, tx, tidx = _target_list(hole, r)
     src_y, src_x = (a.astype(np.int32) for a in np.nonzero(valid))
     band_start = _bands(ty)
@@ -502,9 +535,7 @@ def _solve_level(
 
 def _voter(settings: SolverSettings, final: bool) -> Callable[..., None]:
     """The kernel of one vote: the weighted mean, or for the vote that makes the output
-    the best copy (``best_vote``) or the mode (``mode_bandwidth``)."""
-    if final and settings.best_vote:
-        return partial(_vote_mode, bandwidth=1.0, steps=0)
+    the mode (``mode_bandwidth``)."""
     if final and settings.mode_bandwidth > 0:
         return partial(_vote_mode, bandwidth=settings.mode_bandwidth)
     return kernels.vote

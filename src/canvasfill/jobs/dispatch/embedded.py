@@ -39,6 +39,9 @@ from canvasfill.settings import Settings
 
 log = logging.getLogger(__name__)
 
+_MANAGER_JOIN_S = 10.0
+"""How long a stop waits for a killed pool's manager thread to close the pool's queues."""
+
 # --- inside a worker process ------------------------------------------------------------
 
 _worker_runtime: Runtime | None = None
@@ -199,6 +202,9 @@ class EmbeddedDispatcher:
         if pool is not None:
             self._terminate(pool)
             self._release(self._inflight)
+        if self._stopping.is_set():  # stop() has taken the pool: none may follow it
+            self._pool = None
+            return
         # a pool that cannot even start its workers must not spin the CPU
         pause = self._last_rebuild + 1.0 - time.monotonic()
         if pause > 0:
@@ -280,13 +286,18 @@ class EmbeddedDispatcher:
 
     @staticmethod
     def _terminate(pool: ProcessPoolExecutor) -> None:
-        """Kill the pool's workers, then let the pool close its queues.
+        """Kill the pool's workers, then wait for the pool's manager thread to close its
+        queues, so that collecting them unlinks their semaphores now.
 
-        The second ``shutdown`` joins the pool's manager thread, after which nothing
-        holds the queues' semaphores and collecting them unlinks them. Left to the
-        interpreter's exit, that never happens when uvicorn ends the process with the
-        signal it caught, and the resource tracker warns of "leaked" semaphores.
+        ``shutdown(wait=False)`` forgets the manager thread without joining it (a later
+        ``shutdown(wait=True)`` then joins nothing), so the thread is taken first and
+        joined here. Until it has ended it holds the queues, and so their semaphores:
+        when uvicorn then ends the process with the signal it caught (no exit handlers
+        run), the resource tracker finds them and warns of "leaked" semaphores. A
+        quiet machine ends the thread within microseconds; a loaded one did not, which
+        made the graceful-stop test fail now and then.
         """
+        manager: threading.Thread | None = getattr(pool, "_executor_manager_thread", None)
         processes = list((pool._processes or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
@@ -294,8 +305,15 @@ class EmbeddedDispatcher:
                 process.kill()
         for process in processes:
             process.join(timeout=5)
-        pool.shutdown(wait=True)
-        del pool, processes
+        if manager is not None:
+            manager.join(timeout=_MANAGER_JOIN_S)
+            if manager.is_alive():
+                log.warning(
+                    "the worker pool's manager thread did not end within %.0f s",
+                    _MANAGER_JOIN_S,
+                    extra={"event": "pool_manager_stuck"},
+                )
+        del pool, processes, manager
         gc.collect()
 
 
