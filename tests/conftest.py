@@ -4,9 +4,10 @@ Tiers (markers, declared in pyproject.toml): ``services`` (PostgreSQL, Redis or 
 ``browser`` (Chromium), ``slow``; ``make test-fast`` runs the rest. A test is marked
 where it is written, or here when what it needs says so: everything under tests/web
 drives the browser; the ``postgres_url`` and ``s3_bucket`` fixtures (and the
-``runtime`` fixture's PostgreSQL half) reach a service; and a module that runs a live
-server of its own (a worker pool behind it: seconds to start, whatever the test) is
-slow, except the drop-in dialect suites in ``FAST_SERVER_MODULES``, which keep real
+``runtime`` fixture's PostgreSQL half) reach a service, as does every test of a module
+that imports one of the testkit's service helpers (``SERVICE_HELPERS``); and a module
+that runs a live server of its own (a worker pool behind it: seconds to start, whatever
+the test) is slow, except the drop-in dialect suites in ``FAST_SERVER_MODULES``, which keep real
 HTTP, FastAPI and Starlette in the fast tier (and so in ``make floors``).
 
 ``s3_bucket`` gives a test a fresh bucket on the loopback S3 server and the standard AWS
@@ -45,6 +46,9 @@ def decode_pixels(data: bytes) -> NDArray[np.uint8]:
 
 TESTS = Path(__file__).parent
 SERVICE_FIXTURES = frozenset({"postgres_url", "s3_bucket"})
+SERVICE_HELPERS = frozenset(
+    {"fresh_postgres_database", "redis_server", "RedisServer", "fresh_s3_bucket", "s3_client"}
+)
 # what a module uses to run a server: the testkit's starters, or a fixture named live
 SERVER_STARTERS = frozenset({"live_service", "live_app", "serve_process", "worker_process"})
 SERVER_FIXTURES = frozenset({"live", "s3_live"})
@@ -67,7 +71,9 @@ def needs_a_service(item: pytest.Item) -> bool:
     fixtures = set(getattr(item, "fixturenames", ()))
     callspec = getattr(item, "callspec", None)
     on_postgres = callspec is not None and callspec.params.get("runtime") == "postgresql"
-    return bool(fixtures & SERVICE_FIXTURES) or on_postgres
+    module = getattr(item, "module", None)
+    helpers = SERVICE_HELPERS & set(vars(module)) if module is not None else set()
+    return bool(fixtures & SERVICE_FIXTURES or helpers) or on_postgres
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
