@@ -14,11 +14,12 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY src ./src
-# postgres: the task database; s3: the blob store; distributed: the Celery dispatcher and its
-# Redis client (celery[redis])
-RUN pip install ".[postgres,s3,distributed]"
+# server: the HTTP service; onnx: the LaMa and MI-GAN engines (CPU build); postgres: the
+# task database; s3: the blob store; distributed: the Celery dispatcher and its Redis
+# client (celery[redis]). The versions are the constraints file's, as in `make test`.
+RUN pip install -c constraints.txt ".[server,onnx,postgres,s3,distributed]"
 
 RUN useradd --create-home --uid 1000 canvasfill \
     && mkdir -p /data && chown canvasfill:canvasfill /data

@@ -7,10 +7,17 @@ Python use::
     result.images[0].save("wide.png")
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from canvasfill.errors import CanvasfillError, EngineError, ErrorCode, InputError
 from canvasfill.python_api import Result, expand, find_mask, remove
 
-__version__ = "0.1.0"
+try:
+    # pyproject.toml is the one place the version is written; the CLI's --version, the
+    # OpenAPI document and /healthz all read it from here
+    __version__ = version("canvasfill")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "CanvasfillError",

@@ -55,7 +55,7 @@ from canvasfill.jobs.keys import KeyStore
 from canvasfill.jobs.tasks import TaskStore
 from canvasfill.sample import sample_photo_png
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 PHOTO = sample_photo_png(160, 128, seed=4)
 PHOTO_B64 = base64.b64encode(PHOTO).decode()

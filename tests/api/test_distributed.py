@@ -35,7 +35,7 @@ from canvasfill.api.ratelimit import RedisRateLimiter
 from canvasfill.jobs.dispatch.celery_queue import CeleryDispatcher
 from canvasfill.jobs.events import RedisEvents
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 LEASE = {"lease_s": "2", "watchdog_interval_s": "0.25"}
 

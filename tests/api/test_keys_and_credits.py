@@ -135,10 +135,9 @@ def test_idempotency_key_returns_the_same_task(live: LiveService) -> None:
         assert client.get("/v1/account").json()["credits"] == 18
 
 
-def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
-    now = [1000.0]
+def test_rate_limit_answers_429_with_retry_after(tmp_path: Path, limit_clock: list[float]) -> None:
     with live_service(service_settings(tmp_path)) as service:
-        service.service.limiter = RateLimiter(2, clock=lambda: now[0])  # time stands still
+        service.service.limiter = RateLimiter(2)  # time stands still (limit_clock)
         key, other = service.new_key(), service.new_key()
         with service.client(key) as client:
             statuses = [client.get("/v1/tasks") for _ in range(4)]
@@ -148,6 +147,5 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
             assert limited.json()["error"]["code"] == "rate_limited"
             with service.client(other) as other_client:
                 assert other_client.get("/v1/tasks").status_code == 200  # per key, not global
-            now[0] += 0.5  # half a second refills one token at 2 per second
-            assert client.get("/v1/tasks").status_code == 200
-            assert client.get("/v1/tasks").status_code == 429
+            limit_clock[0] += 1.01  # a second later both requests have left the window
+            assert [client.get("/v1/tasks").status_code for _ in range(3)] == [200, 200, 429]

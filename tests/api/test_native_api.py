@@ -12,6 +12,8 @@ from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 from service_testkit import LiveService, image_size, png, wait_until
 
+import canvasfill
+
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
@@ -225,7 +227,7 @@ def test_bad_requests_get_a_clear_error_and_the_server_keeps_serving(live: LiveS
         )
         assert unsupported.status_code == 415
         assert client.get("/v1/tasks/does-not-exist").status_code == 404
-        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/healthz").json() == {"status": "ok", "version": canvasfill.__version__}
 
 
 def declared_too_large(live: LiveService, authorization: str) -> bytes:
@@ -259,6 +261,7 @@ def test_operations_endpoints(live: LiveService) -> None:
         schema = client.get("/openapi.json").json()
         assert "/v1/expand" in schema["paths"]
         assert "Ratios" in schema["components"]["schemas"]
+        assert schema["info"]["version"] == canvasfill.__version__
         assert client.get("/docs").status_code == 200
         assert client.get("/healthz").headers["x-request-id"]
 

@@ -12,6 +12,7 @@ from service_testkit import fresh_postgres_database, image_size, live_service, p
 
 
 @pytest.mark.slow
+@pytest.mark.services
 def test_the_service_runs_on_postgresql(tmp_path: Path) -> None:
     with (
         fresh_postgres_database() as url,

@@ -60,6 +60,7 @@ def test_a_hanging_store_makes_readyz_not_ready_within_the_deadline(
         wait_until(lambda: client.get("/readyz").status_code == 200, timeout=10)
 
 
+@pytest.mark.services
 def test_the_broker_check_pings_redis_within_its_deadline() -> None:
     assert broker_ready("redis://127.0.0.1:6379/0", timeout_s=2)
     with socket.socket() as frozen:  # listens, never accepts: a stopped broker

@@ -48,6 +48,7 @@ def b64(data: bytes) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.services
 def test_native_expand_in_s3_mode(s3_live: tuple[LiveService, str]) -> None:
     live, bucket = s3_live
     client = s3_client()
@@ -100,6 +101,7 @@ def test_native_expand_in_s3_mode(s3_live: tuple[LiveService, str]) -> None:
     live.wait_for_task(slow_id, "succeeded")
 
 
+@pytest.mark.services
 def test_ready_checks_the_bucket(s3_live: tuple[LiveService, str]) -> None:
     live, _ = s3_live
     ready = httpx.get(f"{live.base_url}/readyz")

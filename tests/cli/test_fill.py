@@ -208,6 +208,7 @@ def test_engines_table_and_json() -> None:
     assert "telea" in stdout
 
 
+@pytest.mark.slow  # a fresh process compiles the engine
 def test_demo_writes_a_sample_and_its_expansion(tmp_path: Path) -> None:
     code, stdout, _ = _invoke("demo", "--folder", str(tmp_path))
     assert code == 0

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from numpy.typing import NDArray
 
 from canvasfill.engines.patchmatch import kernels
@@ -124,6 +125,7 @@ print(hashlib.sha256(out.tobytes()).hexdigest())
 """
 
 
+@pytest.mark.slow  # the solver run once per thread count
 def test_the_pixels_do_not_depend_on_the_number_of_threads() -> None:
     root = str(Path(__file__).resolve().parents[2])
 

@@ -17,6 +17,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
 from service_testkit import Loopback, loopback, respond, service_settings, wait_until
 
 from canvasfill.engines.base import Operation
@@ -100,6 +101,7 @@ def queue_failed_task(runtime: Runtime, key_id: str, callback_url: str) -> str:
     return task.id
 
 
+@pytest.mark.slow  # waits out a dead endpoint
 def test_a_dead_endpoint_does_not_delay_another_tenants_callback(tmp_path: Path) -> None:
     settings = service_settings(
         tmp_path / "data",

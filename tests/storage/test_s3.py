@@ -58,6 +58,7 @@ def store(bucket: str, client: Any) -> S3BlobStore:
     return S3BlobStore(S3Location(bucket, "deploy/one"), client)
 
 
+@pytest.mark.services
 def test_put_get_replace_exists(store: S3BlobStore, client: Any, bucket: str) -> None:
     key = input_key("task-1", "image")
     store.put(key, b"first")
@@ -67,12 +68,14 @@ def test_put_get_replace_exists(store: S3BlobStore, client: Any, bucket: str) ->
     assert s3_keys(client, bucket) == ["deploy/one/inputs/task-1/image"]
 
 
+@pytest.mark.services
 def test_a_missing_key_is_blob_not_found(store: S3BlobStore) -> None:
     with pytest.raises(BlobNotFoundError):
         store.get("inputs/never/image")
     assert not store.exists("inputs/never/image")
 
 
+@pytest.mark.services
 def test_a_missing_bucket_is_a_store_error_not_a_missing_key(client: Any) -> None:
     store = S3BlobStore(S3Location("canvasfill-test-no-such-bucket"), client)
     with pytest.raises(BlobStoreError, match="gone"):
@@ -82,12 +85,14 @@ def test_a_missing_bucket_is_a_store_error_not_a_missing_key(client: Any) -> Non
     assert not store.ready()
 
 
+@pytest.mark.services
 def test_keys_are_checked_before_they_reach_the_bucket(store: S3BlobStore) -> None:
     with pytest.raises(ValueError, match="blob key"):
         store.put("../outside", b"x")
 
 
 @pytest.mark.slow
+@pytest.mark.services
 def test_delete_prefix_takes_a_whole_folder_and_nothing_beside_it(
     store: S3BlobStore, client: Any, bucket: str
 ) -> None:
@@ -104,11 +109,13 @@ def test_delete_prefix_takes_a_whole_folder_and_nothing_beside_it(
     store.delete_prefix("results/never-there")
 
 
+@pytest.mark.services
 def test_ready_writes_a_probe(store: S3BlobStore, client: Any, bucket: str) -> None:
     assert store.ready()
     assert s3_keys(client, bucket) == ["deploy/one/_canvasfill/ready"]
 
 
+@pytest.mark.services
 def test_not_ready_when_the_store_does_not_answer(bucket: str) -> None:
     dead = make_client(f"http://127.0.0.1:{free_port()}", "us-east-1", retries=1)
     assert not S3BlobStore(S3Location(bucket), dead).ready()
@@ -116,6 +123,7 @@ def test_not_ready_when_the_store_does_not_answer(bucket: str) -> None:
         S3BlobStore(S3Location(bucket), dead).get("inputs/t/image")
 
 
+@pytest.mark.services
 def test_not_ready_with_wrong_keys(bucket: str) -> None:
     import boto3
 
@@ -129,6 +137,7 @@ def test_not_ready_with_wrong_keys(bucket: str) -> None:
     assert not S3BlobStore(S3Location(bucket), wrong).ready()
 
 
+@pytest.mark.services
 def test_presigned_url_fetches_without_credentials_and_names_the_store(
     store: S3BlobStore, bucket: str
 ) -> None:
@@ -146,6 +155,7 @@ def test_presigned_url_fetches_without_credentials_and_names_the_store(
     assert httpx.get(url.split("?")[0]).status_code == 403
 
 
+@pytest.mark.services
 def test_presign_lifetime_follows_expiry_clamped_to_seven_days(store: S3BlobStore) -> None:
     def lifetime(expires_at: datetime) -> int:
         query = httpx.URL(store.url("results/t/0.png", expires_at, "")).params
@@ -158,6 +168,7 @@ def test_presign_lifetime_follows_expiry_clamped_to_seven_days(store: S3BlobStor
 
 
 @pytest.mark.slow
+@pytest.mark.services
 def test_presigned_url_stops_working_after_its_expiry(store: S3BlobStore) -> None:
     store.put("results/t/0.png", b"soon gone")
     url = store.url("results/t/0.png", datetime.now(UTC) + timedelta(seconds=2), "")
@@ -167,6 +178,7 @@ def test_presigned_url_stops_working_after_its_expiry(store: S3BlobStore) -> Non
     assert "expired" in httpx.get(url).text.lower()
 
 
+@pytest.mark.services
 def test_prepare_creates_the_bucket_and_sets_a_lifecycle_rule(client: Any) -> None:
     name = f"canvasfill-test-prepare-{int(time.time() * 1000)}"
     store = S3BlobStore(S3Location(name, "cf"), client)
@@ -186,6 +198,7 @@ def test_prepare_creates_the_bucket_and_sets_a_lifecycle_rule(client: Any) -> No
         client.delete_bucket(Bucket=name)
 
 
+@pytest.mark.services
 def test_prepare_keeps_the_buckets_other_rules(bucket: str, client: Any) -> None:
     other = {
         "ID": "someone-else",
@@ -261,6 +274,7 @@ def test_no_blob_url_is_the_local_folder(tmp_path: Path) -> None:
     assert isinstance(store, LocalBlobStore)
 
 
+@pytest.mark.services
 def test_an_s3_blob_url_opens_the_bucket_with_the_standard_aws_variables(
     tmp_path: Path, bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

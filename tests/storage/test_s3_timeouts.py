@@ -26,6 +26,7 @@ def frozen_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
+@pytest.mark.slow  # waits out the timeouts
 def test_a_frozen_store_is_given_up_on_within_the_timeouts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from canvasfill import __version__
 from canvasfill.api import (
     dialects,
     docs,
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="canvasfill",
         summary="Self-hosted image expansion (outpainting) and object removal (inpainting).",
-        version="0.1.0",
+        version=__version__,
         lifespan=lifespan,
         docs_url=None,  # served offline by api/playground.py
         redoc_url=None,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from canvasfill import __version__
 from canvasfill.api.metrics import CONTENT_TYPE
 from canvasfill.api.readiness import Readiness
 from canvasfill.api.service import Service, get_service
@@ -19,8 +20,9 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
     """Liveness, answered on the event loop itself (no thread pool): a busy pool cannot
-    make a live process look dead."""
-    return {"status": "ok"}
+    make a live process look dead. The version tells a rolling upgrade which nodes run
+    what."""
+    return {"status": "ok", "version": __version__}
 
 
 @router.get("/readyz")

@@ -1,20 +1,25 @@
-"""Per-key rate limiting: a token bucket per key, refilled at ``rate`` per second.
+"""Per-key rate limiting: at most ``rate`` requests per second in any moving window.
 
-Embedded, the buckets live in the server's memory (``RateLimiter``). With a broker
-configured there are several API nodes, so the buckets live in Redis
-(``RedisRateLimiter``): one Lua script takes a token atomically, so every node draws
-from the same bucket per key. A caller over the limit gets 429 with ``Retry-After``
-(whole seconds, at least 1). Both take an injectable clock, for tests.
+The counting is the ``limits`` library's moving window, kept in this process's memory
+(``RateLimiter``, the embedded default) or in Redis (``RedisRateLimiter``, with a broker
+configured: several API nodes then draw from one window per key). A caller over the limit
+gets 429 with ``Retry-After``: whole seconds (at least 1) until the oldest request in the
+window leaves it. A fractional rate is an exact window (0.5/s: 1 per 2 s; 2.5/s: 5 per
+2 s). ``rate <= 0`` turns limits off.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
-from collections.abc import Callable
-from typing import Any, Protocol
+from fractions import Fraction
+from typing import Protocol
+
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import MovingWindowRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -23,99 +28,69 @@ class Limiter(Protocol):
     rate: float
 
     def acquire(self, key: str) -> float | None:
-        """Take one token for ``key``: None when allowed, else seconds until one is free."""
+        """Count one request for ``key``: None when allowed, else seconds until one is."""
 
 
-class RateLimiter:
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+def window_for(rate: float) -> RateLimitItem:
+    """``rate`` per second as whole requests per whole seconds (limits counts integers)."""
+    exact = Fraction(rate).limit_denominator(3600)
+    return RateLimitItemPerSecond(max(1, exact.numerator), exact.denominator)
+
+
+class _MovingWindow:
+    def __init__(self, rate: float, storage: Storage, name: str) -> None:
         self.rate = rate
-        self.burst = max(1.0, rate)
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
+        self._name = name
+        self._item = window_for(rate) if rate > 0 else None
+        self._window = MovingWindowRateLimiter(storage)
 
     def acquire(self, key: str) -> float | None:
-        """Take one token for ``key``: None when allowed, else seconds until one is free."""
-        if self.rate <= 0:
+        if self._item is None:
             return None
-        now = self._clock()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                return None
-            self._buckets[key] = (tokens, now)
-            return (1 - tokens) / self.rate
+        if self._window.hit(self._item, self._name, key):
+            return None
+        stats = self._window.get_window_stats(self._item, self._name, key)
+        return max(0.0, stats.reset_time - time.time())
 
 
-# KEYS[1]: the bucket; ARGV: rate, burst, now (seconds), ttl (seconds)
-# returns "" when allowed, else the seconds until a token is free
-_TAKE = """
-local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'last')
-local tokens, last = tonumber(state[1]), tonumber(state[2])
-if tokens == nil then tokens, last = burst, now end
-if now > last then tokens = math.min(burst, tokens + (now - last) * rate) else now = last end
-local wait = ''
-if tokens >= 1 then tokens = tokens - 1 else wait = tostring((1 - tokens) / rate) end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'last', tostring(now))
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return wait
-"""
+class RateLimiter(_MovingWindow):
+    """The window in this process's memory."""
+
+    def __init__(self, rate: float, name: str = "key") -> None:
+        super().__init__(rate, MemoryStorage(), name)
 
 
-class RedisRateLimiter:
-    """The same token bucket, kept in Redis so that every API node shares it per key.
+class RedisRateLimiter(_MovingWindow):
+    """The window in Redis, so every API node shares it per key.
 
-    The clock is the caller's (wall time by default, so nodes need synchronised clocks,
-    as with NTP); a clock running backwards never adds tokens. If Redis cannot be
-    reached the request is let through: rate limits protect capacity, and refusing
-    every request because Redis blinked would be the larger harm.
+    Entries carry each node's wall time, so nodes need synchronised clocks (NTP). If
+    Redis cannot be reached the request is let through: rate limits protect capacity,
+    and refusing every request because Redis blinked would be the larger harm.
     """
 
-    def __init__(
-        self,
-        rate: float,
-        url: str,
-        *,
-        name: str = "key",
-        clock: Callable[[], float] = time.time,
-        client: Any = None,
-    ) -> None:
-        import redis
-
-        self.rate = rate
-        self.burst = max(1.0, rate)
-        self._clock = clock
-        self._prefix = f"canvasfill:rate:{name}:"
-        self._client: Any = client or redis.Redis.from_url(
-            url, socket_timeout=1, socket_connect_timeout=1
+    def __init__(self, rate: float, url: str, *, name: str = "key") -> None:
+        storage = RedisStorage(
+            url,
+            wrap_exceptions=True,  # one StorageError, whatever the client raised
+            socket_timeout=1,
+            socket_connect_timeout=1,
+            key_prefix="canvasfill:rate",
         )
-        self._take = self._client.register_script(_TAKE)
-        self._ttl = max(1, math.ceil(self.burst / rate)) + 60 if rate > 0 else 60
+        super().__init__(rate, storage, name)
 
     def acquire(self, key: str) -> float | None:
-        if self.rate <= 0:
-            return None
         try:
-            wait = self._take(
-                keys=[self._prefix + key], args=[self.rate, self.burst, self._clock(), self._ttl]
-            )
-        except Exception:
+            return super().acquire(key)
+        except StorageError:
             log.warning("rate limit not checked: Redis unavailable", exc_info=True)
             return None
-        text = wait.decode() if isinstance(wait, bytes) else str(wait or "")
-        return float(text) if text else None
 
 
-def limiter_for(
-    rate: float, broker_url: str | None, name: str = "key", clock: Callable[[], float] | None = None
-) -> Limiter:
+def limiter_for(rate: float, broker_url: str | None, name: str = "key") -> Limiter:
     """Shared in Redis with a broker configured, else in this process."""
     if broker_url:
-        return RedisRateLimiter(rate, broker_url, name=name, clock=clock or time.time)
-    return RateLimiter(rate, clock or time.monotonic)
+        return RedisRateLimiter(rate, broker_url, name=name)
+    return RateLimiter(rate, name)
 
 
 def retry_after_header(wait_s: float) -> str:

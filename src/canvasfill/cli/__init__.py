@@ -15,17 +15,21 @@ of a second. A test keeps it so (``tests/cli/test_imports.py``).
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
+from canvasfill import __version__
 from canvasfill.cli.demo import demo
 from canvasfill.cli.engines import engines
 from canvasfill.cli.fill import expand, remove
 from canvasfill.cli.help import plain_help
 from canvasfill.cli.keys import keys_app
 from canvasfill.cli.models import models_app
+from canvasfill.cli.output import EXIT_FAILED
 from canvasfill.cli.serve import serve
 from canvasfill.cli.worker import worker
+from canvasfill.extras import missing_extra
 
 app = typer.Typer(
     name="canvasfill",
@@ -34,6 +38,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"canvasfill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Self-hosted image expansion (outpainting) and object removal (inpainting)."""
+
+
 app.command("serve")(serve)
 app.command("worker")(worker)
 app.add_typer(keys_app, name="keys")
@@ -51,6 +75,13 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except ModuleNotFoundError as error:
+        # a command of an extra that is not installed: one line naming the extra
+        message = missing_extra(error)
+        if message is None:
+            raise
+        print(f"Error: {message}", file=sys.stderr)
+        sys.exit(EXIT_FAILED)
 
 
 __all__ = ["app", "main"]

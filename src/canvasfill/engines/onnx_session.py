@@ -23,13 +23,14 @@ from typing import Any
 from canvasfill.engines import models
 from canvasfill.engines.settings import engine_settings
 from canvasfill.errors import EngineError, ErrorCode
+from canvasfill.extras import install_hint
 
 
 def unavailable_reason(model: str) -> str:
     """Why an engine running pinned model ``model`` cannot run here ("" when it can):
     asked by the engines and by ``canvasfill engines``, which does not import them."""
     if find_spec("onnxruntime") is None:
-        return "onnxruntime is not installed: pip install onnxruntime"
+        return f"onnxruntime is not installed: {install_hint('onnx')}"
     return models.missing_reason(model) or ""
 
 

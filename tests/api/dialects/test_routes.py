@@ -277,11 +277,11 @@ def test_picwish_errors_and_unknown_task(live: Live) -> None:
     assert unauthorized.json()["status"] == 401
 
 
-def test_picwish_rate_limit_is_two_per_second(live: Live) -> None:
+def test_picwish_rate_limit_is_two_per_second(live: Live, limit_clock: list[float]) -> None:
     key, _ = live.new_key()
-    now = [1000.0]
     limiters = live.server.app.state.handler.limiters
-    real, limiters["picwish"] = limiters["picwish"], RateLimiter(2.0, lambda: now[0])
+    assert limiters["picwish"].rate == 2.0  # the door's own limit
+    real, limiters["picwish"] = limiters["picwish"], RateLimiter(2.0, "picwish")  # fresh
     try:
         statuses = [
             live.client.get(f"{PICWISH}/none", headers={"X-API-KEY": key}).status_code
@@ -292,7 +292,9 @@ def test_picwish_rate_limit_is_two_per_second(live: Live) -> None:
         assert limited.status_code == 429
         assert limited.headers["retry-after"] == "1"
         assert limited.json()["status"] == 429
-        now[0] += 0.5
+        limit_clock[0] += 0.5  # the two are still in the last second
+        assert live.client.get(f"{PICWISH}/none", headers={"X-API-KEY": key}).status_code == 429
+        limit_clock[0] += 0.51  # now they have left it
         assert live.client.get(f"{PICWISH}/none", headers={"X-API-KEY": key}).status_code == 404
     finally:
         limiters["picwish"] = real

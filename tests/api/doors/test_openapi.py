@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import service_testkit
 from service_testkit import service_settings
 
 from canvasfill.api.app import create_app
@@ -18,8 +19,11 @@ from canvasfill.errors import InputError
 
 @pytest.fixture(scope="module")
 def openapi(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    app = create_app(service_settings(Path(tmp_path_factory.mktemp("openapi"))))
-    schema: dict[str, Any] = app.openapi()
+    # the settings load the test engines: they leave the registry with the app, or a later
+    # test (the fast tier runs no live server in between) lists them as this host's
+    with service_testkit.test_engines_registered():
+        app = create_app(service_settings(Path(tmp_path_factory.mktemp("openapi"))))
+        schema: dict[str, Any] = app.openapi()
     return schema
 
 

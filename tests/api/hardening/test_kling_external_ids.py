@@ -21,6 +21,7 @@ def test_concurrent_creates_with_one_external_id_store_one_task(live: Live) -> N
 
 
 @pytest.mark.slow
+@pytest.mark.services
 def test_the_same_race_on_postgresql(tmp_path: Path) -> None:
     with fresh_postgres_database() as url:
         for live in live_app(tmp_path, database_url=url):

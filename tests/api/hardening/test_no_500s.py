@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import psycopg
+import pytest
 from service_testkit import (
     POSTGRES_ADMIN,
     fresh_postgres_database,
@@ -77,6 +78,7 @@ def test_an_unwritable_blob_folder_is_503_and_not_ready(tmp_path: Path) -> None:
         assert client.get("/readyz").status_code == 503
 
 
+@pytest.mark.services
 def test_a_read_only_database_is_503_and_not_ready(tmp_path: Path) -> None:
     with fresh_postgres_database() as url:
         settings = service_settings(tmp_path / "data", default_engine="telea", database_url=url)

@@ -20,10 +20,10 @@ def test_no_credits_is_402_not_429(live: Live) -> None:
     assert "retry-after" not in response.headers
 
 
-def test_429_carries_retry_after(live: Live) -> None:
+def test_429_carries_retry_after(live: Live, limit_clock: list[float]) -> None:
     key, _ = live.new_key()
     limiters = live.server.app.state.handler.limiters
-    real, limiters["picwish"] = limiters["picwish"], RateLimiter(2.0, lambda: 1000.0)
+    real, limiters["picwish"] = limiters["picwish"], RateLimiter(2.0, "picwish")
     try:
         answers = [
             live.client.get(f"{PICWISH_EXPAND}/none", headers={"X-API-KEY": key}) for _ in range(3)
