@@ -228,7 +228,8 @@ def test_serve_says_which_engines_run_here_and_how_to_get_more(
     registry.all_engines()
     ours = {n: c for n, c in registry._classes.items() if c.__module__.startswith("canvasfill.")}
     monkeypatch.setattr(registry, "_classes", ours)
-    result = CliRunner().invoke(cli, ["serve", "--port", "8126", "--workers", "1"])
+    port = str(_free_port())
+    result = CliRunner().invoke(cli, ["serve", "--port", port, "--workers", "1"])
     assert result.exit_code == 0, result.output
     [line] = [line for line in result.stdout.splitlines() if line.startswith("engines here:")]
     assert line.startswith("engines here: ns, patch, telea;")
@@ -238,7 +239,14 @@ def test_serve_says_which_engines_run_here_and_how_to_get_more(
     (tmp_path / "sdxl").mkdir()
     monkeypatch.setenv("CANVASFILL_SDXL_INPAINT_MODEL", str(tmp_path / "sdxl"))
     monkeypatch.setenv("CANVASFILL_DIFFUSION_DEVICE", "cpu")
-    again = CliRunner().invoke(cli, ["serve", "--port", "8126"])
+    again = CliRunner().invoke(cli, ["serve", "--port", port])
     [line] = [line for line in again.stdout.splitlines() if line.startswith("engines here:")]
     assert "sdxl-inpaint" in line.split(";")[0]
     assert "for prompts" not in line
+
+
+def _free_port() -> int:
+    """A port the OS has just handed out (serve checks it is free before starting)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
