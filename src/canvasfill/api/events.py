@@ -10,11 +10,8 @@ The stream does not poll the database: it follows the task (``api/follow.py``): 
 watch on the task events the synchronous waits use (in process, or Redis pub/sub
 across nodes), asking for progress events too, one re-read of the record per event
 heard, and one every ``RECHECK_S`` in case one was lost. A client that goes away ends
-its stream (Starlette cancels the response on disconnect; where the server speaks ASGI
-2.4, the next write fails, and a keep-alive is written every ``KEEPALIVE_S``), so no
-server task outlives its client. The stream never asks ``request.is_disconnected()``
-itself: that reads the same ``receive`` channel Starlette is listening on, and the two
-readers raced (a stream now and then ended right after its first event).
+its stream (Starlette cancels the response on disconnect; the check after each
+wake-up notices it otherwise), so no server task outlives its client.
 """
 
 from __future__ import annotations
@@ -95,6 +92,7 @@ async def task_events(request: Request, service: Service, task: Task) -> AsyncIt
         updates = follow(
             service,
             task,
+            gone=request.is_disconnected,
             keepalive_s=KEEPALIVE_S,
             recheck_s=RECHECK_S,
         )

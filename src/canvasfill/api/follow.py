@@ -12,7 +12,7 @@ into their own bytes. It never polls the database faster than events arrive.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi.concurrency import run_in_threadpool
@@ -55,6 +55,7 @@ async def follow(
     *,
     previews: bool = True,
     deadline_s: float | None = None,
+    gone: Callable[[], Awaitable[bool]] | None = None,
     keepalive_s: float = KEEPALIVE_S,
     recheck_s: float = RECHECK_S,
 ) -> AsyncGenerator[Update | None, None]:
@@ -63,8 +64,8 @@ async def follow(
     before); ``KEEPALIVE`` (None) when nothing changed for ``keepalive_s``. The record
     is re-read on each event heard and every ``recheck_s`` regardless.
 
-    Ends after ``deadline_s`` with the task unfinished (the caller says so its own way);
-    a client that leaves ends it through its response (Starlette cancels it).
+    Ends early when ``gone()`` says the client left (checked after each wake-up), or
+    after ``deadline_s`` with the task unfinished (the caller says so its own way).
     Raises :class:`TaskGoneError` when the record disappears.
     """
     tasks, blobs, task_id = service.runtime.tasks, service.runtime.blobs, task.id
@@ -100,6 +101,8 @@ async def follow(
             if end is not None:
                 wake_by = min(wake_by, end)
             woken = await watch.wait(max(0.0, wake_by - now))
+            if gone is not None and await gone():
+                return
             now = time.monotonic()
             if woken or now >= last_read + recheck_s:
                 fresh = await read()
