@@ -127,7 +127,10 @@ def test_a_client_that_leaves_does_not_leave_a_stream_behind(live: LiveService) 
         task_id = create(client, engine="sleepy", prompt="6")
         baseline = open_streams(live)
         with client.stream("GET", f"/v1/tasks/{task_id}/events") as response:
-            first = next(events(response.iter_lines()))
+            # held in a name: a dropped generator is collected at once, and closing it
+            # closes the response, which would leave before the count is read
+            received = events(response.iter_lines())
+            first = next(received)
             assert first[0] == "progress"
             assert open_streams(live) == baseline + 1
         # the connection is closed here, long before the task finishes
