@@ -68,6 +68,22 @@ function refreshMaskLink() {
   }, 150);
 }
 
+// A click always downloads the mask as it is now: the link's href is refreshed a moment
+// after each change (for "save link as"), and a click inside that moment, or on a URL
+// just revoked for a newer one, would otherwise download nothing.
+async function downloadMask(event) {
+  event.preventDefault();
+  if (!state.input?.size || !state.editor.hasMask()) return;
+  const url = URL.createObjectURL(await state.editor.maskBlob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = "mask.png";
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 async function copy() {
   const text = $("#code").textContent;
   let copied = false;
@@ -94,6 +110,7 @@ async function copy() {
 export function init() {
   $("#code-dialect").addEventListener("change", updateCode);
   $("#copy-curl").addEventListener("click", copy);
+  $("#mask-download").addEventListener("click", downloadMask);
   for (const topic of ["key", "input", "mode", "sides", "mask", "engines", "params"]) on(topic, updateCode);
   updateCode();
 }
