@@ -27,6 +27,7 @@ from datetime import timedelta
 
 from canvasfill.errors import CanvasfillError, ErrorCode, FillCanceledError
 from canvasfill.imaging.limits import BY_NAME, NATIVE
+from canvasfill.imaging.masks import encode_mask
 from canvasfill.jobs.events import ProgressHook
 from canvasfill.jobs.fetch import AddressPolicy, fetch_url
 from canvasfill.jobs.logs import task_context
@@ -113,9 +114,10 @@ def _attempt(runtime: Runtime, task: Task, attempt: int, announce: ProgressHook)
             on_preview=keep_previews(runtime, task.id, announce) if spec.previews else None,
         )
         mask_key = None
-        if output.mask is not None:
+        if output.fill_mask is not None:
             mask_key = result_key(task.id, 0, "png", "mask")
-            runtime.blobs.put(mask_key, output.mask)
+            level = runtime.settings.png_compress_level
+            runtime.blobs.put(mask_key, encode_mask(output.fill_mask, png_compress_level=level))
         elif spec.mask_only:  # the result is the mask
             mask_key = result_key(task.id, 0, output.images[0].format.extension)
         results = []

@@ -23,6 +23,7 @@ from canvasfill.engines.base import (
     FillParams,
     FillPreview,
     FillProgress,
+    Mask,
     Operation,
     Param,
     fill_with_progress,
@@ -78,9 +79,10 @@ class JobOutput:
     ignored: frozenset[Param]
     """Parameters the caller set that this engine does not use."""
     seconds: float
-    mask: bytes | None = None
-    """A removal's fill mask as an 8-bit PNG (255: filled), painted and detected alike,
-    so a caller can check what was removed; None for an expansion."""
+    fill_mask: Mask | None = None
+    """A removal's fill mask (True: filled), painted and detected alike, so a caller can
+    check what was removed; None for an expansion. Kept as pixels: only the service
+    stores it (``jobs/execute.py`` encodes it), the CLI and the Python API need no PNG."""
 
 
 def run(
@@ -130,9 +132,6 @@ def run(
     for fill in fills:
         rgb = composite(canvas, fill, plan.fill_mask, engine.feather)
         images.append(_finish(rgb, alpha, spec, png_compress_level))
-    mask = None
-    if spec.operation is Operation.REMOVE:
-        mask = encode_mask(plan.fill_mask, png_compress_level=png_compress_level)
     report(100)
     return JobOutput(
         images=images,
@@ -140,7 +139,7 @@ def run(
         seed=spec.seed,
         ignored=params.given() - engine.honoured(spec.operation),
         seconds=time.perf_counter() - started,
-        mask=mask,
+        fill_mask=plan.fill_mask if spec.operation is Operation.REMOVE else None,
     )
 
 
