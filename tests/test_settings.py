@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from canvasfill.config_sources import setting_value
+from canvasfill.engines import models
 from canvasfill.engines.settings import engine_settings
 from canvasfill.settings import Settings
 
@@ -80,3 +82,36 @@ def test_engine_settings_refuse_a_missing_config_file(monkeypatch: pytest.Monkey
     monkeypatch.setenv("CANVASFILL_CONFIG", "/nonexistent/canvasfill.toml")
     with pytest.raises(FileNotFoundError, match="CANVASFILL_CONFIG"):
         engine_settings()
+
+
+@pytest.mark.parametrize(
+    ("environment", "written"),
+    [
+        ({}, ""),
+        ({}, 'sdxl_inpaint_model = "from/file"\nmodels_dir = "/file/models"\n'),
+        ({"CANVASFILL_SDXL_INPAINT_MODEL": "from/env", "CANVASFILL_MODELS_DIR": "~/m"}, ""),
+        (
+            {"canvasfill_sdxl_inpaint_model": "lower/case", "CANVASFILL_MODELS_DIR": "/env"},
+            'sdxl_inpaint_model = "from/file"\nmodels_dir = "/file/models"\n',
+        ),
+        ({"CANVASFILL_SDXL_INPAINT_MODEL": ""}, 'sdxl_inpaint_model = "from/file"\n'),
+    ],
+)
+def test_a_value_read_without_pydantic_is_the_settings_value(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    environment: dict[str, str],
+    written: str,
+) -> None:
+    """``canvasfill engines`` and the model cache read these without the settings class
+    (``setting_value``): they must see what the engines see."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("CANVASFILL_CONFIG", "CANVASFILL_SDXL_INPAINT_MODEL", "CANVASFILL_MODELS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    if written:
+        (tmp_path / "canvasfill.toml").write_text(written)
+    settings = engine_settings()
+    assert (setting_value("sdxl_inpaint_model") or "") == settings.sdxl_inpaint_model
+    assert models.models_dir() == settings.models_dir.expanduser()

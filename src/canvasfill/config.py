@@ -1,6 +1,7 @@
 """Where canvasfill's settings come from: ``CANVASFILL_*`` variables over one TOML file.
 
-A leaf module (it imports nothing of canvasfill), so both the engines' settings
+Nearly a leaf (it imports only :mod:`canvasfill.config_sources`, which finds the file
+and reads one value without pydantic), so both the engines' settings
 (``engines/settings.py``, the lowest layer that reads any) and the service's
 (``settings.py``, which extends them) take their values from the same sources in the
 same order, and a key in ``canvasfill.toml`` means the same thing to a server, a worker
@@ -13,9 +14,6 @@ Naming a file that is not there is an error (a typo must not fall back to defaul
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,25 +21,22 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-CONFIG_ENV = "CANVASFILL_CONFIG"
-DEFAULT_CONFIG_FILE = "canvasfill.toml"
-ENV_PREFIX = "CANVASFILL_"
+from canvasfill.config_sources import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG_FILE,
+    ENV_PREFIX,
+    ConfigFileMissingError,
+    config_file,
+)
 
-
-class ConfigFileMissingError(FileNotFoundError):
-    """``$CANVASFILL_CONFIG`` names a file that does not exist."""
-
-
-def config_file() -> Path | None:
-    """The TOML file to read, or None when there is none; read afresh on every call."""
-    named = os.environ.get(CONFIG_ENV)
-    if named:
-        path = Path(named)
-        if not path.is_file():
-            raise ConfigFileMissingError(f"{CONFIG_ENV} names {named!r}, which is not a file")
-        return path
-    default = Path(DEFAULT_CONFIG_FILE)
-    return default if default.is_file() else None
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_CONFIG_FILE",
+    "ENV_PREFIX",
+    "CanvasfillSettings",
+    "ConfigFileMissingError",
+    "config_file",
+]
 
 
 class CanvasfillSettings(BaseSettings):

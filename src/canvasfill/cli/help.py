@@ -51,6 +51,18 @@ def _plain_params(params: list[Parameter], ctx: Context) -> None:
             param.metavar = "" if param.is_flag else _type_name(param, ctx)
 
 
+def _unset_is_false(option: TyperOption | None) -> TyperOption | None:
+    """The ``--help`` flag, unset as ``False`` rather than ``None``.
+
+    typer coerces a ``None`` through a pydantic adapter, which imports pydantic (70 ms)
+    on every command; a bool it takes as it is. ``canvasfill engines`` needs no pydantic
+    otherwise, and a start under 0.2 s (``tests/cli/test_imports.py``).
+    """
+    if option is not None:
+        option.default = False
+    return option
+
+
 class PlainCommand(TyperCommand):
     """A command whose help shows the classic placeholders (see the module)."""
 
@@ -58,6 +70,9 @@ class PlainCommand(TyperCommand):
         params = super().get_params(ctx)
         _plain_params(params, ctx)
         return params
+
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        return _unset_is_false(super().get_help_option(ctx))
 
 
 class PlainGroup(TyperGroup):
@@ -67,6 +82,9 @@ class PlainGroup(TyperGroup):
         params = super().get_params(ctx)
         _plain_params(params, ctx)
         return params
+
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        return _unset_is_false(super().get_help_option(ctx))
 
 
 def plain_help(app: typer.Typer) -> typer.Typer:

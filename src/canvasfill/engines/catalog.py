@@ -9,7 +9,8 @@ function its class asks (:func:`~canvasfill.engines.onnx_session.unavailable_rea
 the modules named here to run them. A test holds every declaration equal to its
 registered class (``tests/engines/test_catalog.py``), so the two cannot drift apart.
 
-This module imports no engine module, numpy or OpenCV.
+This module imports no engine module, numpy or OpenCV, and no pydantic: it reads the
+settings it shows through :func:`~canvasfill.config_sources.setting_value`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+from canvasfill.config_sources import setting_value
 from canvasfill.engines.diffusion.families import FLUX_FILL, SD15, SDXL, Family
-from canvasfill.engines.settings import engine_settings
 
 ENTRY_POINT_GROUP = "canvasfill.engines"
 """Where third-party packages declare their engines (the registry loads them)."""
@@ -36,7 +37,13 @@ def _onnx(model: str) -> str:
 
 
 def _diffusion(family: Family) -> str:
-    from canvasfill.engines.diffusion.loading import unavailable_reason
+    from canvasfill.engines.diffusion.loading import setup_problem, unavailable_reason
+
+    problem = setup_problem(family, setting_value(family.setting) or "")
+    if problem is not None:
+        return problem
+    # weights are set: the device check imports torch, beside which the settings cost nothing
+    from canvasfill.engines.settings import engine_settings
 
     return unavailable_reason(family, engine_settings())
 
@@ -64,8 +71,7 @@ class Declared:
         """A diffusion engine's weights setting: (its environment variable, its value)."""
         if self.family is None:
             return None
-        value: str = getattr(engine_settings(), self.family.setting)
-        return self.family.env, value
+        return self.family.env, setting_value(self.family.setting) or ""
 
 
 _DIFFUSION_HONOURS = frozenset({"prompt", "steps", "strength", "guidance_scale", "seed", "n"})

@@ -24,7 +24,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from canvasfill.engines.settings import engine_settings
+from canvasfill.config_sources import setting_value
+from canvasfill.engines.setting_types import default_models_dir
 from canvasfill.errors import EngineError, ErrorCode
 
 if TYPE_CHECKING:
@@ -158,7 +159,10 @@ def get_model(name: str) -> ModelSpec:
 
 
 def models_dir() -> Path:
-    return engine_settings().models_dir.expanduser()
+    """``models_dir`` as ``EngineSettings`` reads it, without building the class: the
+    listing of engines asks it, and pydantic-settings is most of that command's start."""
+    written = setting_value("models_dir")
+    return (default_models_dir() if written is None else Path(written)).expanduser()
 
 
 def model_path(name: str) -> Path:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from canvasfill.engines import models
-from canvasfill.engines.settings import engine_settings
 from canvasfill.errors import EngineError, ErrorCode
 from canvasfill.extras import install_hint
 
@@ -61,6 +60,9 @@ class Signature:
 def providers() -> list[str]:
     """The providers to ask for: the setting, else CUDA when this onnxruntime has it, then CPU."""
     import onnxruntime as ort
+
+    # here, not above: `canvasfill engines` imports this module, and the class imports pydantic
+    from canvasfill.engines.settings import engine_settings
 
     available = list(ort.get_available_providers())
     configured = [name.strip() for name in engine_settings().onnx_providers.split(",")]

@@ -14,34 +14,14 @@ them without a restart of anything but the engines that already loaded a model.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field
 
 from canvasfill.config import CanvasfillSettings
+from canvasfill.engines.setting_types import Offload, Precision, default_models_dir
 
-
-def default_models_dir() -> Path:
-    return Path.home() / ".cache" / "canvasfill" / "models"
-
-
-class Offload(StrEnum):
-    """How much of a diffusion pipeline lives on the GPU between uses."""
-
-    NONE = "none"
-    MODEL = "model"
-    """Whole sub-models move to the GPU when used: a little slower, much less memory."""
-    SEQUENTIAL = "sequential"
-    """Layer by layer: the least memory, and slow."""
-
-
-class Precision(StrEnum):
-    AUTO = "auto"
-    """The model's own preference on a GPU (fp16 for SD, bf16 for FLUX), fp32 on a CPU."""
-    FP16 = "fp16"
-    BF16 = "bf16"
-    FP32 = "fp32"
+__all__ = ["EngineSettings", "Offload", "Precision", "default_models_dir", "engine_settings"]
 
 
 class EngineSettings(CanvasfillSettings):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from canvasfill.engines.settings import Precision
+from canvasfill.engines.setting_types import Precision
 
 
 @dataclass(frozen=True)

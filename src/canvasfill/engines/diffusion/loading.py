@@ -13,11 +13,14 @@ from __future__ import annotations
 import re
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canvasfill.engines.diffusion.families import Family
-from canvasfill.engines.settings import EngineSettings, Offload, Precision
+from canvasfill.engines.setting_types import Offload, Precision
 from canvasfill.errors import EngineError, ErrorCode
+
+if TYPE_CHECKING:  # the class imports pydantic-settings; `canvasfill engines` imports this
+    from canvasfill.engines.settings import EngineSettings
 
 EXTRA_MODULES = ("torch", "diffusers", "transformers", "accelerate")
 INSTALL_HINT = "pip install 'canvasfill[diffusion]'"
@@ -60,10 +63,17 @@ def unavailable_reason(family: Family, settings: EngineSettings) -> str:
     weights setting, the weights themselves, the device. The engines' ``availability``
     and ``canvasfill engines`` (which lists them without importing the engines) both
     ask this."""
+    problem = setup_problem(family, getattr(settings, family.setting))
+    return problem or device_problem(settings) or ""
+
+
+def setup_problem(family: Family, source: str) -> str | None:
+    """What the extra or the weights setting ``source`` lacks, or None: the part of
+    :func:`unavailable_reason` told without torch or the settings class (pydantic), so
+    ``canvasfill engines`` asks for the device (and the settings) only when this passes."""
     missing = missing_extras()
     if missing:
         return f"the diffusion extra is not installed ({', '.join(missing)}): {INSTALL_HINT}"
-    source = getattr(settings, family.setting)
     if not source:
         return (
             f"no weights: set {family.env} (or {family.setting} in canvasfill.toml) to a "
@@ -71,7 +81,7 @@ def unavailable_reason(family: Family, settings: EngineSettings) -> str:
         )
     if source_kind(source) == "missing":
         return f"{family.env}={source}: no such file or folder"
-    return device_problem(settings) or ""
+    return None
 
 
 def device(settings: EngineSettings) -> str:
