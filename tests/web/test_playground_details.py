@@ -16,7 +16,7 @@ from service_testkit import LiveService
 from canvasfill.engines.base import SEED_MAX
 from canvasfill.imaging.geometry import ratio_to_pixels
 
-from .conftest import Console, Page, photo_png, screenshot
+from .conftest import SCREENSHOTS, Console, Page, photo_png, screenshot
 from .test_playground import HEIGHT, WIDTH, dims, natural_size, open_playground, run_and_wait
 
 pytestmark = pytest.mark.slow
@@ -186,6 +186,59 @@ def test_an_engine_that_cannot_run_says_why_inline(page: Page, live: LiveService
     assert page.console.unexpected() == []
 
 
+_CLIPPED_ITEMS = """list => {
+  const box = list.getBoundingClientRect();
+  return Array.from(list.children)
+    .filter((item) => {
+      const own = item.getBoundingClientRect();
+      return own.top < box.top - 0.5 || own.bottom > box.bottom + 0.5;
+    })
+    .map((item) => item.textContent);
+}"""
+
+
+def _shows_every_line(p: Page) -> None:
+    """The list of engines that cannot run is shown whole: nothing scrolled away, no item
+    cut by the box (a scroll cap used to cut a reason mid-line)."""
+    listing = p.page.locator("#engine-unavailable")
+    listing.scroll_into_view_if_needed()
+    expect(listing).to_be_visible()
+    height, shown = listing.evaluate("el => [el.scrollHeight, el.clientHeight]")
+    assert height <= shown + 1, (height, shown)
+    assert listing.evaluate(_CLIPPED_ITEMS) == []
+
+
+def test_engines_that_cannot_run_are_listed_in_whole_lines(page: Page, live: LiveService) -> None:
+    open_playground(page, live.new_key())
+    _shows_every_line(page)
+    card = page.page.locator("#engine-unavailable-card")
+    card.screenshot(path=str(SCREENSHOTS / "unavailable.png"))
+    screenshot(page.page, "desktop.png")
+    assert page.console.unexpected() == []
+
+
+def test_switching_mode_clears_the_last_runs_status(
+    page: Page, live: LiveService, photo: Path
+) -> None:
+    open_playground(page, live.new_key(), photo)
+    page.page.get_by_test_id("side-left").fill("0.2")
+    run_and_wait(page)
+    progress = page.page.get_by_test_id("progress")
+    expect(progress.locator(".progress-label")).to_contain_text("done")
+    page.page.get_by_test_id("mode-remove").click()
+    expect(progress).to_have_attribute("data-state", "")
+    expect(progress).to_have_attribute("aria-valuenow", "0")
+    expect(progress.locator(".progress-label")).to_have_text("")
+    expect(page.page.get_by_test_id("error")).to_be_hidden()
+    expect(page.page.get_by_test_id("detect-status")).to_be_hidden()
+    page.page.get_by_test_id("run").click()  # refused (no mask): the error is this mode's
+    expect(page.page.get_by_test_id("error")).to_contain_text("paint over")
+    page.page.get_by_test_id("mode-expand").click()
+    expect(page.page.get_by_test_id("error")).to_be_hidden()
+    expect(progress.locator(".progress-label")).to_have_text("")
+    assert page.console.unexpected() == []
+
+
 def test_the_strength_slider_sends_what_it_shows(
     page: Page, live: LiveService, photo: Path
 ) -> None:
@@ -262,6 +315,34 @@ def test_on_a_phone_run_stays_reachable(phone: Page, live: LiveService, photo: P
         assert on_top == "run"
     phone.page.evaluate("window.scrollTo(0, 0)")
     screenshot(phone.page, "phone.png")
+    assert phone.console.unexpected() == []
+
+
+_GAP_ABOVE_CODE = """() => {
+  const code = document.querySelector("#code-card").getBoundingClientRect();
+  const above = Array.from(document.querySelectorAll(".panel > .card, .panel > .notice"))
+    .map((el) => el.getBoundingClientRect())
+    .filter((box) => box.height > 0 && box.bottom <= code.top + 0.5);
+  return code.top - Math.max(...above.map((box) => box.bottom));
+}"""
+
+
+def test_on_a_phone_the_panel_has_no_blank_before_copy_as_code(
+    phone: Page, live: LiveService, photo: Path
+) -> None:
+    """The sticky Run bar kept its slot between the engine card and "Copy as code": a
+    blank of its height wherever the bar was stuck elsewhere (a full-page view)."""
+    open_playground(phone, live.new_key(), photo)
+    gap = phone.page.evaluate("getComputedStyle(document.querySelector('.panel')).rowGap")
+    assert phone.page.evaluate(_GAP_ABOVE_CODE) <= float(gap.removesuffix("px")) + 1
+    _shows_every_line(phone)
+    phone.page.get_by_test_id("side-right").fill("0.3")
+    run_and_wait(phone)
+    width = phone.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width} px wide on a 390 px screen"
+    phone.page.evaluate("window.scrollTo(0, 0)")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    phone.page.screenshot(path=str(SCREENSHOTS / "phone-full.png"), full_page=True)
     assert phone.console.unexpected() == []
 
 

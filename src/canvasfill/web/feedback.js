@@ -62,3 +62,11 @@ export function resetProgress() {
   clock.started = null;
   setProgress(0, "");
 }
+
+/** What the last run or the other mode left goes: its error, "done" and its seconds,
+ * and the hints (a detector's status). A new run and a switch of mode both start clean. */
+export function clearFeedback() {
+  showError("");
+  resetProgress();
+  for (const hint of document.querySelectorAll(".hint-line")) hint.hidden = true;
+}

@@ -1,6 +1,6 @@
 // Expand or Remove: the body's data-mode shows one card or the other; the editor, the
 // run button and the parameters follow.
-import { showError } from "./feedback.js";
+import { clearFeedback } from "./feedback.js";
 import { showEditor } from "./results.js";
 import { $, $$, changed, on, state } from "./store.js";
 
@@ -16,7 +16,9 @@ function apply() {
   if (!state.running) $("#run").textContent = mode === "expand" ? "Expand" : "Remove";
   showEditor();
   state.editor.setMode(mode);
-  showError("");
+  // the other mode's "done", seconds and hints say nothing about this one; a run in
+  // flight keeps its bar (Stop is still on the button)
+  if (!state.running) clearFeedback();
 }
 
 export function init() {

@@ -2,7 +2,7 @@
 // task's progress (the bar and the seconds), and Stop cancels it.
 import { ApiError } from "./api.js";
 import { checkParams, effectiveEngine, params, ranWithSeed } from "./engines.js";
-import { describe, resetProgress, setProgress, showError, startClock, stopClock } from "./feedback.js";
+import { clearFeedback, describe, setProgress, showError, startClock, stopClock } from "./feedback.js";
 import { remember } from "./history.js";
 import { NATIVE, SIDES, checkExpansion } from "./limits.js";
 import { showResults, snapshotBefore } from "./results.js";
@@ -68,9 +68,7 @@ export async function run() {
   }
   // what the last run left (its error, "done", the seconds, a hint) goes first
   state.taskId = null;
-  showError("");
-  resetProgress();
-  for (const hint of document.querySelectorAll(".hint-line")) hint.hidden = true;
+  clearFeedback();
   const problem = refusal();
   if (problem) {
     showError(problem);
