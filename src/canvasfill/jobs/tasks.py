@@ -552,9 +552,9 @@ class TaskStore:
         )
         task: Task | None
         if _returns_rows(session):
-            task = session.scalars(
-                statement.returning(Task).execution_options(populate_existing=True)
-            ).first()
+            # the returned row is the object (populate_existing): nothing else to sync
+            options = {"populate_existing": True, "synchronize_session": False}
+            task = session.scalars(statement.returning(Task).execution_options(**options)).first()
             if task is None:
                 return False
         else:
@@ -607,6 +607,8 @@ def _claim_queued(
             progress=0,
         )
         .returning(Task)
+        # a fresh session holds no object to update: the returned row is the task
+        .execution_options(synchronize_session=False)
     ).first()
 
 
