@@ -187,14 +187,30 @@ class Handler:
         if stream is not None and stream.wanted(submission):
             chunks = self._stream(stream, task, incoming, base, operation.with_data(submission))
             return Answer(None, headers=stream.headers, media_type=stream.media_type, chunks=chunks)
+        runtime = service.runtime
+        wants_data = operation.with_data(submission)
+        finished_view: list[TaskView] = []
+
+        def read_and_view(task_id: str) -> Task | None:
+            """The waiter's re-read; a finished task's view made in the same hop."""
+            fresh = runtime.tasks.get(task_id)
+            if fresh is not None and TaskStatus(fresh.status).finished:
+                finished_view.append(view_for(fresh, runtime, base, with_data=wants_data))
+            return fresh
+
+        async def reread(task_id: str) -> Task | None:
+            return await self.heavy(read_and_view, task_id)
+
         if wait_s:
-            limit = service.runtime.settings.task_timeout_s + 5.0
+            limit = runtime.settings.task_timeout_s + 5.0
             with early or nullcontext():
-                task = await steps.wait(service, task, min(wait_s, limit), early)
+                task = await steps.wait(service, task, min(wait_s, limit), early, reread)
             if wait_s == SYNC_WAIT and not TaskStatus(task.status).finished:
                 raise steps.timed_out(task)
-        with_data = operation.with_data(submission) and TaskStatus(task.status).finished
-        view = await self.heavy(view_for, task, service.runtime, base, with_data=with_data)
+        if finished_view and TaskStatus(task.status).finished:
+            return operation.render(finished_view[-1], incoming)
+        with_data = wants_data and TaskStatus(task.status).finished
+        view = await self.heavy(view_for, task, runtime, base, with_data=with_data)
         return operation.render(view, incoming)
 
     def _admit(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import ExitStack
 from typing import Any
 
@@ -74,7 +74,13 @@ def body_fingerprint(fields: Mapping[str, Any], files: Mapping[str, bytes]) -> s
     return fingerprint({"fields": dict(fields), "files": names}, *(files[name] for name in names))
 
 
-async def wait(service: Service, task: Task, seconds: float, early: Watch | None = None) -> Task:
+async def wait(
+    service: Service,
+    task: Task,
+    seconds: float,
+    early: Watch | None = None,
+    reread: Callable[[str], Awaitable[Task | None]] | None = None,
+) -> Task:
     """The task once it finishes, or as it is after ``seconds``.
 
     Woken by the service's task events (in process, or Redis pub/sub across nodes),
@@ -84,23 +90,28 @@ async def wait(service: Service, task: Task, seconds: float, early: Watch | None
     ``early`` is a watch opened on ``task`` before it was dispatched (the caller closes
     it): then ``task`` as stored is as current as a re-read, and the first read is
     saved. Without it, listening starts here, before the first re-read, so that a
-    finish between the two still wakes us.
+    finish between the two still wakes us. ``reread`` reads the task off the loop (by
+    default ``tasks.get`` in the thread pool; a caller may do more in the same hop).
     """
     deadline = time.monotonic() + seconds
     tasks = service.runtime.tasks
+
+    async def read(task_id: str) -> Task | None:
+        return await run_in_threadpool(tasks.get, task_id)
+
+    reread = reread or read
     with ExitStack() as stack:
         watch = early or stack.enter_context(service.events.watch(task.id))
-        reread = early is None
+        again = early is None
         while not TaskStatus(task.status).finished:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            if reread:
-                fresh: Task | None = await run_in_threadpool(tasks.get, task.id)
-                task = fresh or task
+            if again:
+                task = await reread(task.id) or task
                 if TaskStatus(task.status).finished:
                     break
-            reread = True
+            again = True
             await watch.wait(min(remaining, RECHECK_S))
     return task
 
