@@ -137,12 +137,7 @@ def reserve(session: Session, key_id: str, cost: int, *, limited: bool = True) -
     """
     if not limited and _balance(session, key_id) is None:
         return
-    result = session.execute(
-        update(ApiKey)
-        .where(ApiKey.id == key_id, ApiKey.credits.is_not(None), ApiKey.credits >= cost)
-        .values(credits=ApiKey.credits - cost)
-        .execution_options(synchronize_session=False)
-    )
+    result = session.execute(_TAKE, {"key_id": key_id, "cost": cost})
     if rowcount(result) == 1:
         return
     balance = _balance(session, key_id)
@@ -153,7 +148,21 @@ def reserve(session: Session, key_id: str, cost: int, *, limited: bool = True) -
 
 def _balance(session: Session, key_id: str) -> int | None:
     """The key's credits (None: unlimited)."""
-    return session.scalar(select(ApiKey.credits).where(ApiKey.id == key_id))
+    return session.scalar(_BALANCE, {"key_id": key_id})
+
+
+# every accepted task's credit hold, built once (see _BY_HASH)
+_BALANCE = select(ApiKey.credits).where(ApiKey.id == bindparam("key_id"))
+_TAKE = (
+    update(ApiKey)
+    .where(
+        ApiKey.id == bindparam("key_id"),
+        ApiKey.credits.is_not(None),
+        ApiKey.credits >= bindparam("cost"),
+    )
+    .values(credits=ApiKey.credits - bindparam("cost"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def refund(session: Session, key_id: str, cost: int) -> None:
