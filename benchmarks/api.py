@@ -11,8 +11,8 @@ Each request is paired with an in-process run just before it, and the overhead i
 median of the pairs' differences: on a shared machine both halves see the same load.
 
 Beside each overhead, its floor: every step the service's path cannot skip, each timed
-alone here in the same run (one sample of each after every pair), against stores of the
-same kind: the two HTTP round trips (a bare ``/healthz``), the upload's integrity check
+alone here in the same run (``--repeat`` samples of each, right after the pairs, with
+the same server up), against stores of the same kind: the two HTTP round trips (a bare ``/healthz``), the upload's integrity check
 that acceptance must pass before it answers, the blob puts and gets of the same sizes
 (inputs, result and fill mask, the download's read), the store's transactions (the key
 lookup, the task with its credit hold, the claim, the outcome, the waiter's read) and,
@@ -318,7 +318,7 @@ def overhead(
 ) -> list[tuple[float, float]]:
     """(request + download, the in-process job run just before it) pairs: on a busy
     machine both see the same load, so their difference is the service's share. With
-    ``floor``, one sample of each of its steps after every pair."""
+    ``floor``, as many samples of each of its steps, right after the pairs."""
     body = {
         "image": base64.b64encode(local.image).decode(),
         "mask": base64.b64encode(local.mask).decode(),
@@ -344,8 +344,11 @@ def overhead(
             client.get(task["results"][0]["url"]).raise_for_status()  # the same connection
             if index >= 2:
                 pairs.append((time.perf_counter() - started, alone))
-            if floor is not None:
-                floor.sample(client)
+        # after the pairs, not between them: its writes (a megabyte of blobs, the
+        # database's) would be flushed while the next pair runs
+        for _ in range(repeat if floor is not None else 0):
+            assert floor is not None
+            floor.sample(client)
     return pairs
 
 
