@@ -12,13 +12,14 @@ median of the pairs' differences: on a shared machine both halves see the same l
 
 Beside each overhead, its floor: every step the service's path cannot skip, each timed
 alone here in the same run (``--repeat`` samples of each, right after the pairs, with
-the same server up), against stores of the same kind: the two HTTP round trips (a bare ``/healthz``), the upload's integrity check
-that acceptance must pass before it answers, the blob puts and gets of the same sizes
-(inputs, result and fill mask, the download's read), the store's transactions (the key
-lookup, the task with its credit hold, the claim, the outcome, the waiter's read) and,
-distributed, the Redis round trips (the task's message, the "running" and the outcome
-events). The floor's database and blob folder are its own, so the service's dispatcher
-never sees its tasks. The issue's target: overhead <= 15 ms p50, or where the floor is
+the same server up), against stores of the same kind: the two HTTP round trips (a bare
+``/healthz``), the upload's integrity check that acceptance must pass before it
+answers, the blob puts and gets of the same sizes (inputs, result and fill mask, the
+download's read), the store's transactions (the key lookup, the task with its credit
+hold, the claim, the outcome, the waiter's read) and, distributed, the Redis round trips
+(the task's message, the "running" and the outcome events). The floor's database and
+blob folder are its own, so the service's dispatcher never sees its tasks. The issue's
+target: overhead <= 15 ms p50, or where the floor is
 above 15 ms, within 1.2x of it.
 
 Throughput: ``--tasks`` tasks of a fixed-cost engine (``fixed-cost``: sleeps
@@ -463,7 +464,7 @@ def main() -> None:
 
     if not args.overhead_only:
         print_health(args.cost)
-    console = Console(width=max(Console().width, 132))  # the table's columns, unwrapped
+    console = Console(width=max(Console().width, 150))  # the table's columns, unwrapped
     title = f"API overhead: telea removal, {SIDE} px, sync request + download, {args.repeat} pairs"
     table = Table(title=title)
     columns = ("mode", "in-process p50 ms", "API p50 ms", "API p90 ms", "overhead p50 ms")
