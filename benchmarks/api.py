@@ -19,8 +19,7 @@ download's read), the store's transactions (the key lookup, the task with its cr
 hold, the claim, the outcome, the waiter's read) and, distributed, the Redis round trips
 (the task's message, the "running" and the outcome events). The floor's database and
 blob folder are its own, so the service's dispatcher never sees its tasks. The issue's
-target: overhead <= 15 ms p50, or where the floor is
-above 15 ms, within 1.2x of it.
+target: overhead <= 15 ms p50, or where the floor is above 15 ms, within 1.2x of it.
 
 Throughput: ``--tasks`` tasks of a fixed-cost engine (``fixed-cost``: sleeps
 ``--cost`` seconds, so the numbers measure dispatch, not this machine's cores),
