@@ -10,6 +10,17 @@ free port). Times are medians (p50) and p90 of ``--repeat`` requests after a war
 Each request is paired with an in-process run just before it, and the overhead is the
 median of the pairs' differences: on a shared machine both halves see the same load.
 
+Beside each overhead, its floor: every step the service's path cannot skip, each timed
+alone here in the same run (``--repeat`` samples of each, right after the pairs, with
+the same server up), against stores of the same kind: the two HTTP round trips (a bare
+``/healthz``), the upload's integrity check that acceptance must pass before it
+answers, the blob puts and gets of the same sizes (inputs, result and fill mask, the
+download's read), the store's transactions (the key lookup, the task with its credit
+hold, the claim, the outcome, the waiter's read) and, distributed, the Redis round trips
+(the task's message, the "running" and the outcome events). The floor's database and
+blob folder are its own, so the service's dispatcher never sees its tasks. The issue's
+target: overhead <= 15 ms p50, or where the floor is above 15 ms, within 1.2x of it.
+
 Throughput: ``--tasks`` tasks of a fixed-cost engine (``fixed-cost``: sleeps
 ``--cost`` seconds, so the numbers measure dispatch, not this machine's cores),
 submitted at once, with 1 and 2 workers (embedded: pool workers; distributed: worker
@@ -37,6 +48,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +59,16 @@ from rich.console import Console
 from rich.table import Table
 
 from canvasfill.engines.base import Operation
-from canvasfill.jobs.runtime import build_runtime
-from canvasfill.pipeline.prepare import prepare
+from canvasfill.imaging.masks import encode_mask
+from canvasfill.jobs.runtime import Runtime, build_runtime
+from canvasfill.jobs.submission import Submission
+from canvasfill.jobs.tasks import ResultBlob, new_task_id
+from canvasfill.pipeline.prepare import check, prepare
 from canvasfill.pipeline.run import run
 from canvasfill.pipeline.spec import JobSpec, MaskRemoval
 from canvasfill.sample import sample_photo
 from canvasfill.settings import Settings
+from canvasfill.storage.base import input_key, result_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SIDE = 512
@@ -102,11 +118,99 @@ class InProcess:
             operation=Operation.REMOVE, geometry=MaskRemoval(), seed=1, engine="telea"
         )
         self()  # warm-up
+        output = run(self.spec, prepare(self.spec, self.image, self.mask))
+        self.result = output.images[0].data
+        """The result file the service stores (and the client downloads)."""
+        assert output.fill_mask is not None
+        self.fill_mask = encode_mask(output.fill_mask)
 
     def __call__(self) -> float:
         started = time.perf_counter()
         run(self.spec, prepare(self.spec, self.image, self.mask))
         return time.perf_counter() - started
+
+
+# --- the floor: each step the path cannot skip, timed alone ---------------------------
+
+
+class Floor:
+    """One sample of every primitive per call; ``rows`` gives (step, times on the path,
+    p50 seconds). Stores of the kind the service uses, in a folder of their own."""
+
+    def __init__(self, folder: Path, local: InProcess, broker: str | None) -> None:
+        self.local = local
+        self.runtime: Runtime = build_runtime(
+            Settings(data_dir=folder / f"floor-{time.monotonic_ns()}"), apply_migrations=True
+        )
+        created = self.runtime.keys.create(name="floor")
+        self.key, self.secret = created.record, created.key
+        self.redis: Any = None
+        if broker:
+            import redis as redis_client
+
+            self.redis = redis_client.Redis.from_url(broker)
+        self.samples: dict[tuple[str, int], list[float]] = {}
+
+    def close(self) -> None:
+        if self.redis is not None:
+            self.redis.close()
+        self.runtime.close()
+
+    def _time(self, step: str, count: int, action: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        value = action()
+        self.samples.setdefault((step, count), []).append(time.perf_counter() - started)
+        return value
+
+    def sample(self, client: httpx.Client) -> None:
+        local, runtime = self.local, self.runtime
+        tasks, blobs, spec = runtime.tasks, runtime.blobs, local.spec
+        self._time("HTTP round trip (bare /healthz)", 2, lambda: client.get("/healthz"))
+        self._time(
+            "integrity check of the upload",
+            1,
+            lambda: check(spec, local.image, local.mask, budget=runtime.decode_budget),
+        )
+        task_id = new_task_id()
+        image_key, mask_key = input_key(task_id, "image"), input_key(task_id, "mask")
+        result, fill = result_key(task_id, 0, "png"), result_key(task_id, 0, "png", "mask")
+        self._time("db: key lookup", 1, lambda: runtime.keys.authenticate(self.secret))
+        self._time("blob put: image", 1, lambda: blobs.put(image_key, local.image))
+        self._time("blob put: mask", 1, lambda: blobs.put(mask_key, local.mask))
+        submission = Submission(spec=spec, image=local.image, mask=local.mask)
+        self._time(
+            "db: task + credit hold",
+            1,
+            lambda: tasks.create(task_id, self.key.id, submission, 1, limited_key=False),
+        )
+        claim = self._time(
+            "db: claim", 1, lambda: tasks.claim(task_id, "floor:1", 3, timedelta(seconds=60))
+        )
+        self._time("blob get: image", 1, lambda: blobs.get(image_key))
+        self._time("blob get: mask", 1, lambda: blobs.get(mask_key))
+        self._time("blob put: result", 1, lambda: blobs.put(result, local.result))
+        self._time("blob put: fill mask", 1, lambda: blobs.put(fill, local.fill_mask))
+        outcome = [ResultBlob(result, SIDE, SIDE, "png", None, fill)]
+        ttl = timedelta(hours=1)
+        self._time(
+            "db: outcome",
+            1,
+            lambda: tasks.succeed(task_id, claim.attempt, outcome, "telea", [], ttl),
+        )
+        self._time("db: the waiter's read", 1, lambda: tasks.get(task_id))
+        self._time("blob get: result (download)", 1, lambda: blobs.get(result))
+        if self.redis is not None:
+            # the task's message, the "running" event, the outcome event
+            self._time("redis round trip", 3, lambda: self.redis.publish("canvasfill:floor", "x"))
+
+    def rows(self) -> list[tuple[str, int, float]]:
+        return [
+            (step, count, statistics.median(samples))
+            for (step, count), samples in self.samples.items()
+        ]
+
+    def total(self) -> float:
+        return sum(count * p50 for _, count, p50 in self.rows())
 
 
 # --- processes -----------------------------------------------------------------------
@@ -209,9 +313,12 @@ def _healthy(base: str) -> bool:
         return False
 
 
-def overhead(base: str, key: str, repeat: int, local: InProcess) -> list[tuple[float, float]]:
+def overhead(
+    base: str, key: str, repeat: int, local: InProcess, floor: Floor | None = None
+) -> list[tuple[float, float]]:
     """(request + download, the in-process job run just before it) pairs: on a busy
-    machine both see the same load, so their difference is the service's share."""
+    machine both see the same load, so their difference is the service's share. With
+    ``floor``, as many samples of each of its steps, right after the pairs."""
     body = {
         "image": base64.b64encode(local.image).decode(),
         "mask": base64.b64encode(local.mask).decode(),
@@ -237,6 +344,11 @@ def overhead(base: str, key: str, repeat: int, local: InProcess) -> list[tuple[f
             client.get(task["results"][0]["url"]).raise_for_status()  # the same connection
             if index >= 2:
                 pairs.append((time.perf_counter() - started, alone))
+        # after the pairs, not between them: its writes (a megabyte of blobs, the
+        # database's) would be flushed while the next pair runs
+        for _ in range(repeat if floor is not None else 0):
+            assert floor is not None
+            floor.sample(client)
     return pairs
 
 
@@ -324,19 +436,25 @@ def main() -> None:
 
     distributed = not args.no_distributed and shutil.which("redis-server") is not None
     local = InProcess()
-    overheads: list[tuple[str, list[tuple[float, float]]]] = []
+    overheads: list[tuple[str, list[tuple[float, float]], Floor]] = []
     rates: list[tuple[str, int, float]] = []
     with tempfile.TemporaryDirectory(prefix="canvasfill-bench-") as temp:
         folder = Path(temp)
         with service(folder, 1, None, 0) as (base, key):
-            overheads.append(("embedded", overhead(base, key, args.repeat, local)))
+            floor = Floor(folder, local, None)
+            pairs = overhead(base, key, args.repeat, local, floor)
+            floor.close()
+            overheads.append(("embedded", pairs, floor))
         for workers in () if args.overhead_only else (1, 2):
             with service(folder, workers, None, 0) as (base, key):
                 rates.append(("embedded", workers, throughput(base, key, args.tasks, args.cost)))
         if distributed:
             with redis(folder) as broker:
                 with service(folder, 1, broker, 1) as (base, key):
-                    overheads.append(("distributed", overhead(base, key, args.repeat, local)))
+                    floor = Floor(folder, local, broker)
+                    pairs = overhead(base, key, args.repeat, local, floor)
+                    floor.close()
+                    overheads.append(("distributed", pairs, floor))
                 for workers in () if args.overhead_only else (1, 2):
                     with service(folder, 1, broker, workers) as (base, key):
                         rates.append(
@@ -345,13 +463,13 @@ def main() -> None:
 
     if not args.overhead_only:
         print_health(args.cost)
-    console = Console()
+    console = Console(width=max(Console().width, 150))  # the table's columns, unwrapped
     title = f"API overhead: telea removal, {SIDE} px, sync request + download, {args.repeat} pairs"
     table = Table(title=title)
     columns = ("mode", "in-process p50 ms", "API p50 ms", "API p90 ms", "overhead p50 ms")
-    for column in (*columns, "ratio p50"):
+    for column in (*columns, "ratio p50", "floor ms", "overhead / floor", "target"):
         table.add_column(column, justify="right" if column != "mode" else "left")
-    for name, pairs in overheads:
+    for name, pairs, floor in overheads:
         api_p50, api_p90 = percentiles([api for api, _ in pairs])
         alone_p50, _ = percentiles([alone for _, alone in pairs])
         extra = statistics.median(api - alone for api, alone in pairs)
@@ -362,8 +480,12 @@ def main() -> None:
             f"{api_p90 * 1000:.1f}",
             f"{extra * 1000:+.1f}",
             f"{api_p50 / alone_p50:.2f}",
+            f"{floor.total() * 1000:.1f}",
+            f"{extra / floor.total():.2f}",
+            verdict(extra, floor.total()),
         )
     console.print(table)
+    print_floors(overheads)
     if not rates:
         return
     table = Table(title=f"Throughput: {args.tasks} tasks of a {args.cost:g} s fixed-cost engine")
@@ -379,6 +501,31 @@ def main() -> None:
             f"{workers / args.cost:.2f}",
         )
     console.print(table)
+
+
+OVERHEAD_TARGET_S = 0.015
+FLOOR_FACTOR = 1.2
+
+
+def verdict(overhead_s: float, floor_s: float) -> str:
+    """The issue's target: <= 15 ms, or within 1.2x of a floor above 15 ms."""
+    if floor_s > OVERHEAD_TARGET_S:
+        limit, what = FLOOR_FACTOR * floor_s, f"{FLOOR_FACTOR}x floor"
+    else:
+        limit, what = OVERHEAD_TARGET_S, f"{OVERHEAD_TARGET_S * 1000:.0f} ms"
+    return f"{'met' if overhead_s <= limit else 'NOT met'} ({what})"
+
+
+def print_floors(overheads: list[tuple[str, list[tuple[float, float]], Floor]]) -> None:
+    """Each mode's floor, step by step (p50 of the samples taken beside the pairs)."""
+    table = Table(title="The floor: each step of the path timed alone, in the same run")
+    for column in ("mode", "step", "times", "p50 ms", "on the path ms"):
+        table.add_column(column, justify="left" if column in ("mode", "step") else "right")
+    for name, _pairs, floor in overheads:
+        for step, count, p50 in floor.rows():
+            table.add_row(name, step, str(count), f"{p50 * 1000:.2f}", f"{count * p50 * 1000:.2f}")
+        table.add_row(name, "total", "", "", f"{floor.total() * 1000:.1f}")
+    Console(width=max(Console().width, 100)).print(table)
 
 
 def print_health(cost: float) -> None:

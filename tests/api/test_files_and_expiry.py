@@ -91,3 +91,26 @@ def test_the_sweeper_deletes_expired_blobs_and_marks_results_expired(live: LiveS
     assert after["results"] == []
     assert after["results_expired"] is True
     assert httpx.get(url).status_code in (404, 410)
+
+
+def test_a_result_comes_whole_ranged_and_as_headers_alike(live: LiveService) -> None:
+    """A whole GET (sent from the bytes its endpoint read), a range and a HEAD of one
+    result agree with the stored file: the same bytes, length and ETag."""
+    task = finished_task(live, live.new_key())
+    url = task["results"][0]["url"]  # type: ignore[index]
+    key = urlsplit(url).path.removeprefix("/files/")
+    stored = live.runtime.blobs.get(key)
+    whole = httpx.get(url)
+    assert whole.status_code == 200
+    assert whole.content == stored
+    assert whole.headers["content-length"] == str(len(stored))
+    assert whole.headers["content-type"] == "image/png"
+    assert whole.headers["etag"]
+    ranged = httpx.get(url, headers={"Range": "bytes=0-7"})
+    assert ranged.status_code == 206
+    assert ranged.content == stored[:8]
+    head = httpx.head(url)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == str(len(stored))
+    assert head.headers["etag"] == whole.headers["etag"]

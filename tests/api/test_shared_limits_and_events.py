@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from service_testkit import RedisServer, redis_server, wait_until
 
+from canvasfill.api import steps
 from canvasfill.api.ratelimit import RateLimiter, RedisRateLimiter, limiter_for
 from canvasfill.jobs.events import LocalEvents, RedisEvents, TaskEvents
 
@@ -114,3 +117,44 @@ def test_progress_events_cross_processes_without_waking_the_outcome_hook(
         wait_until(lambda: outcomes == ["t"], timeout=5)
     finally:
         node.stop()
+
+
+class _CountingTasks:
+    """A task store that counts reads and says the task finished once told so."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.finished = False
+
+    def get(self, task_id: str) -> SimpleNamespace:
+        self.reads += 1
+        return SimpleNamespace(id=task_id, status="succeeded" if self.finished else "queued")
+
+
+def _waited_reads(early: bool) -> int:
+    """Reads ``steps.wait`` made of a queued task that finishes (and is announced) 50 ms
+    into the wait, with a watch opened before dispatch (``early``) or not."""
+    events = LocalEvents()
+    tasks = _CountingTasks()
+    service: Any = SimpleNamespace(events=events, runtime=SimpleNamespace(tasks=tasks))
+
+    def finish() -> None:
+        tasks.finished = True
+        events.publish("t")
+
+    async def scenario() -> str:
+        task: Any = SimpleNamespace(id="t", status="queued")
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.05, finish)
+        if not early:
+            return str((await steps.wait(service, task, 5)).status)
+        with events.watch("t", loop=loop) as watch:
+            return str((await steps.wait(service, task, 5, watch)).status)
+
+    assert asyncio.run(scenario()) == "succeeded"
+    return tasks.reads
+
+
+def test_a_wait_on_a_watch_opened_before_dispatch_reads_the_task_once_finished() -> None:
+    assert _waited_reads(early=True) == 1  # only after the wake-up
+    assert _waited_reads(early=False) == 2  # a re-read once listening, then after it

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from service_testkit import png, service_settings, wait_until
@@ -136,3 +137,57 @@ def test_the_workers_progress_reaches_this_process(tmp_path: Path) -> None:
         dispatcher.stop()
     runtime.close()
     assert {task_id for task_id, _ in heard} == {task.id}
+
+
+def test_a_workers_outcome_notice_and_the_pools_report_tell_the_end_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker sends its outcome notice once the outcome is in the store, and the
+    pool reports the same end: ``on_finished`` hears of it once, with the outcome
+    recorded (usually from the notices thread; the pool's report can win the race)."""
+    runtime = build_runtime(service_settings(tmp_path / "data"), apply_migrations=True)
+    task = submit(runtime, "telea")
+    told: list[tuple[str, str]] = []
+
+    def on_finished(task_id: str) -> None:
+        current = runtime.tasks.get(task_id)
+        told.append((task_id, current.status if current else ""))
+
+    dispatcher = EmbeddedDispatcher(runtime, 1, on_finished=on_finished)
+    reports: list[tuple[str, str]] = []
+    for name in ("_finished", "_outcome_notice"):
+        original = getattr(dispatcher, name)
+
+        def report(task_id: str, name: str = name, original: Any = original) -> None:
+            reports.append((name, task_id))
+            original(task_id)
+
+        monkeypatch.setattr(dispatcher, name, report)
+    # the inbox holds the bound method it was built with: route it through the spy
+    monkeypatch.setattr(dispatcher._notices, "_on_outcome", dispatcher._outcome_notice)
+    dispatcher.start()
+    try:
+        dispatcher.submit(task.id)
+        wait_until(lambda: len(reports) == 2, timeout=60, interval=0.02)
+    finally:
+        dispatcher.stop()
+    runtime.close()
+    assert sorted(reports) == [("_finished", task.id), ("_outcome_notice", task.id)]
+    assert told == [(task.id, "succeeded")]
+
+
+def test_either_report_of_an_end_tells_it_and_the_other_does_not(tmp_path: Path) -> None:
+    """Notice first or pool first, one end is told once; an end reported by one side
+    only (a lost notice) is still told."""
+    runtime = build_runtime(service_settings(tmp_path / "data"), apply_migrations=True)
+    told: list[str] = []
+    dispatcher = EmbeddedDispatcher(runtime, 1, on_finished=told.append)
+    dispatcher._outcome_notice("a")
+    dispatcher._finished("a")
+    dispatcher._finished("b")
+    dispatcher._outcome_notice("b")
+    dispatcher._finished("c")  # its notice was lost
+    dispatcher._outcome_notice("d")
+    dispatcher._finished("d")
+    runtime.close()
+    assert told == ["a", "b", "c", "d"]

@@ -21,7 +21,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import aclosing
+from contextlib import aclosing, nullcontext
 from dataclasses import replace
 from typing import Any, ParamSpec, TypeVar
 
@@ -59,6 +59,7 @@ from canvasfill.api.render import native_callback_body, preview_views, view_for
 from canvasfill.api.service import Service
 from canvasfill.api.view import TaskView
 from canvasfill.errors import ErrorCode, InputError
+from canvasfill.jobs.events import Watch
 from canvasfill.jobs.logs import request_id
 from canvasfill.jobs.runtime import Runtime
 from canvasfill.jobs.submission import Submission
@@ -179,26 +180,55 @@ class Handler:
     ) -> Answer:
         service = self.service
         # one hop off the loop for everything up to the accepted task
-        admitted = await self.heavy(self._admit, door, operation, key, incoming, base)
-        submission, task, wait_s = admitted
+        loop = asyncio.get_running_loop()
+        admitted = await self.heavy(self._admit, door, operation, key, incoming, base, loop)
+        submission, task, wait_s, early = admitted
         stream = operation.stream
         if stream is not None and stream.wanted(submission):
             chunks = self._stream(stream, task, incoming, base, operation.with_data(submission))
             return Answer(None, headers=stream.headers, media_type=stream.media_type, chunks=chunks)
+        runtime = service.runtime
+        wants_data = operation.with_data(submission)
+        finished_view: list[TaskView] = []
+
+        def read_and_view(task_id: str) -> Task | None:
+            """The waiter's re-read; a finished task's view made in the same hop."""
+            fresh = runtime.tasks.get(task_id)
+            if fresh is not None and TaskStatus(fresh.status).finished:
+                finished_view.append(view_for(fresh, runtime, base, with_data=wants_data))
+            return fresh
+
+        async def reread(task_id: str) -> Task | None:
+            return await self.heavy(read_and_view, task_id)
+
         if wait_s:
-            limit = service.runtime.settings.task_timeout_s + 5.0
-            task = await steps.wait(service, task, min(wait_s, limit))
+            limit = runtime.settings.task_timeout_s + 5.0
+            with early or nullcontext():
+                task = await steps.wait(service, task, min(wait_s, limit), early, reread)
             if wait_s == SYNC_WAIT and not TaskStatus(task.status).finished:
                 raise steps.timed_out(task)
-        with_data = operation.with_data(submission) and TaskStatus(task.status).finished
-        view = await self.heavy(view_for, task, service.runtime, base, with_data=with_data)
+        if finished_view and TaskStatus(task.status).finished:
+            return operation.render(finished_view[-1], incoming)
+        with_data = wants_data and TaskStatus(task.status).finished
+        view = await self.heavy(view_for, task, runtime, base, with_data=with_data)
         return operation.render(view, incoming)
 
     def _admit(
-        self, door: Door, operation: Create, key: ApiKey, incoming: Incoming, base: str
-    ) -> tuple[Submission, Task, float]:
+        self,
+        door: Door,
+        operation: Create,
+        key: ApiKey,
+        incoming: Incoming,
+        base: str,
+        loop: asyncio.AbstractEventLoop,
+    ) -> tuple[Submission, Task, float, Watch | None]:
         """Parse, check the headers, refuse while a store is down, accept: (submission,
-        task, seconds to wait). Blocking; in that order, so a bad header costs nothing."""
+        task, seconds to wait, the watch a waiting request waits on). Blocking; in that
+        order, so a bad header costs nothing.
+
+        A request that waits on a task it created starts listening on ``loop`` before
+        the task is dispatched, so it need not re-read the task before its first wait:
+        a finish cannot slip past it. The caller closes that watch."""
         service = self.service
         submission = operation.parse(incoming)
         wait_s = operation.wait_s(incoming, submission)
@@ -220,8 +250,21 @@ class Handler:
             dialect=door.name,
             meta={**submission.meta, PUBLIC_BASE_META: base},
         )
-        task = steps.accept_task(service, key, submission, idem, repeat)
-        return submission, task, wait_s
+        stream = operation.stream
+        streams = stream is not None and stream.wanted(submission)
+        opened: list[Watch] = []
+
+        def listen(task: Task, created: bool) -> None:
+            if created and wait_s and not streams:
+                opened.append(service.events.watch(task.id, loop=loop))
+
+        try:
+            task = steps.accept_task(service, key, submission, idem, repeat, listen)
+        except BaseException:
+            for watch in opened:
+                watch.__exit__(None, None, None)
+            raise
+        return submission, task, wait_s, (opened[0] if opened else None)
 
     async def _stream(
         self, stream: Stream, task: Task, incoming: Incoming, base: str, with_data: bool

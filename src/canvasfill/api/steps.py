@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import ExitStack
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
@@ -20,7 +21,7 @@ from canvasfill.api.errors import STORAGE_MESSAGE, ApiError
 from canvasfill.api.service import Service
 from canvasfill.errors import ErrorCode
 from canvasfill.jobs.accept import accept
-from canvasfill.jobs.events import RECHECK_S
+from canvasfill.jobs.events import RECHECK_S, Watch
 from canvasfill.jobs.idempotency import Idempotency, IdempotencyConflictError, fingerprint
 from canvasfill.jobs.keys import InsufficientCreditsError
 from canvasfill.jobs.submission import Submission
@@ -35,14 +36,17 @@ def accept_task(
     submission: Submission,
     idem: Idempotency | None,
     repeat: str | None,
+    before_dispatch: Callable[[Task, bool], None] | None = None,
 ) -> Task:
     """Accept the task (inputs stored first, credits held) and hand it to the dispatcher.
 
     ``repeat`` is a synchronous request's body fingerprint (:func:`body_fingerprint`):
     the same request retried while its task runs joins that task (``jobs.accept``).
+    ``before_dispatch(task, created)`` runs between the two (a waiter starts listening
+    there, so that it needs no re-read of a task it has just stored).
     """
     try:
-        task, _created = accept(service.runtime, key, submission, idem, repeat)
+        task, created = accept(service.runtime, key, submission, idem, repeat)
     except InsufficientCreditsError as exc:
         raise ApiError(
             ErrorCode.INSUFFICIENT_CREDITS,
@@ -58,7 +62,9 @@ def accept_task(
     except (OSError, SQLAlchemyError):
         log.exception("a task could not be stored", extra={"event": "store_failed"})
         raise ApiError(ErrorCode.STORAGE_UNAVAILABLE, STORAGE_MESSAGE) from None
-    service.dispatcher.submit(task.id)
+    if before_dispatch is not None:
+        before_dispatch(task, created)
+    service.dispatcher.submit(task.id, engine=task.engine)
     return task
 
 
@@ -68,25 +74,44 @@ def body_fingerprint(fields: Mapping[str, Any], files: Mapping[str, bytes]) -> s
     return fingerprint({"fields": dict(fields), "files": names}, *(files[name] for name in names))
 
 
-async def wait(service: Service, task: Task, seconds: float) -> Task:
+async def wait(
+    service: Service,
+    task: Task,
+    seconds: float,
+    early: Watch | None = None,
+    reread: Callable[[str], Awaitable[Task | None]] | None = None,
+) -> Task:
     """The task once it finishes, or as it is after ``seconds``.
 
     Woken by the service's task events (in process, or Redis pub/sub across nodes),
     not by polling; the record is re-read each time, as the truth, and at least every
     ``events.RECHECK_S`` in case an event was lost.
+
+    ``early`` is a watch opened on ``task`` before it was dispatched (the caller closes
+    it): then ``task`` as stored is as current as a re-read, and the first read is
+    saved. Without it, listening starts here, before the first re-read, so that a
+    finish between the two still wakes us. ``reread`` reads the task off the loop (by
+    default ``tasks.get`` in the thread pool; a caller may do more in the same hop).
     """
     deadline = time.monotonic() + seconds
     tasks = service.runtime.tasks
-    while not TaskStatus(task.status).finished:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        with service.events.watch(task.id) as watch:
-            # listening before the re-read: a finish between the two still wakes us
-            fresh: Task | None = await run_in_threadpool(tasks.get, task.id)
-            task = fresh or task
-            if TaskStatus(task.status).finished:
+
+    async def read(task_id: str) -> Task | None:
+        return await run_in_threadpool(tasks.get, task_id)
+
+    reread = reread or read
+    with ExitStack() as stack:
+        watch = early or stack.enter_context(service.events.watch(task.id))
+        again = early is None
+        while not TaskStatus(task.status).finished:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 break
+            if again:
+                task = await reread(task.id) or task
+                if TaskStatus(task.status).finished:
+                    break
+            again = True
             await watch.wait(min(remaining, RECHECK_S))
     return task
 

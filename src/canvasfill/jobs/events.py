@@ -46,9 +46,17 @@ class TaskEvents(Protocol):
     def publish_progress(self, task_id: str) -> None:
         """Tell the waiters that asked for progress that ``task_id``'s progress moved."""
 
-    def watch(self, task_id: str, *, progress: bool = False) -> Watch:
+    def watch(
+        self,
+        task_id: str,
+        *,
+        progress: bool = False,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> Watch:
         """Start listening for ``task_id`` (before re-reading it, so nothing is missed);
-        with ``progress``, progress events wake it too."""
+        with ``progress``, progress events wake it too. ``loop``: the event loop that
+        will wait on it, when the watch is opened from another thread (the running
+        loop otherwise)."""
 
     def start(self) -> None: ...
 
@@ -58,11 +66,19 @@ class TaskEvents(Protocol):
 class Watch:
     """One waiter's interest in one task; ``wait`` returns True once woken."""
 
-    def __init__(self, board: Waiters, task_id: str, progress: bool = False) -> None:
+    def __init__(
+        self,
+        board: Waiters,
+        task_id: str,
+        progress: bool = False,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self._board = board
         self.task_id = task_id
         self.progress = progress
-        self._loop = asyncio.get_running_loop()
+        self._loop = loop or asyncio.get_running_loop()
+        # an Event binds to a loop only when first awaited: one made in another thread
+        # (a watch opened before its task is dispatched) still waits on ``loop``
         self._event = asyncio.Event()
 
     def wake(self) -> None:
@@ -91,8 +107,10 @@ class Waiters:
         self._lock = threading.Lock()
         self._by_task: dict[str, set[Watch]] = {}
 
-    def add(self, task_id: str, progress: bool = False) -> Watch:
-        watch = Watch(self, task_id, progress)
+    def add(
+        self, task_id: str, progress: bool = False, loop: asyncio.AbstractEventLoop | None = None
+    ) -> Watch:
+        watch = Watch(self, task_id, progress, loop)
         with self._lock:
             self._by_task.setdefault(task_id, set()).add(watch)
         return watch
@@ -126,8 +144,14 @@ class LocalEvents:
     def publish_progress(self, task_id: str) -> None:
         self.waiters.notify(task_id, progress=True)
 
-    def watch(self, task_id: str, *, progress: bool = False) -> Watch:
-        return self.waiters.add(task_id, progress)
+    def watch(
+        self,
+        task_id: str,
+        *,
+        progress: bool = False,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> Watch:
+        return self.waiters.add(task_id, progress, loop)
 
     def start(self) -> None:
         return None
@@ -158,8 +182,14 @@ class RedisEvents:
     def publish_progress(self, task_id: str) -> None:
         self._publish(PROGRESS_CHANNEL, task_id)
 
-    def watch(self, task_id: str, *, progress: bool = False) -> Watch:
-        return self.waiters.add(task_id, progress)
+    def watch(
+        self,
+        task_id: str,
+        *,
+        progress: bool = False,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> Watch:
+        return self.waiters.add(task_id, progress, loop)
 
     def _publish(self, channel: str, task_id: str) -> None:
         # waiters in this process need no round trip

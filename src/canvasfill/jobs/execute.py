@@ -11,7 +11,9 @@ thread renews the attempt's lease (``lease_s``), which is how other nodes know i
 
 Whoever calls it may pass ``on_progress``: it is told the task id once the task runs and
 after each progress write, so that event streams learn of the change without polling
-(a Celery worker publishes on Redis; an embedded worker sends its server a notice).
+(a Celery worker publishes on Redis; an embedded worker sends its server a notice);
+and ``on_outcome``: told the task id the moment an attempt's outcome is recorded, before
+the run winds down (an embedded worker's notice wakes the waiting request at once).
 """
 
 from __future__ import annotations
@@ -55,7 +57,12 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def execute(task_id: str, runtime: Runtime, on_progress: ProgressHook | None = None) -> None:
+def execute(
+    task_id: str,
+    runtime: Runtime,
+    on_progress: ProgressHook | None = None,
+    on_outcome: ProgressHook | None = None,
+) -> None:
     """Run task ``task_id`` to an outcome recorded in the store (see the module doc)."""
     lease = timedelta(seconds=runtime.settings.lease_s)
     announce = _Announce(on_progress)
@@ -68,6 +75,7 @@ def execute(task_id: str, runtime: Runtime, on_progress: ProgressHook | None = N
         announce(task_id)  # it runs now
         with _heartbeat(runtime, task_id, claim.attempt, lease):
             _attempt(runtime, claim.task, claim.attempt, announce)
+            _Announce(on_outcome)(task_id)  # recorded (or dropped): wake its waiters now
 
 
 @contextmanager

@@ -11,13 +11,14 @@ reports. Idempotency records (``idempotency.py``) are written with the task they
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -170,7 +171,7 @@ class TaskStore:
 
     def get(self, task_id: str) -> Task | None:
         with self._sessions() as session:
-            return session.scalar(select(Task).where(Task.id == task_id))
+            return session.scalar(_BY_ID, {"task_id": task_id})
 
     def find_external(self, key_id: str, dialect: str, external_id: str) -> Task | None:
         with self._sessions() as session:
@@ -544,21 +545,20 @@ class TaskStore:
         refund: bool,
     ) -> bool:
         now = self._now()
-        conditions = [Task.id == task_id, Task.status.in_(expected)]
-        if attempt is not None:
-            conditions.append(Task.attempts == attempt)
-        statement = (
-            update(Task).where(*conditions).values(**values, finished_at=now, updated_at=now)
+        returning = _returns_rows(session)
+        statement = _finish_statement(
+            tuple(sorted(values)), expected, with_attempt=attempt is not None, returning=returning
         )
+        params = {**values, "finished_at": now, "updated_at": now, "task_id": task_id}
+        if attempt is not None:
+            params["attempt"] = attempt
         task: Task | None
-        if _returns_rows(session):
-            task = session.scalars(
-                statement.returning(Task).execution_options(populate_existing=True)
-            ).first()
+        if returning:
+            task = session.scalars(statement, params).first()
             if task is None:
                 return False
         else:
-            changed = session.execute(statement.execution_options(synchronize_session=False))
+            changed = session.execute(statement, params)
             if rowcount(changed) != 1:
                 return False
             task = session.scalar(
@@ -589,25 +589,63 @@ def _claim_queued(
     attempts left, becomes running; None for anything else (the caller decides then)."""
     if not _returns_rows(session):
         return None
-    return session.scalars(
-        update(Task)
-        .where(
-            Task.id == task_id,
-            Task.status == TaskStatus.QUEUED.value,
-            Task.cancel_requested_at.is_(None),
-            Task.attempts < max_attempts,
-        )
-        .values(
-            status=TaskStatus.RUNNING.value,
-            attempts=Task.attempts + 1,
-            started_at=now,
-            updated_at=now,
-            worker=worker,
-            lease_until=lease_until,
-            progress=0,
-        )
-        .returning(Task)
-    ).first()
+    params = {
+        "task_id": task_id,
+        "max_attempts": max_attempts,
+        "started_at": now,
+        "updated_at": now,
+        "worker": worker,
+        "lease_until": lease_until,
+    }
+    return session.scalars(_CLAIM_QUEUED, params).first()
+
+
+# The statements of the hot path (a task's read, claim and outcome), built once with
+# bound parameters: building one and computing its cache key cost more than running it
+# (about half of a claim's 0.9 ms here).
+
+_BY_ID = select(Task).where(Task.id == bindparam("task_id"))
+
+_CLAIM_QUEUED = (
+    update(Task)
+    .where(
+        Task.id == bindparam("task_id"),
+        Task.status == TaskStatus.QUEUED.value,
+        Task.cancel_requested_at.is_(None),
+        Task.attempts < bindparam("max_attempts"),
+    )
+    .values(
+        status=TaskStatus.RUNNING.value,
+        attempts=Task.attempts + 1,
+        started_at=bindparam("started_at"),
+        updated_at=bindparam("updated_at"),
+        worker=bindparam("worker"),
+        lease_until=bindparam("lease_until"),
+        progress=0,
+    )
+    .returning(Task)
+    # a fresh session holds no object to update: the returned row is the task
+    .execution_options(synchronize_session=False)
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _finish_statement(
+    names: tuple[str, ...], expected: tuple[str, ...], *, with_attempt: bool, returning: bool
+) -> Any:
+    """``UPDATE`` of an unfinished task to an outcome: the columns ``names`` (and
+    ``finished_at``, ``updated_at``) from parameters of the same names, where ``task_id``
+    is in one of the ``expected`` states (and at ``attempt``). With ``returning``, the
+    task comes back (the object itself: ``populate_existing``)."""
+    conditions = [Task.id == bindparam("task_id"), Task.status.in_(expected)]
+    if with_attempt:
+        conditions.append(Task.attempts == bindparam("attempt"))
+    columns = (*names, "finished_at", "updated_at")
+    statement = update(Task).where(*conditions).values({name: bindparam(name) for name in columns})
+    if returning:
+        options = {"populate_existing": True, "synchronize_session": False}
+        return statement.returning(Task).execution_options(**options)
+    return statement.execution_options(synchronize_session=False)
 
 
 def _holds(lease_until: datetime | None, now: datetime) -> bool:

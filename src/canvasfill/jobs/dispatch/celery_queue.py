@@ -84,6 +84,11 @@ def make_celery(settings: Settings) -> Celery:
 
 
 def queue_for(task: Task) -> str:
+    """The queue of ``task`` (:func:`queue_for_engine` of the engine it stores)."""
+    return queue_for_engine(task.engine)
+
+
+def queue_for_engine(engine_name: str) -> str:
     """``gpu`` when the task's engine needs a GPU, else ``cpu``.
 
     The engine is the real name acceptance stored: nothing is resolved again here, and
@@ -93,7 +98,7 @@ def queue_for(task: Task) -> str:
     goes to ``cpu``, where workers report it properly.
     """
     try:
-        engine = get_engine(task.engine)
+        engine = get_engine(engine_name)
     except CanvasfillError:
         return "cpu"
     return "gpu" if engine.hardware is Hardware.GPU else "cpu"
@@ -116,15 +121,15 @@ class CeleryDispatcher:
             "socket_timeout": timeout,
             "socket_connect_timeout": timeout,
         }
-        self._outbox: queue.Queue[str | None] = queue.Queue()
+        self._outbox: queue.Queue[tuple[str, str | None] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._publish_loop, name="publisher", daemon=True)
         self._thread.start()
 
-    def submit(self, task_id: str) -> None:
-        self._outbox.put(task_id)
+    def submit(self, task_id: str, engine: str | None = None) -> None:
+        self._outbox.put((task_id, engine))
 
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -137,17 +142,21 @@ class CeleryDispatcher:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def publish(self, task_id: str) -> None:
-        """Send the message now (the publisher thread's step; tests call it directly)."""
-        task = self._runtime.tasks.get(task_id)
-        if task is None:
-            return
-        self.celery.send_task(TASK_NAME, args=[task_id], queue=queue_for(task))
+    def publish(self, task_id: str, engine: str | None = None) -> None:
+        """Send the message now (the publisher thread's step; tests call it directly).
+        Without ``engine`` the task is read for it (the sweeper's republish)."""
+        if engine is None:
+            task = self._runtime.tasks.get(task_id)
+            if task is None:
+                return
+            engine = task.engine
+        self.celery.send_task(TASK_NAME, args=[task_id], queue=queue_for_engine(engine))
 
     def _publish_loop(self) -> None:
-        while (task_id := self._outbox.get()) is not None:
+        while (item := self._outbox.get()) is not None:
+            task_id, engine = item
             try:
-                self.publish(task_id)
+                self.publish(task_id, engine)
             except Exception:
                 log.warning(
                     "could not publish the task; the sweeper will",

@@ -21,6 +21,7 @@ import signal
 import socket
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
@@ -39,13 +40,15 @@ from canvasfill.settings import Settings
 
 log = logging.getLogger(__name__)
 
+TOLD_KEPT = 4096
+"""Ends told once and awaiting their second report, remembered at most (a few hundred KB)."""
 _MANAGER_JOIN_S = 10.0
 """How long a stop waits for a killed pool's manager thread to close the pool's queues."""
 
 # --- inside a worker process ------------------------------------------------------------
 
 _worker_runtime: Runtime | None = None
-_worker_notices: ProgressHook | None = None
+_worker_notices: NoticeSender | None = None
 
 
 def _init_worker(settings: dict[str, Any], notices: Address | None = None) -> None:
@@ -66,7 +69,8 @@ def _ready() -> None:
 
 def _work(task_id: str) -> None:
     assert _worker_runtime is not None, "worker process was not initialised"
-    execute(task_id, _worker_runtime, _worker_notices)
+    notices = _worker_notices
+    execute(task_id, _worker_runtime, notices, notices.outcome if notices is not None else None)
 
 
 # --- in the server -----------------------------------------------------------------------
@@ -74,7 +78,12 @@ def _work(task_id: str) -> None:
 
 class EmbeddedDispatcher:
     """``on_finished`` is told of each task a worker call (or the watchdog) ended;
-    ``on_progress``, in this process, of each progress write of the workers."""
+    ``on_progress``, in this process, of each progress write of the workers.
+
+    A worker's outcome notice (``notices.py``) tells ``on_finished`` as soon as the
+    outcome is in the store; the pool's own report, which comes later, then tells it
+    nothing more (and tells it alone when a notice was lost, or the call recorded no
+    outcome)."""
 
     def __init__(
         self,
@@ -86,7 +95,10 @@ class EmbeddedDispatcher:
         self._runtime = runtime
         self._workers = workers
         self._on_finished = on_finished
-        self._notices = NoticeInbox(on_progress) if on_progress is not None else None
+        self._notices = NoticeInbox(on_progress or _ignore, self._outcome_notice)
+        self._told: OrderedDict[str, None] = OrderedDict()
+        """Tasks whose end one of the two reports (notice, pool) has told already."""
+        self._told_lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._inflight: set[str] = set()
         self._messages: queue.Queue[tuple[str, str]] = queue.Queue()
@@ -104,15 +116,14 @@ class EmbeddedDispatcher:
         Tasks a dead process left running are not touched here: their leases lapse and
         the sweeper queues them again, which is right with any number of nodes.
         """
-        if self._notices is not None:
-            self._notices.start()
+        self._notices.start()
         self._started_at = time.monotonic()
         self._pool = self._new_pool()
         self._thread = threading.Thread(target=self._control, name="dispatcher", daemon=True)
         self._thread.start()
         self._messages.put(("scan", ""))
 
-    def submit(self, task_id: str) -> None:
+    def submit(self, task_id: str, engine: str | None = None) -> None:
         self._messages.put(("submit", task_id))
 
     def alive(self) -> bool:
@@ -133,8 +144,7 @@ class EmbeddedDispatcher:
         if pool is not None:
             self._terminate(pool)
             self._release(self._inflight)
-        if self._notices is not None:
-            self._notices.stop()
+        self._notices.stop()
 
     def worker_pids(self) -> list[int]:
         pool = self._pool
@@ -191,6 +201,24 @@ class EmbeddedDispatcher:
 
     def _finished(self, task_id: str) -> None:
         self._inflight.discard(task_id)
+        self._tell(task_id)
+
+    def _outcome_notice(self, task_id: str) -> None:
+        """A worker recorded ``task_id``'s outcome (the notices thread)."""
+        self._tell(task_id)
+
+    def _tell(self, task_id: str) -> None:
+        """``on_finished(task_id)`` for the first of the two reports of one end, not the
+        second. A report whose twin never comes (a lost notice, a call that recorded
+        nothing) stays remembered until ``TOLD_KEPT`` later ones push it out; should
+        that task run again, its next end is told by the later of its reports."""
+        with self._told_lock:
+            if task_id in self._told:
+                del self._told[task_id]
+                return
+            self._told[task_id] = None
+            while len(self._told) > TOLD_KEPT:
+                self._told.popitem(last=False)
         if self._on_finished is not None:
             self._on_finished(task_id)
 
@@ -260,7 +288,7 @@ class EmbeddedDispatcher:
             initializer=_init_worker,
             initargs=(
                 self._runtime.settings.for_worker(),
-                self._notices.address if self._notices is not None else None,
+                self._notices.address,
             ),
         )
         # the pool starts a process per submission while none is idle: one no-op each
@@ -315,6 +343,10 @@ class EmbeddedDispatcher:
                 )
         del pool, processes, manager
         gc.collect()
+
+
+def _ignore(_task_id: str) -> None:
+    """No hook for this kind of notice."""
 
 
 def _is_broken(pool: ProcessPoolExecutor) -> bool:

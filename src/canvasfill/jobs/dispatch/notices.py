@@ -1,8 +1,14 @@
-"""Notices from the embedded pool's worker processes to their server: "task X progressed".
+"""Notices from the embedded pool's worker processes to their server: "task X progressed",
+and "task X's outcome is recorded".
 
 The pool's own queues carry only a call's outcome, so progress needs a channel of its
-own. It is a UDP socket on loopback, bound by the server on a port the OS picks: a
-datagram arrives whole or not at all, no lock is shared between processes (a worker
+own. The outcome notice is sent the moment the outcome is in the store, so a waiting
+request is woken without the return trip through the pool (its result pipe, the pool's
+manager thread, the dispatcher's control thread), which still follows and still tells
+the dispatcher; the second wake-up finds nobody waiting.
+
+It is a UDP socket on loopback, bound by the server on a port the OS picks: a datagram
+arrives whole or not at all, no lock is shared between processes (a worker
 killed mid-send corrupts nothing and blocks nobody), and a send never waits. A notice
 is only a wake-up (the task record stays the truth, and waiters re-read it on a
 period), so one that is lost costs latency, nothing else; a stray datagram from another
@@ -21,15 +27,19 @@ log = logging.getLogger(__name__)
 
 MAX_NOTICE = 256
 """Bytes of one notice at most (a task id is 36)."""
+OUTCOME = "done:"
+"""What an outcome notice starts with (a progress notice is the bare task id)."""
 
 Address = tuple[str, int]
 
 
 class NoticeInbox:
-    """The server's end: a thread that hands each task id received to ``on_notice``."""
+    """The server's end: a thread that hands each task id received to ``on_notice``
+    (progress) or ``on_outcome`` (an outcome recorded)."""
 
-    def __init__(self, on_notice: ProgressHook) -> None:
+    def __init__(self, on_notice: ProgressHook, on_outcome: ProgressHook | None = None) -> None:
         self._on_notice = on_notice
+        self._on_outcome = on_outcome
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.bind(("127.0.0.1", 0))
         self._socket.settimeout(0.5)
@@ -56,7 +66,12 @@ class NoticeInbox:
             except OSError:  # closed under us: stopping
                 return
             try:
-                self._on_notice(data.decode("ascii"))
+                text = data.decode("ascii")
+                if text.startswith(OUTCOME):
+                    if self._on_outcome is not None:
+                        self._on_outcome(text.removeprefix(OUTCOME))
+                else:
+                    self._on_notice(text)
             except Exception:  # a bad datagram or a failing hook must not end the thread
                 log.warning("task notice dropped", exc_info=True, extra={"event": "notice"})
 
@@ -70,7 +85,14 @@ class NoticeSender:
         self._socket.setblocking(False)
 
     def __call__(self, task_id: str) -> None:
+        self._send(task_id)
+
+    def outcome(self, task_id: str) -> None:
+        """Tell the server that ``task_id``'s outcome is recorded."""
+        self._send(OUTCOME + task_id)
+
+    def _send(self, text: str) -> None:
         try:
-            self._socket.sendto(task_id.encode("ascii"), self._address)
+            self._socket.sendto(text.encode("ascii"), self._address)
         except (OSError, UnicodeEncodeError):  # a full buffer or a gone server: waiters re-read
             log.debug("task notice not sent", exc_info=True)
