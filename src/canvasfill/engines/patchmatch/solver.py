@@ -85,8 +85,10 @@ class SolverSettings:
     """Extra EM iterations at the coarsest level, where the layout of the fill is decided."""
     search_iterations: int = 2
     """PatchMatch sweeps per EM iteration."""
-    work_side: int = 640
-    """Levels whose longer side exceeds this are not searched: the NNF below is carried up."""
+    work_side: int = 400
+    """Levels whose longer side exceeds this are not searched: the NNF below is carried up.
+    400 (was 640) on the held-out photos: the same medians within 0.02 dB and .003
+    blurred SSIM, 40% less time; a 512 px photo is now carried from 256 px."""
     min_side: int = 80
     """Coarsest level's shorter side is at least this, or a quarter of the image's, if
     that is less. Coarser levels of a photo misplace whole regions (a 40 px floor cost
