@@ -132,7 +132,22 @@ class Waiters:
                 watch.wake()
 
 
-class LocalEvents:
+class _Watched:
+    """What both kinds of events share: this process's waiters, and a watch on them."""
+
+    waiters: Waiters
+
+    def watch(
+        self,
+        task_id: str,
+        *,
+        progress: bool = False,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> Watch:
+        return self.waiters.add(task_id, progress, loop)
+
+
+class LocalEvents(_Watched):
     """Events within one process: the embedded mode."""
 
     def __init__(self) -> None:
@@ -144,15 +159,6 @@ class LocalEvents:
     def publish_progress(self, task_id: str) -> None:
         self.waiters.notify(task_id, progress=True)
 
-    def watch(
-        self,
-        task_id: str,
-        *,
-        progress: bool = False,
-        loop: asyncio.AbstractEventLoop | None = None,
-    ) -> Watch:
-        return self.waiters.add(task_id, progress, loop)
-
     def start(self) -> None:
         return None
 
@@ -160,7 +166,7 @@ class LocalEvents:
         return None
 
 
-class RedisEvents:
+class RedisEvents(_Watched):
     """Events across processes over Redis pub/sub (``start`` listens; publishing needs
     no listener, so a worker only ever publishes). ``on_event`` is told of outcome
     events received, not of progress."""
@@ -181,15 +187,6 @@ class RedisEvents:
 
     def publish_progress(self, task_id: str) -> None:
         self._publish(PROGRESS_CHANNEL, task_id)
-
-    def watch(
-        self,
-        task_id: str,
-        *,
-        progress: bool = False,
-        loop: asyncio.AbstractEventLoop | None = None,
-    ) -> Watch:
-        return self.waiters.add(task_id, progress, loop)
 
     def _publish(self, channel: str, task_id: str) -> None:
         # waiters in this process need no round trip
