@@ -10,7 +10,7 @@ from pathlib import Path
 
 import playwright.sync_api as playwright_sync
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 from service_testkit import LiveService
 
 from canvasfill.engines.base import SEED_MAX
@@ -87,6 +87,13 @@ def test_the_bar_moves_and_counts_seconds_then_stop_cancels(
     assert page.console.unexpected() == []
 
 
+def _expect_empty_bar(progress: Locator) -> None:
+    """No run's state, percent or time left on the bar."""
+    expect(progress).to_have_attribute("data-state", "")
+    expect(progress).to_have_attribute("aria-valuenow", "0")
+    expect(progress.locator(".progress-label")).to_have_text("")
+
+
 def test_a_new_run_clears_the_last_ones_status(page: Page, live: LiveService, photo: Path) -> None:
     open_playground(page, live.new_key(), photo)
     page.page.get_by_test_id("side-top").fill("0.2")
@@ -98,9 +105,7 @@ def test_a_new_run_clears_the_last_ones_status(page: Page, live: LiveService, ph
     page.page.get_by_test_id("side-top").fill("0")
     page.page.get_by_test_id("run").click()  # refused by the page: the old "done" goes
     expect(page.page.get_by_test_id("error")).to_contain_text("at least one side")
-    expect(progress).to_have_attribute("data-state", "")
-    expect(progress).to_have_attribute("aria-valuenow", "0")
-    expect(progress.locator(".progress-label")).to_have_text("")
+    _expect_empty_bar(progress)
     assert page.console.unexpected() == []
 
 
@@ -226,9 +231,7 @@ def test_switching_mode_clears_the_last_runs_status(
     progress = page.page.get_by_test_id("progress")
     expect(progress.locator(".progress-label")).to_contain_text("done")
     page.page.get_by_test_id("mode-remove").click()
-    expect(progress).to_have_attribute("data-state", "")
-    expect(progress).to_have_attribute("aria-valuenow", "0")
-    expect(progress.locator(".progress-label")).to_have_text("")
+    _expect_empty_bar(progress)
     expect(page.page.get_by_test_id("error")).to_be_hidden()
     expect(page.page.get_by_test_id("detect-status")).to_be_hidden()
     page.page.get_by_test_id("run").click()  # refused (no mask): the error is this mode's
