@@ -107,3 +107,16 @@ def screenshot(page: playwright_sync.Page, name: str) -> Path:
     path = SCREENSHOTS / name
     page.screenshot(path=str(path))
     return path
+
+
+def loaded_size(image: playwright_sync.Locator) -> tuple[int, int]:
+    """The pixel size of an <img> once the browser has decoded it.
+
+    The result element is visible as soon as its `src` is set, before the file has
+    arrived; reading `naturalWidth` then gives 0. `decode()` waits for the bytes (and
+    fails loudly if they are not an image).
+    """
+    width, height = image.evaluate(
+        "async img => { await img.decode(); return [img.naturalWidth, img.naturalHeight]; }"
+    )
+    return int(width), int(height)

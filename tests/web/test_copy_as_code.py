@@ -29,7 +29,7 @@ from service_testkit import LiveService
 
 from canvasfill.api.door import DOORS, Create
 
-from .conftest import Page, photo_png
+from .conftest import Page, loaded_size, photo_png
 
 pytestmark = [
     pytest.mark.slow,
@@ -212,8 +212,7 @@ def test_copied_expand_commands_match_the_pages_request(
     expect(page.page.get_by_test_id("progress")).to_have_attribute(
         "aria-valuenow", "100", timeout=90_000
     )
-    own = page.page.get_by_test_id("result").evaluate("i => [i.naturalWidth, i.naturalHeight]")
-    expected = (int(own[0]), int(own[1]))
+    expected = loaded_size(page.page.get_by_test_id("result"))
     assert expected[0] > WIDTH
     assert expected[1] > HEIGHT
 

@@ -20,7 +20,7 @@ from service_testkit import LiveService, live_service, service_settings
 
 from tests.engines.onnx_graphs import install, isolate_models, ppocr_det_like, u2netp_like
 
-from .conftest import Console, screenshot
+from .conftest import Console, loaded_size, screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -124,7 +124,7 @@ def test_a_found_mask_is_drawn_for_editing_then_used(
     )
     result = page.get_by_test_id("result")
     expect(result).to_be_visible()
-    assert result.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [WIDTH, HEIGHT]
+    assert loaded_size(result) == (WIDTH, HEIGHT)
     assert console.unexpected() == []
 
 

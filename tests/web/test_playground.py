@@ -15,7 +15,7 @@ from service_testkit import LiveService
 
 from canvasfill.imaging.geometry import ratio_to_pixels
 
-from .conftest import Page, photo_png, screenshot
+from .conftest import Page, loaded_size, photo_png, screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -45,8 +45,7 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def natural_size(p: Page) -> tuple[int, int]:
     result = p.page.get_by_test_id("result")
     expect(result).to_be_visible()
-    size = result.evaluate("img => [img.naturalWidth, img.naturalHeight]")
-    return int(size[0]), int(size[1])
+    return loaded_size(result)
 
 
 def run_and_wait(p: Page) -> None:
