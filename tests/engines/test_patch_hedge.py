@@ -61,13 +61,31 @@ def test_diffusion_continues_a_flat_colour_at_reduced_size() -> None:
     assert float(np.abs(smooth[hole] - image[hole]).max()) <= 3.0  # Navier-Stokes drifts ~2
 
 
-def test_full_strength_returns_the_fill_unchanged() -> None:
-    image = noisy_ramp(64)
-    hole = centre_hole(64, 64, 20)
+def test_full_strength_keeps_the_texture_and_hands_the_border_structure_to_diffusion() -> None:
+    """At strength 1 no texture fades, but the fill's structure (its blur) gives way to
+    the diffusion's near the known border: a fill two shades too bright there is pulled
+    to the photo's level, and deep inside keeps its own."""
+    image = noisy_ramp(128)
+    hole = centre_hole(128, 128, 32)
     window = bounding_box(hole)
-    filled = np.random.default_rng(0).uniform(0, 255, (64, 64, 3)).astype(np.float32)[window]
-    matches = shifted_matches(hole, (0, 0))
-    assert np.array_equal(hedge(image, hole, filled, matches, Hedge(floor=1.0)), filled)
+    noise = np.random.default_rng(0).normal(0, 20, (128, 128, 3)).astype(np.float32)
+    filled = (235 + noise)[window]
+    matches = shifted_matches(hole, (-26, 0))
+    assert predictability(image, hole, matches) < 0.2  # nothing shortcuts the hedge
+    result = hedge(image, hole, filled.copy(), matches, Hedge(floor=1.0))
+
+    def grain(a: NDArray[np.float32]) -> float:
+        return float(np.abs(np.diff(a[16:48, 16:48], axis=1)).mean())
+
+    assert grain(result) > 0.9 * grain(filled)  # the texture kept in full
+    inside = hole[window]
+    depth = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)[window]
+    truth = image[window].astype(np.float32)
+    rim = inside & (depth <= 3)
+    assert np.abs(result[rim] - truth[rim]).mean() < 0.5 * np.abs(filled[rim] - truth[rim]).mean()
+    core = depth >= 28
+    assert result[core].mean() > 0.8 * filled[core].mean()
+    assert np.array_equal(result[~inside], truth[~inside])
 
 
 def test_unpredictable_texture_fades_and_lands_closer_to_the_truth() -> None:
@@ -95,13 +113,13 @@ def test_unpredictable_texture_fades_and_lands_closer_to_the_truth() -> None:
 def test_strength_sets_the_floor_and_expansion_is_never_hedged() -> None:
     assert settings_for(None, 0.0).hedge == Hedge(floor=0.0)
     assert settings_for(None, 0.3).hedge == Hedge(floor=0.3)
-    assert settings_for(None, 1.0).hedge is None
+    assert settings_for(None, 1.0).hedge == Hedge(floor=1.0)
     assert settings_for(None, None, Operation.EXPAND).hedge is None
 
 
 def test_an_absent_strength_is_the_sharp_fill() -> None:
-    """The default removal is the raw example-based fill; the hedge is asked for."""
-    assert settings_for(None).hedge is None
+    """The default removal keeps all of the fill's texture; the smooth hedge is asked for."""
+    assert settings_for(None).hedge == Hedge(floor=1.0)
     truth = noisy_ramp(64)
     hole = centre_hole(64, 64, 20)
     given = truth.copy()

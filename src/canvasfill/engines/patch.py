@@ -11,12 +11,14 @@ and rarely change much past the default.
 
 A removal's ``strength`` (0..1) is the share of the fill's texture kept everywhere.
 Absent, it is :data:`DEFAULT_STRENGTH` (1): the sharp example-based fill, which is
-what people expect of a removal. Below 1 the fill is hedged (``patchmatch/hedge.py``):
-texture is kept where the photo predicts it and the rest fades toward a smooth
-consensus, which scores higher on PSNR/SSIM deep in a large hole of random texture (a
-guessed texture's random phase is further from what was there than none) and looks
-like a smear. Expansion always gets the raw fill: past the photo's edge there is
-nothing to interpolate.
+what people expect of a removal; its structure (not its texture) near the border is
+still handed to a diffusion, which continues the photo's shapes more faithfully there
+(``patchmatch/hedge.py``). Below 1 the fill is hedged as well: texture is kept where
+the photo predicts it and the rest fades toward a smooth consensus, which scores
+higher on PSNR/SSIM deep in a large hole of random texture (a guessed texture's
+random phase is further from what was there than none) and looks like a smear.
+Expansion always gets the raw fill: past the photo's edge there is nothing to
+interpolate.
 
 A fill's ``progress`` callback hears 0 first, then the fraction done after every EM
 iteration and every carried pyramid level (weighted by the hole pixels each works on),
@@ -60,7 +62,7 @@ if TYPE_CHECKING:  # the solver imports numba: loaded on first fill, not at disc
 
 DEFAULT_STEPS = 4
 DEFAULT_STRENGTH = 1.0
-"""A removal without a ``strength`` gets the sharp fill: the smooth hedge is asked for."""
+"""A removal without a ``strength`` keeps all of its texture: the smooth hedge is asked for."""
 MAX_STEPS = 20
 _RANK = 50
 
@@ -79,7 +81,7 @@ def settings_for(
 
     effort = DEFAULT_STEPS if steps is None else min(max(steps, 1), MAX_STEPS)
     texture = DEFAULT_STRENGTH if strength is None else min(max(strength, 0.0), 1.0)
-    hedge = Hedge(floor=texture) if hedges(operation) and texture < 1.0 else None
+    hedge = Hedge(floor=texture) if hedges(operation) else None
     return SolverSettings(em_iterations=effort, coarse_extra=effort, hedge=hedge)
 
 

@@ -29,8 +29,8 @@ the fill is as sharp as the photo while time and memory grow with the pixel coun
 only (no feature images, no search at the sizes where they cost most).
 
 A removal then passes the fill (over the hole's bounding box) and its NNF through
-``hedge.py``, which keeps the texture the photo predicts and fades the guessed rest to
-a smooth consensus.
+``hedge.py``, which hands the structure near the border to a diffusion and, below
+full strength, fades the texture the photo does not predict to a smooth consensus.
 
 Kept-out pixels (``keep_out``: an expansion's detected subject) are no source: at every
 level, a source patch may touch neither the hole nor them, so the fill cannot copy the
@@ -127,7 +127,8 @@ class SolverSettings:
     flat blocks 18.3% to 15.3% for 0.04 dB. (With 7x7 patches and the old pyramid it
     cost 0.2 dB, and was left off.)"""
     hedge: Hedge | None = None
-    """When set, the texture the photo does not predict fades to a smooth consensus
+    """When set, the structure near the border is the diffusion's and, below full
+    strength, the texture the photo does not predict fades to a smooth consensus
     (``hedge.py``); removal sets it, expansion does not."""
 
 
