@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from canvasfill.jobs.database import SessionFactory, rowcount
 from canvasfill.jobs.tables import CallbackDelivery, DeliveryState, Task, utcnow
@@ -35,7 +36,15 @@ def queue(session: Session, task: Task, status: str, now: datetime) -> None:
             created_at=now,
         )
     )
-    task.callback_state = DeliveryState.PENDING.value
+    # by statement, not through the object: a task from a Core UPDATE ... RETURNING
+    # (``tasks._task_of``) is not tracked by the session, and would not be flushed
+    session.execute(
+        update(Task)
+        .where(Task.id == task.id)
+        .values(callback_state=DeliveryState.PENDING.value)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(task, "callback_state", DeliveryState.PENDING.value)
 
 
 class DeliveryStore:
