@@ -53,12 +53,31 @@ def test_a_regular_pattern_is_predictable_and_noise_is_not() -> None:
     assert predictability(noisy_ramp(64), hole, matches) < 0.2
 
 
-def test_diffusion_continues_a_flat_colour_at_reduced_size() -> None:
-    image = np.full((300, 500, 3), (20, 200, 90), dtype=np.uint8)
+def test_diffusion_continues_a_flat_colour_and_interpolates_a_ramp() -> None:
+    flat = np.full((300, 500, 3), (20, 200, 90), dtype=np.uint8)
     hole = centre_hole(300, 500, 80)
-    smooth = diffusion(image, hole, side=128)
+    smooth = diffusion(flat, hole)
     assert smooth.shape == (300, 500, 3)
-    assert float(np.abs(smooth[hole] - image[hole]).max()) <= 3.0  # Navier-Stokes drifts ~2
+    assert float(np.abs(smooth[hole] - flat[hole]).max()) < 0.01
+    reduced = diffusion(flat, hole, first_step=6)  # a first level 6x smaller: the same
+    assert reduced.shape == (300, 500, 3)
+    assert float(np.abs(reduced[hole] - flat[hole]).max()) < 0.01
+    assert np.array_equal(reduced[~hole], flat[~hole].astype(np.float32))
+    xx = np.broadcast_to(np.arange(500, dtype=np.float32) / 2, (300, 500))
+    ramp = np.dstack([xx, xx, xx]).astype(np.uint8)
+    thin = np.zeros((300, 500), dtype=bool)
+    thin[:, 200:206] = True  # a 6 px stroke across the ramp
+    error = np.abs(diffusion(ramp, thin)[thin] - ramp[thin].astype(np.float32))
+    assert float(error.mean()) < 1.5  # the ramp steps 0.5 a pixel: 3 grey levels across
+
+
+def test_diffusion_of_an_image_with_almost_nothing_known() -> None:
+    image = np.zeros((9, 40, 3), dtype=np.uint8)
+    image[4, 39] = (200, 100, 50)
+    hole = np.ones((9, 40), dtype=bool)
+    hole[4, 39] = False
+    assert np.allclose(diffusion(image, hole), (200, 100, 50))
+    assert np.all(diffusion(image, np.ones((9, 40), dtype=bool)) == 128)
 
 
 def test_full_strength_keeps_the_texture_and_hands_the_border_structure_to_diffusion() -> None:

@@ -10,10 +10,9 @@ error of the smooth part instead of replacing it.
 So a removal's result is split into structure (a Gaussian blur) and texture (the
 rest) and rebuilt as:
 
-- structure: a mix of the patch fill's own structure and a diffusion fill (the mean
-  of OpenCV's Telea and Navier-Stokes, solved at a reduced size, or Telea alone where
-  all texture is kept), estimators whose errors are largely independent, so their
-  mean is closer than either;
+- structure: a mix of the patch fill's own structure and a diffusion fill (pull-push:
+  the known pixels' means, coarse to fine), estimators whose errors are largely
+  independent, so their mean is closer than either;
 - texture: the patch fill's, kept in full where the photo predicts it and faded over
   a few pixels from the known border where it does not. How far the photo predicts
   texture is measured, not assumed: along the border, where the fill's patches
@@ -76,8 +75,6 @@ class Hedge:
     explained_full: float = 0.8
     """Share of the border's variation a regular pattern explains, for its texture
     to be kept throughout the hole."""
-    diffusion_side: int = 640
-    """The diffusion fill is solved with the longer side at most this, then enlarged."""
     consensus_reach: float = 32.0
     """Even the texture kept in full sits on a structure that near the border is the
     diffusion's: its weight there falls as exp(-distance / consensus_reach) into the
@@ -125,23 +122,22 @@ def hedge(image: RGB, hole: Mask, filled: Floats, matches: Matches, settings: He
     texture = fill
     texture -= structure
     depth = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)
-    fade = np.exp(-depth / (settings.reach * scale))
-    fade *= 1 - keep
-    fade += keep
-    texture *= fade[..., None]  # texture kept near the border, or everywhere by ``keep``
+    if keep < 1.0:  # texture kept near the border, or everywhere by ``keep``
+        fade = np.exp(-depth / (settings.reach * scale))
+        fade *= 1 - keep
+        fade += keep
+        texture *= fade[..., None]
+        del fade
     border = np.exp(-depth / (settings.consensus_reach * scale))
-    del depth, fade
+    del depth
     border *= keep  # the diffusion's weight: keep * border + (1 - keep) * (1 - share)
     border += (1 - keep) * (1 - share)
     structure *= (1 - border)[..., None]  # the rest is the fill's own structure
     texture += structure
     del structure
-    # blurred like the fill's structure: a diffusion has creases at the border (Telea's
-    # streaks) that would otherwise read as texture
-    # where all texture is kept the diffusion only lends its blur, and one estimator is
-    # as good as the mean of two (the same medians on the tuning photos) in 3/4 the time
-    methods = DIFFUSIONS[:1] if keep >= 1.0 else DIFFUSIONS
-    smooth = _gaussian(diffusion(image[box], inside, settings.diffusion_side, methods), sigma)
+    # blurred like the fill's structure: the diffusion's creases (the pull-push's bilinear
+    # seams) would otherwise read as texture
+    smooth = _gaussian(diffusion(image[box], inside, _reduction(sigma)), sigma)
     smooth *= border[..., None]
     texture += smooth  # now the hedged fill
     del smooth
@@ -165,9 +161,14 @@ def bounding_box(hole: Mask, margin: int = 0) -> Window:
     )
 
 
+def _reduction(sigma: float) -> int:
+    """How much smaller an image may be for a Gaussian blur of ``sigma`` to lose nothing."""
+    return max(1, int(sigma // 4))
+
+
 def _gaussian(image: Floats, sigma: float) -> Floats:
     """Gaussian blur; a wide one runs on a reduced copy, which loses nothing it keeps."""
-    factor = int(sigma // 4)
+    factor = _reduction(sigma)
     if factor < 2:
         return np.asarray(cv2.GaussianBlur(image, (0, 0), sigma), dtype=np.float32)
     height, width = image.shape[:2]
@@ -177,31 +178,41 @@ def _gaussian(image: Floats, sigma: float) -> Floats:
     return np.asarray(cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR))
 
 
-DIFFUSIONS = (cv2.INPAINT_TELEA, cv2.INPAINT_NS)
+def diffusion(image: RGB, hole: Mask, first_step: int = 1) -> Floats:
+    """A smooth fill of the hole from the known pixels, by pull-push: each level down is
+    the mean of the known pixels it covers (a pixel is known if any pixel below it is),
+    until no hole is left; on the way back up every hole pixel takes the coarser level's
+    value, enlarged bilinearly. Time and memory grow with the pixel count only.
 
+    It replaced the mean of OpenCV's Telea and Navier-Stokes (issue 22): on the tuning
+    photos as close or closer to the truth, at strength 0, 0.8 and 1 (thick strokes
+    0.15-0.5 dB), in a fraction of the time, and with no reduced-size solve that made a
+    thin stroke's hole thicker.
 
-def diffusion(image: RGB, hole: Mask, side: int, methods: tuple[int, ...] = DIFFUSIONS) -> Floats:
-    """Mean of OpenCV's inpainting ``methods`` (Telea and Navier-Stokes), solved at most
-    ``side`` px, back at full size."""
-    height, width = hole.shape
-    factor = min(1.0, side / max(height, width))
-    small_size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    if factor < 1.0:
-        small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
-        # a pixel is unknown if any of it was: no hole colour leaks into the border
-        area = cv2.resize(hole.astype(np.float32), small_size, interpolation=cv2.INTER_AREA)
-        small_hole = (area > 0).astype(np.uint8)
-    else:
-        small, small_hole = image, hole.astype(np.uint8)
-    if small_hole.all():
-        return np.full((height, width, 3), 128, dtype=np.float32)
-    mean = np.zeros((*small_hole.shape, 3), dtype=np.float32)
-    for method in methods:
-        mean += cv2.inpaint(small, small_hole, 5, method)
-    mean /= len(methods)
-    if factor < 1.0:
-        return np.asarray(cv2.resize(mean, (width, height)), dtype=np.float32)  # bilinear
-    return np.asarray(mean, dtype=np.float32)
+    The first level down is ``first_step`` times smaller (then halves): a fill that is
+    blurred afterwards needs no detail finer than the blur, and on a large canvas the
+    full-size levels cost most of the time."""
+    colour: Floats = image.astype(np.float32)
+    known: Floats = (~hole).astype(np.float32)
+    if not known.any():
+        return np.full(colour.shape, 128, dtype=np.float32)
+    levels = [(colour, known)]
+    step = max(first_step, 2)
+    while not known.all() and min(known.shape) > 1:
+        size = (max(1, known.shape[1] // step), max(1, known.shape[0] // step))
+        step = 2
+        total = cv2.resize(colour * known[..., None], size, interpolation=cv2.INTER_AREA)
+        share = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
+        colour = np.asarray(total / np.maximum(share, 1e-6)[..., None], dtype=np.float32)
+        known = (share > 0).astype(np.float32)
+        levels.append((colour, known))
+    filled = levels[-1][0]
+    if not known.all():  # a 1 px wide level with holes left: they take the known mean
+        filled[known == 0] = filled[known > 0].mean(axis=0).astype(np.float32)
+    for colour, known in reversed(levels[:-1]):
+        enlarged = cv2.resize(filled, (known.shape[1], known.shape[0]))  # bilinear
+        filled = np.where(known[..., None] > 0, colour, enlarged)
+    return np.asarray(filled, dtype=np.float32)
 
 
 def predictability(image: RGB, hole: Mask, matches: Matches) -> float:
