@@ -49,6 +49,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from canvasfill.engines.patchmatch.known import known_mean
+
 RGB = NDArray[np.uint8]
 Mask = NDArray[np.bool_]
 Floats = NDArray[np.float32]
@@ -202,9 +204,7 @@ def diffusion(image: RGB, hole: Mask, first_step: int = 1) -> Floats:
     while not known.all() and min(known.shape) > 1:
         size = (max(1, known.shape[1] // step), max(1, known.shape[0] // step))
         step = 2
-        total = cv2.resize(colour * known[..., None], size, interpolation=cv2.INTER_AREA)
-        share = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
-        colour = np.asarray(total / np.maximum(share, 1e-6)[..., None], dtype=np.float32)
+        colour, share = known_mean(colour, known, size)
         known = (share > 0).astype(np.float32)
         levels.append((colour, known))
     filled = levels[-1][0]

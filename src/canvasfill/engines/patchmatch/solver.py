@@ -50,6 +50,7 @@ from numpy.typing import NDArray
 
 from canvasfill.engines.patchmatch import kernels
 from canvasfill.engines.patchmatch.hedge import Hedge, Matches, Window, bounding_box, hedge
+from canvasfill.engines.patchmatch.known import known_mean
 
 RGB = NDArray[np.uint8]
 Mask = NDArray[np.bool_]
@@ -477,12 +478,8 @@ def _shrink_keep_out(keep_out: Mask) -> Mask:
 def _shrink_photo(image: RGB, hole: Mask, size: tuple[int, int]) -> RGB:
     """The photo at ``size`` (half), each pixel the area mean of the known pixels it
     covers (the hole's blacked-out values never leak into the border)."""
-    known = (~hole).astype(np.float32)
-    masked = image.astype(np.float32) * known[..., None]
-    total = cv2.resize(masked, size, interpolation=cv2.INTER_AREA)
-    weight = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
-    mean = total / np.maximum(weight, 1e-6)[..., None]
-    return np.clip(mean + 0.5, 0, 255).astype(np.uint8)
+    mean, _ = known_mean(image, (~hole).astype(np.float32), size)
+    return np.asarray(np.clip(mean + 0.5, 0, 255), dtype=np.uint8)
 
 
 def _upsample_colour(level: _Level, coarse: Floats) -> Floats:
