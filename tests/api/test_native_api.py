@@ -286,16 +286,22 @@ def test_metrics_count_finished_tasks_by_engine_and_failures_by_code(live: LiveS
             "/v1/expand", json=bad | {"engine": "telea"}, headers={"Prefer": "wait=30"}
         )
         assert failed.json()["status"] == "failed"
-        samples = _metric_samples(client.get("/metrics").text)
-    finished = {
-        labels: value
-        for (name, labels), value in samples.items()
-        if name == "canvasfill_task_seconds_count"
-    }
-    assert sum(finished.values()) >= 2
-    failures = {
-        dict(labels).get("code"): value
-        for (name, labels), value in samples.items()
-        if name == "canvasfill_task_failures_total"
-    }
-    assert failures.get("download_failed", 0) >= 1
+
+        # waiters are woken before the metrics are counted (app.py's ``finished``), so
+        # the answer can come a moment before the count: read until it is there
+        def counted() -> bool:
+            samples = _metric_samples(client.get("/metrics").text)
+            finished = sum(
+                value
+                for (name, _labels), value in samples.items()
+                if name == "canvasfill_task_seconds_count"
+            )
+            failures = sum(
+                value
+                for (name, labels), value in samples.items()
+                if name == "canvasfill_task_failures_total"
+                and dict(labels).get("code") == "download_failed"
+            )
+            return finished >= 2 and failures >= 1
+
+        wait_until(counted, timeout=10, interval=0.05)

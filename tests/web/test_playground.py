@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 from service_testkit import LiveService
 
 from canvasfill.imaging.geometry import ratio_to_pixels
@@ -200,6 +200,24 @@ def test_a_wrong_key_shows_the_servers_message(page: Page, live: LiveService) ->
     page.page.get_by_test_id("api-key").press("Enter")
     page.page.get_by_test_id("api-key").blur()
     expect(page.page.get_by_test_id("error")).to_contain_text("the API key is not valid")
+    assert page.console.unexpected("status of 401") == []
+
+
+def test_a_key_typed_while_the_page_loads_is_kept(page: Page, live: LiveService) -> None:
+    # the rules are held back so the key is typed before the page is ready, and with no
+    # Enter or blur its "change" has not fired: getting ready must not wipe it
+    held: list[Route] = []
+    page.page.route("**/web/rules.json", lambda route: held.append(route))
+    page.page.goto("/")
+    page.page.get_by_test_id("api-key").fill("cf_not_a_key")
+    for _ in range(100):
+        if held:
+            break
+        page.page.wait_for_timeout(50)
+    assert held, "the page never asked for its rules"
+    held[0].continue_()
+    expect(page.page.get_by_test_id("error")).to_contain_text("the API key is not valid")
+    expect(page.page.get_by_test_id("api-key")).to_have_value("cf_not_a_key")
     assert page.console.unexpected("status of 401") == []
 
 

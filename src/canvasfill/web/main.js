@@ -70,6 +70,10 @@ async function start() {
   ready = true;
   mode.setMode("expand");
   expand.setUnit("ratio");
+  // typed before ready (its "change" may not have fired yet): newer than the stored
+  // key, so it is stored; a #key= link still wins, being newer still
+  const typed = $("#api-key").value.trim();
+  if (typed) saveKey(typed);
   setKey(adoptKeyFromFragment());
   window.addEventListener("hashchange", () => {
     const key = adoptKeyFromFragment();
