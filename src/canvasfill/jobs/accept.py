@@ -6,20 +6,24 @@ where that is ``auto`` too the best engine available; the task stores the real n
 price (credits held now, kept only for successful images) and idempotency (a retried
 request gets its first attempt's task).
 
-Order matters for "no accepted task is ever lost": the inputs are checked (bad input is
-refused at once), written to the blob store, and only then is the task stored, in the
-same transaction as its credit hold and idempotency key. The caller hands the task to a
-dispatcher afterwards; should that step never happen, the dispatcher's scan or the
-next start finds the task queued and runs it.
+Order matters for "no accepted task is ever lost": the inputs are checked and written to
+the blob store (side by side; a refused upload's files are removed again), and only then
+is the task stored, in the same transaction as its credit hold and idempotency key.
+The caller hands the task to a dispatcher afterwards; should that step never happen,
+the dispatcher's scan or the next start finds the task queued and runs it.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 
 from canvasfill.engines.registry import choose_engine
+from canvasfill.jobs.at_once import at_once
 from canvasfill.jobs.fetch import check_url
 from canvasfill.jobs.idempotency import Idempotency
 from canvasfill.jobs.keys import InsufficientCreditsError
@@ -73,23 +77,33 @@ def accept(
     spec = submission.spec
     cost = _price(runtime, submission) * spec.n
     _check_credits(key, cost)
-    if submission.image is not None and submission.mask_url is None:
-        check(spec, submission.image, submission.mask, budget=runtime.decode_budget)
     task_id = new_task_id()
-    if submission.image is not None:
-        runtime.blobs.put(input_key(task_id, "image"), submission.image)
-    if submission.mask is not None:
-        runtime.blobs.put(input_key(task_id, "mask"), submission.mask)
     try:
+        _store_checked_inputs(runtime, submission, task_id)
         task, created = runtime.tasks.create(
             task_id, key.id, submission, cost, idem, ttl, limited_key=key.credits is not None
         )
     except BaseException:
-        _drop_inputs(runtime, task_id)
+        with suppress(Exception):  # the caller hears the first error, not the cleanup's
+            _drop_inputs(runtime, task_id)
         raise
     if not created:
         _drop_inputs(runtime, task_id)
     return task, created
+
+
+def _store_checked_inputs(runtime: Runtime, submission: Submission, task_id: str) -> None:
+    """Write the inputs while the upload is checked: each write is a round trip to S3,
+    and nothing waits on another (``at_once``). A refused upload raises once its writes
+    have ended, so the caller's cleanup finds them."""
+    calls: list[Callable[[], None]] = []
+    image, mask, spec = submission.image, submission.mask, submission.spec
+    if image is not None and submission.mask_url is None:
+        calls.append(partial(check, spec, image, mask, budget=runtime.decode_budget))
+    for name, data in (("image", image), ("mask", mask)):
+        if data is not None:
+            calls.append(partial(runtime.blobs.put, input_key(task_id, name), data))
+    at_once(calls)
 
 
 def _repeat_marker(submission: Submission, fingerprint: str) -> str:

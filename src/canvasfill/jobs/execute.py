@@ -26,10 +26,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 
 from canvasfill.errors import CanvasfillError, ErrorCode, FillCanceledError
 from canvasfill.imaging.limits import BY_NAME, NATIVE
 from canvasfill.imaging.masks import encode_mask
+from canvasfill.jobs.at_once import at_once
 from canvasfill.jobs.events import ProgressHook
 from canvasfill.jobs.fetch import AddressPolicy, fetch_url
 from canvasfill.jobs.logs import task_context
@@ -121,26 +123,28 @@ def _attempt(runtime: Runtime, task: Task, attempt: int, announce: ProgressHook)
             # only a task that asked for previews stores (and announces) any
             on_preview=keep_previews(runtime, task.id, announce) if spec.previews else None,
         )
+        files: dict[str, bytes] = {}  # written side by side once all are known
         mask_key = None
         if output.fill_mask is not None:
             mask_key = result_key(task.id, 0, "png", "mask")
             level = runtime.settings.png_compress_level
-            runtime.blobs.put(mask_key, encode_mask(output.fill_mask, png_compress_level=level))
+            files[mask_key] = encode_mask(output.fill_mask, png_compress_level=level)
         elif spec.mask_only:  # the result is the mask
             mask_key = result_key(task.id, 0, output.images[0].format.extension)
         results = []
         for index, result in enumerate(output.images):
             key = result_key(task.id, index, result.format.extension)
-            runtime.blobs.put(key, result.data)
+            files[key] = result.data
             watermark_key = None
             if result.watermarked is not None:
                 watermark_key = result_key(task.id, index, result.format.extension, "watermark")
-                runtime.blobs.put(watermark_key, result.watermarked)
+                files[watermark_key] = result.watermarked
             results.append(
                 ResultBlob(
                     key, result.width, result.height, result.format.value, watermark_key, mask_key
                 )
             )
+        at_once([partial(runtime.blobs.put, key, data) for key, data in files.items()])
         ignored = [param.value for param in output.ignored]
         if tasks.succeed(task.id, attempt, results, output.engine, ignored, ttl):
             log.info(
@@ -233,12 +237,13 @@ def _fail(
 
 
 def _inputs(runtime: Runtime, task: Task, spec: JobSpec) -> tuple[bytes, bytes | None]:
-    """The image and mask bytes, downloading URL inputs into the blob store once."""
-    image = _input(runtime, task, "image", task.image_url, spec)
-    mask = None
+    """The image and mask bytes, downloading URL inputs into the blob store once; the
+    two side by side (``at_once``: each is a round trip to S3, or a download)."""
+    calls = [partial(_input, runtime, task, "image", task.image_url, spec)]
     if task.has_mask or task.mask_url:
-        mask = _input(runtime, task, "mask", task.mask_url, spec)
-    return image, mask
+        calls.append(partial(_input, runtime, task, "mask", task.mask_url, spec))
+    image, *mask = at_once(calls)
+    return image, (mask[0] if mask else None)
 
 
 def _input(runtime: Runtime, task: Task, name: str, url: str | None, spec: JobSpec) -> bytes:
