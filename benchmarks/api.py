@@ -157,10 +157,7 @@ class Floor:
         self, folder: Path, local: InProcess, broker: str | None, stores: Stores | None = None
     ) -> None:
         self.local = local
-        settings = Settings(
-            data_dir=folder / f"floor-{time.monotonic_ns()}",
-            **(stores.settings() if stores is not None else {}),
-        )
+        settings = settings_over(folder / f"floor-{time.monotonic_ns()}", stores)
         self.runtime: Runtime = build_runtime(settings, apply_migrations=True)
         self.presigned = stores is not None
         """S3: the client downloads the result straight from the bucket, by a presigned
@@ -253,12 +250,29 @@ class Stores:
     database_url: str
     bucket: str
 
+    @property
+    def blob_url(self) -> str:
+        return f"s3://{self.bucket}/bench"
+
     def settings(self) -> dict[str, str]:
+        """As a server's settings (``CANVASFILL_*`` variables)."""
         return {
             "database_url": self.database_url,
-            "blob_url": f"s3://{self.bucket}/bench",
+            "blob_url": self.blob_url,
             "s3_endpoint_url": S3_ENDPOINT,
         }
+
+
+def settings_over(data_dir: Path, stores: Stores | None) -> Settings:
+    """Settings for a runtime in this process: ``stores``, or SQLite and a folder."""
+    if stores is None:
+        return Settings(data_dir=data_dir)
+    return Settings(
+        data_dir=data_dir,
+        database_url=stores.database_url,
+        blob_url=stores.blob_url,
+        s3_endpoint_url=S3_ENDPOINT,
+    )
 
 
 @contextmanager
@@ -383,7 +397,7 @@ def service(
                 90,
                 "worker start",
             )
-        runtime = build_runtime(Settings(data_dir=data, **where))  # type: ignore[arg-type]
+        runtime = build_runtime(settings_over(data, stores))
         key = runtime.keys.create(name="bench").key
         runtime.close()
         yield base, key

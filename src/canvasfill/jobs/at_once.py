@@ -46,7 +46,6 @@ def at_once(calls: Sequence[Callable[[], T]]) -> list[T]:
     first failure in call order."""
     if not calls:
         return []
-    # each in a copy of this context: a task's log fields follow its calls
     pool = _executor()
     others: list[Future[T]] = [
         pool.submit(contextvars.copy_context().run, call) for call in calls[1:]
