@@ -21,10 +21,13 @@ from canvasfill.engines.patchmatch import kernels
 from canvasfill.engines.patchmatch.solver import (
     SolverSettings,
     _bands,
+    _beside,
     _confidence,
+    _Field,
     _remoteness,
     _sources,
     _target_list,
+    _upsample,
     complete,
 )
 from tests.engines.test_patch import centre_hole, stripes
@@ -196,3 +199,43 @@ def test_the_mode_vote_sharpens_the_fill() -> None:
     mean = complete(image, hole, SolverSettings(mode_bandwidth=0.0), seed=2)
     mode = complete(image, hole, SolverSettings(), seed=2)  # the default: the mode vote
     assert grain(mode, hole) > 1.1 * grain(mean, hole)
+
+
+def test_a_target_left_unplaced_starts_at_the_nearest_source_centre() -> None:
+    valid = np.zeros((40, 60), dtype=bool)
+    valid[5, 5] = valid[30, 50] = valid[20, 20] = True
+    ty = np.array([6, 29, 18, 0], dtype=np.int32)
+    tx = np.array([8, 47, 24, 59], dtype=np.int32)
+    nnf_y = np.array([-1, -1, 3, -1], dtype=np.int32)
+    nnf_x = np.array([-1, -1, 4, -1], dtype=np.int32)
+    _beside(valid, ty, tx, nnf_y, nnf_x)
+    assert list(zip(nnf_y.tolist(), nnf_x.tolist(), strict=True)) == [
+        (5, 5),  # nearest to (6, 8)
+        (30, 50),  # nearest to (29, 47)
+        (3, 4),  # placed already: kept
+        (30, 50),  # (0, 59): 31.3 px from (30, 50), 43.8 from (20, 20)
+    ]
+
+
+def test_a_far_source_is_found_beyond_the_first_box() -> None:
+    valid = np.zeros((300, 300), dtype=bool)
+    valid[290, 290] = True  # far outside the first box around the target
+    ty, tx = np.array([3], dtype=np.int32), np.array([3], dtype=np.int32)
+    nnf_y, nnf_x = np.full(1, -1, dtype=np.int32), np.full(1, -1, dtype=np.int32)
+    _beside(valid, ty, tx, nnf_y, nnf_x)
+    assert (int(nnf_y[0]), int(nnf_x[0])) == (290, 290)
+
+
+def test_where_the_hole_was_not_one_level_down_a_target_starts_beside_itself() -> None:
+    # the coarse level holds no target at all (the stroke had vanished there): the fine
+    # level's targets start at the source nearest to each, not at random
+    coarse_tidx = np.full((20, 30), -1, dtype=np.int32)
+    coarse = _Field(tidx=coarse_tidx, nnf_y=np.zeros(0, np.int32), nnf_x=np.zeros(0, np.int32))
+    hole = np.zeros((40, 60), dtype=bool)
+    hole[18:22, 5:55] = True  # a thin stroke
+    valid = _sources(hole, 2)
+    ty, tx, _tidx = _target_list(hole, 2)
+    nnf_y, nnf_x = _upsample(ty, tx, coarse, valid)
+    assert valid[nnf_y, nnf_x].all()
+    distance = np.hypot(nnf_y - ty, nnf_x - tx)
+    assert distance.max() <= 5  # the stroke is 4 px wide, a patch reaches 2 px

@@ -284,9 +284,6 @@ def upsample_nnf(
     coarse_nnf_y: NDArray[np.int32],
     coarse_nnf_x: NDArray[np.int32],
     valid: NDArray[np.bool_],
-    src_y: NDArray[np.int32],
-    src_x: NDArray[np.int32],
-    seed: int,
     out_y: NDArray[np.int32],
     out_x: NDArray[np.int32],
 ) -> None:
@@ -294,11 +291,11 @@ def upsample_nnf(
 
     A fine target takes the offset (source minus target) of the nearest coarse target
     around its coarse pixel, doubled; if that lands off the valid source, the nearest
-    valid centre in a small window is used, and failing that a random source.
+    valid centre in a small window is used. A target with neither (the hole was not
+    there one level down: a thin stroke appears) is left at -1 for the caller.
     """
     height, width = valid.shape
     coarse_h, coarse_w = coarse_tidx.shape
-    sources = src_y.shape[0]
     for k in prange(ty.shape[0]):
         y = ty[k]
         x = tx[k]
@@ -336,11 +333,8 @@ def upsample_nnf(
                             out_x[k] = qx
                             done = True
         if not done:
-            state = _xorshift((np.uint64(seed) + np.uint64(k) + np.uint64(1)) * _GOLDEN)
-            state = _xorshift(state | np.uint64(1))
-            s = _below(state, sources)
-            out_y[k] = src_y[s]
-            out_x[k] = src_x[s]
+            out_y[k] = -1
+            out_x[k] = -1
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -2,14 +2,14 @@
 
 The hole is solved coarse to fine. On the way down the hole shrinks and the border
 creeps into it (see ``_pyramid``); at the coarsest level it starts from a diffusion
-fill; at every level, EM iterations alternate a PatchMatch search (Barnes et al. 2009)
-for each patch touching the hole with a vote in which every hole pixel becomes the
-weighted mean of what the overlapping source patches put there (the vote that makes
-the output takes their mode instead, so where copies disagree nothing is blended:
-``SolverSettings.mode_bandwidth``). Votes are weighted
-by patch similarity and by confidence, which falls off with distance from the known
-region, so the trusted border leads. The NNF found at one level, with its offsets
-doubled, starts the next.
+fill, each patch matched to the source patch nearest to it (``_beside``); at every
+level, EM iterations alternate a PatchMatch search (Barnes et al. 2009) for each patch
+touching the hole with a vote in which every hole pixel becomes the weighted mean of
+what the overlapping source patches put there (the vote that makes the output takes
+their mode instead, so where copies disagree nothing is blended:
+``SolverSettings.mode_bandwidth``). Votes are weighted by patch similarity and by
+confidence, which falls off with distance from the known region, so the trusted border
+leads. The NNF found at one level, with its offsets doubled, starts the next.
 
 Two additions to the plain method keep the fill looking like the photo went on:
 
@@ -64,8 +64,6 @@ searched level but the last (whose solution is the result): a preview of the fil
 
 _TRUSTED_DEPTH = 48.0
 """Vote confidence stops falling this far (px) into the hole (see ``_confidence``)."""
-_FALLBACK_SOURCES = 1 << 18
-"""Sources a carried level draws its rare random fallbacks from (``_source_sample``)."""
 _BANDS = 32
 """Horizontal bands the search runs in parallel; fixed so results do not depend on cores."""
 _MIN_SOURCES = 4
@@ -201,7 +199,7 @@ def complete(
     for depth in range(len(levels) - 1, -1, -1):
         level = levels[depth]
         if previous is not None and _carried(level, settings):
-            previous = _carry(level, previous, r, rng)  # so are all finer levels
+            previous = _carry(level, previous, r)  # so are all finer levels
             filled = None
             report.done(level)
             continue
@@ -295,18 +293,70 @@ class _Schedule:
             self._tick(1.0)
 
 
-def _carry(level: _Level, previous: _Field, r: int, rng: np.random.Generator) -> _Field:
+def _carry(level: _Level, previous: _Field, r: int) -> _Field:
     """The coarser level's NNF carried up to this one, offsets doubled, without search."""
     valid = _sources(level.blocked(), r)
     ty, tx, tidx = _target_list(level.hole, r)
-    src_y, src_x = _source_sample(valid, _FALLBACK_SOURCES)
+    nnf_y, nnf_x = _upsample(ty, tx, previous, valid)
+    return _Field(tidx=tidx, nnf_y=nnf_y, nnf_x=nnf_x)
+
+
+def _upsample(
+    ty: NDArray[np.int32], tx: NDArray[np.int32], coarse: _Field, valid: Mask
+) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """The coarser level's NNF at this level's targets (``kernels.upsample_nnf``); a
+    target it could not place takes the valid source centre nearest to itself."""
     nnf_y = np.empty_like(ty)
     nnf_x = np.empty_like(tx)
-    kernels.upsample_nnf(
-        ty, tx, previous.tidx, previous.nnf_y, previous.nnf_x, valid, src_y, src_x,
-        int(rng.integers(0, 2**31)), nnf_y, nnf_x,
-    )  # fmt: skip
-    return _Field(tidx=tidx, nnf_y=nnf_y, nnf_x=nnf_x)
+    kernels.upsample_nnf(ty, tx, coarse.tidx, coarse.nnf_y, coarse.nnf_x, valid, nnf_y, nnf_x)
+    _beside(valid, ty, tx, nnf_y, nnf_x)
+    return nnf_y, nnf_x
+
+
+def _beside(
+    valid: Mask,
+    ty: NDArray[np.int32],
+    tx: NDArray[np.int32],
+    nnf_y: NDArray[np.int32],
+    nnf_x: NDArray[np.int32],
+) -> None:
+    """Targets left at -1 take the valid source centre nearest to them: every target of
+    the coarsest level, and those of a finer level that the coarser field could not
+    place (where the hole was not, one level down).
+
+    The search refines this start; it does not leave it far behind. From random
+    starts (as before issue 22's round 7) it settled on any patch of a similar colour
+    from anywhere, which on a thin stroke showed: gravel on a helmet, pieces of a
+    window in a plain wall, the shutter in a petal. Starting beside the hole is what
+    pypatchmatch does too (its field maps known pixels to themselves). On 24 held-out
+    photos every removal kind kept or gained PSNR and blurred SSIM at the median
+    (thin strokes +0.05 and +0.23 dB) but Kodak's thick strokes (-0.10 dB), and every
+    kind got sharper (objects 0.80 to 0.86 on Kodak).
+
+    The nearest centre is found in the box around those targets only, grown until it
+    holds one, so a few of them on a large level cost a small distance transform."""
+    missing = np.flatnonzero(nnf_y < 0)
+    if missing.size == 0:
+        return
+    my, mx = ty[missing], tx[missing]
+    height, width = valid.shape
+    margin = 16
+    while True:
+        y0, y1 = max(int(my.min()) - margin, 0), min(int(my.max()) + margin + 1, height)
+        x0, x1 = max(int(mx.min()) - margin, 0), min(int(mx.max()) + margin + 1, width)
+        crop = valid[y0:y1, x0:x1]
+        if crop.any() or (y1 - y0 == height and x1 - x0 == width):
+            break
+        margin *= 4
+    # each zero of ~crop (a valid centre) is labelled 1, 2... in raster order, and every
+    # other pixel with the label of its nearest one
+    _, labels = cv2.distanceTransformWithLabels(
+        (~crop).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    centre_y, centre_x = np.nonzero(crop)
+    nearest = labels[my - y0, mx - x0] - 1
+    nnf_y[missing] = centre_y[nearest] + y0
+    nnf_x[missing] = centre_x[nearest] + x0
 
 
 def _target_list(
@@ -318,17 +368,6 @@ def _target_list(
     tidx = np.full(hole.shape, -1, dtype=np.int32)
     tidx[ty, tx] = np.arange(ty.size, dtype=np.int32)
     return ty, tx, tidx
-
-
-def _source_sample(valid: Mask, limit: int) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
-    """About ``limit`` valid source centres on a regular grid (all of them if the grid
-    misses every one): the fallback pool of ``upsample_nnf``, which needs no more."""
-    step = max(1, int(np.ceil(np.sqrt(valid.size / limit))))
-    rows, cols = np.nonzero(valid[::step, ::step])
-    if rows.size == 0:
-        rows, cols = np.nonzero(valid)
-        step = 1
-    return (rows * step).astype(np.int32), (cols * step).astype(np.int32)
 
 
 def _vote_colour(level: _Level, field: _Field, window: Window, settings: SolverSettings) -> Floats:
@@ -527,17 +566,12 @@ def _solve_level(
     ty, tx, tidx = _target_list(hole, r)
     src_y, src_x = (a.astype(np.int32) for a in np.nonzero(valid))
     band_start = _bands(ty)
-    nnf_y = np.empty_like(ty)
-    nnf_x = np.empty_like(tx)
-    if previous is None:
-        pick = rng.integers(0, src_y.size, size=ty.size)
-        nnf_y[:] = src_y[pick]
-        nnf_x[:] = src_x[pick]
+    if previous is None:  # the coarsest level: every target starts beside itself
+        nnf_y = np.full_like(ty, -1)
+        nnf_x = np.full_like(tx, -1)
+        _beside(valid, ty, tx, nnf_y, nnf_x)
     else:
-        kernels.upsample_nnf(
-            ty, tx, previous.tidx, previous.nnf_y, previous.nnf_x, valid, src_y, src_x,
-            int(rng.integers(0, 2**31)), nnf_y, nnf_x,
-        )  # fmt: skip
+        nnf_y, nnf_x = _upsample(ty, tx, previous, valid)
     nnf_d = np.empty(ty.size, dtype=np.float32)
     usage = np.zeros(hole.shape, dtype=np.int32)
     confidence = _confidence(hole, settings.confidence_base)[ty, tx]
