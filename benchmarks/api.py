@@ -250,29 +250,19 @@ class Stores:
     database_url: str
     bucket: str
 
-    @property
-    def blob_url(self) -> str:
-        return f"s3://{self.bucket}/bench"
-
     def settings(self) -> dict[str, str]:
-        """As a server's settings (``CANVASFILL_*`` variables)."""
+        """As settings: a server's ``CANVASFILL_*`` variables, or ``settings_over``'s."""
         return {
             "database_url": self.database_url,
-            "blob_url": self.blob_url,
+            "blob_url": f"s3://{self.bucket}/bench",
             "s3_endpoint_url": S3_ENDPOINT,
         }
 
 
 def settings_over(data_dir: Path, stores: Stores | None) -> Settings:
     """Settings for a runtime in this process: ``stores``, or SQLite and a folder."""
-    if stores is None:
-        return Settings(data_dir=data_dir)
-    return Settings(
-        data_dir=data_dir,
-        database_url=stores.database_url,
-        blob_url=stores.blob_url,
-        s3_endpoint_url=S3_ENDPOINT,
-    )
+    where: dict[str, Any] = stores.settings() if stores is not None else {}
+    return Settings(data_dir=data_dir, **where)
 
 
 @contextmanager
