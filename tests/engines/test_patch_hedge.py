@@ -11,9 +11,11 @@ from canvasfill.engines.patch import PatchEngine, settings_for
 from canvasfill.engines.patchmatch.hedge import (
     Hedge,
     Matches,
+    border_explained,
     bounding_box,
     diffusion,
     hedge,
+    local_trust,
     predictability,
 )
 from tests.engines.test_patch import centre_hole, stripes
@@ -145,3 +147,59 @@ def test_an_absent_strength_is_the_sharp_fill() -> None:
     given[hole] = 0
     assert np.array_equal(fill(given, hole, strength=None), fill(given, hole, strength=1.0))
     assert not np.array_equal(fill(given, hole, strength=None), fill(given, hole, strength=0.0))
+
+
+def bars_beside_noise(height: int = 80, width: int = 144, split: int = 56) -> RGB:
+    """Vertical bars 16 px wide left of ``split`` (a pattern a copy 32 rows down
+    continues exactly), the unpredictable noisy ramp right of it."""
+    image = noisy_ramp(max(height, width))[:height, :width].copy()
+    xx = np.arange(split)
+    bright = (xx // 16) % 2 == 0
+    image[:, :split] = np.where(bright[None, :, None], (220, 200, 60), (40, 60, 150))
+    return image
+
+
+def stroke() -> NDArray[np.bool_]:
+    hole = np.zeros((80, 144), dtype=bool)
+    hole[30:37, 8:136] = True  # a 7 px stroke across the bars and the noise
+    return hole
+
+
+def test_local_trust_is_high_where_the_sources_explain_the_border_and_low_elsewhere() -> None:
+    image, hole = bars_beside_noise(), stroke()
+    explained = border_explained(image, hole, shifted_matches(hole, (32, 0)))
+    window = bounding_box(hole)
+    trust = local_trust(explained, window, spread=4.0, low=0.3, high=0.8)
+    assert trust.shape == hole[window].shape
+    inside = hole[window]
+    left, right = np.zeros_like(inside), np.zeros_like(inside)
+    left[:, 8:40] = True  # columns 16..47 of the photo: bars, 8 px clear of the noise
+    right[:, 64:120] = True
+    assert float(trust[inside & left].mean()) > 0.9
+    assert float(trust[inside & right].mean()) < 0.2
+    assert np.all(local_trust(None, window, 4.0, 0.3, 0.8) == 0)  # nothing to judge by
+
+
+def test_the_fill_keeps_its_structure_where_it_explains_the_border() -> None:
+    """Across the bars the copy continues the bars exactly; the diffusion would soften
+    their edges in the stroke. With local trust the bars stand there, while over the
+    noise the structure is still handed to the diffusion."""
+    image, hole = bars_beside_noise(), stroke()
+    matches = shifted_matches(hole, (32, 0))
+    assert predictability(image, hole, matches) < 0.8  # the noise rules the median
+    window = bounding_box(hole)
+    copied = image[window].astype(np.float32)  # the copy is the truth: the ideal fill
+    trusting = hedge(image, hole, copied.copy(), matches, Hedge(floor=1.0))
+    doubting = hedge(image, hole, copied.copy(), matches, Hedge(floor=1.0, trust_spread=0))
+    inside = hole[window]
+    bars = inside.copy()
+    bars[:, 48:] = False
+    truth = image[window].astype(np.float32)
+
+    def error(result: NDArray[np.float32], where: NDArray[np.bool_]) -> float:
+        return float(np.abs(result[where] - truth[where]).mean())
+
+    assert error(trusting, bars) < 0.3 * error(doubting, bars)
+    noise = inside.copy()
+    noise[:, :64] = False
+    assert abs(error(trusting, noise) - error(doubting, noise)) < 0.1 * error(doubting, noise)
