@@ -15,6 +15,7 @@ from canvasfill.engines.patchmatch.hedge import (
     bounding_box,
     diffusion,
     hedge,
+    isophotes_near_border,
     local_trust,
     predictability,
 )
@@ -205,3 +206,36 @@ def test_the_fill_keeps_its_structure_where_it_explains_the_border() -> None:
     noise = inside.copy()
     noise[:, :64] = False
     assert abs(error(trusting, noise) - error(doubting, noise)) < 0.1 * error(doubting, noise)
+
+
+def test_near_the_border_the_diffusion_carries_an_edge_across_a_thin_stroke() -> None:
+    """A soft vertical edge crossed by a 9 px stroke: the pull-push blurs it inside the
+    stroke, Navier-Stokes carries it through. At half size (a large canvas, whose
+    structure is blurred by 8 px or more afterwards) the same holds after that blur."""
+    columns = np.arange(160, dtype=np.float32)
+    edge = 200 / (1 + np.exp(-(columns - 80) / 3))
+    image = np.repeat(np.broadcast_to(edge, (120, 160))[..., None], 3, axis=2).astype(np.uint8)
+    hole = np.zeros((120, 160), dtype=bool)
+    hole[56:65, 10:150] = True
+    depth = np.asarray(cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3), np.float32)
+    near_edge = hole.copy()
+    near_edge[:, :60] = near_edge[:, 100:] = False
+    truth = image.astype(np.float32)
+
+    def error(fill: NDArray[np.float32], blur: float = 0.0) -> float:
+        expected = truth
+        if blur:
+            fill, expected = (
+                np.asarray(cv2.GaussianBlur(a, (0, 0), blur), np.float32) for a in (fill, truth)
+            )
+        return float(np.abs(fill[near_edge] - expected[near_edge]).mean())
+
+    pulled = diffusion(image, hole)
+    lines = isophotes_near_border(image, hole, pulled.copy(), depth, 10.0, 1)
+    assert error(lines) < 0.5 * error(pulled)
+    smaller = isophotes_near_border(image, hole, pulled.copy(), depth, 10.0, 2)
+    assert error(smaller, blur=8.0) < 0.5 * error(pulled, blur=8.0)
+    assert np.array_equal(lines[~hole], pulled[~hole])  # known pixels are not touched
+    shallow = isophotes_near_border(image, hole, pulled.copy(), depth, 0.5, 1)
+    deep = depth > 1.5  # past three reaches of 0.5 px: the pull-push alone
+    assert np.array_equal(shallow[deep], pulled[deep])
