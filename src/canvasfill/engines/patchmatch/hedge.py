@@ -272,7 +272,8 @@ def isophotes_near_border(
     band = hole & (depth <= ISOPHOTE_BAND * reach)
     if not band.any():
         return diffused
-    start = np.where((hole & ~band)[..., None], diffused, image.astype(np.float32))
+    start = image.astype(np.float32)
+    np.copyto(start, diffused, where=(hole & ~band)[..., None])
     height, width = hole.shape
     if reduction > 1:
         size = (max(1, width // reduction), max(1, height // reduction))
@@ -285,8 +286,11 @@ def isophotes_near_border(
     lines = inpainted.astype(np.float32)
     if reduction > 1:
         lines = np.asarray(cv2.resize(lines, (width, height)), dtype=np.float32)  # bilinear
-    weight = np.exp(-depth / reach) * band
-    diffused += (lines - diffused) * weight[..., None]
+    weight = np.exp(-depth / reach)
+    weight *= band
+    lines -= diffused  # in place: on a large canvas each of these is a few hundred MB
+    lines *= weight[..., None]
+    diffused += lines
     return diffused
 
 
