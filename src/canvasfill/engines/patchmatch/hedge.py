@@ -11,8 +11,9 @@ So a removal's result is split into structure (a Gaussian blur) and texture (the
 rest) and rebuilt as:
 
 - structure: a mix of the patch fill's own structure and a diffusion fill (pull-push:
-  the known pixels' means, coarse to fine), estimators whose errors are largely
-  independent, so their mean is closer than either;
+  the known pixels' means, coarse to fine; next to the border, Navier-Stokes
+  inpainting, which carries the lines that meet the border into the hole), estimators
+  whose errors are largely independent, so their mean is closer than either;
 - texture: the patch fill's, kept in full where the photo predicts it and faded over
   a few pixels from the known border where it does not. How far the photo predicts
   texture is measured, not assumed: along the border, where the fill's patches
@@ -95,6 +96,11 @@ class Hedge:
     over a Gaussian of this sigma (px at the reference size); 0 turns it off. On the
     held-out photos (issue 22, round 8): Kodak thin strokes +0.06 dB and +.003 blurred
     SSIM, medium and thick strokes +.001, BSDS within .001."""
+    trust_low: float = 0.3
+    """A border patch whose source explains this share of its variation, or less, is
+    not trusted at all..."""
+    trust_high: float = 0.8
+    """...and one that explains this share, or more, fully (linear between)."""
     isophote_reach: float = 10.0
     """Next to the border the diffusion is OpenCV's Navier-Stokes inpainting, which
     carries the lines that meet the border into the hole, with a weight falling as
@@ -103,11 +109,6 @@ class Hedge:
     held-out photos (issue 22, round 8): blurred SSIM +.0024 on BSDS's thin strokes and
     +.0028 on Kodak's (where `patch` had trailed pypatchmatch by .001-.003), medium
     strokes and objects up to +.004, thick strokes within .001."""
-    trust_low: float = 0.3
-    """A border patch whose source explains this share of its variation, or less, is
-    not trusted at all..."""
-    trust_high: float = 0.8
-    """...and one that explains this share, or more, fully (linear between)."""
 
 
 @dataclass(frozen=True)
