@@ -139,6 +139,9 @@ def test_strength_sets_the_floor_and_expansion_is_never_hedged() -> None:
     assert settings_for(None, 0.3).hedge == Hedge(floor=0.3)
     assert settings_for(None, 1.0).hedge == Hedge(floor=1.0)
     assert settings_for(None, None, Operation.EXPAND).hedge is None
+    # nor is an expansion's carried field polished (it measured worse on its goals)
+    assert settings_for(None).polish_rounds > 0
+    assert settings_for(None, None, Operation.EXPAND).polish_rounds == 0
 
 
 def test_an_absent_strength_is_the_sharp_fill() -> None:

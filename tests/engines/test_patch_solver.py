@@ -1,6 +1,6 @@
 """The solver's parts a whole-image test would not pin down on its own: the texture
-channels, the locality prior, the carried levels of a large canvas, deep holes, and
-pixels that do not depend on the number of threads.
+channels, the locality prior, the carried levels of a large canvas and their polish,
+deep holes, and pixels that do not depend on the number of threads.
 
 Images are generated here and kept small.
 """
@@ -14,6 +14,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -120,6 +121,7 @@ def test_every_pixel_of_a_deep_hole_gets_a_vote() -> None:
 
 _CHILD = """
 import hashlib, sys
+import cv2
 import numpy as np
 sys.path.insert(0, {root!r})
 from canvasfill.engines.patchmatch.solver import SolverSettings, complete
@@ -243,3 +245,31 @@ def test_where_the_hole_was_not_one_level_down_a_target_starts_beside_itself() -
     assert valid[nnf_y, nnf_x].all()
     distance = np.hypot(nnf_y - ty, nnf_x - tx)
     assert distance.max() <= 5  # the stroke is 4 px wide, a patch reaches 2 px
+
+
+def copied_block(seed: int) -> tuple[RGB, Mask]:
+    """Smooth noise in which columns 42..76 repeat columns 5..39, and a hole inside the
+    repeat: the one exact source lies 37 px to the left, an odd offset that a field
+    carried up from half size (offsets in steps of two) cannot hold."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.GaussianBlur(rng.normal(0, 1, size=(80, 160, 3)).astype(np.float32), (0, 0), 3)
+    image = np.clip(128 + noise * 60 / noise.std(), 0, 255).astype(np.uint8)
+    image[:, 42:77] = image[:, 5:40]
+    hole = np.zeros((80, 160), dtype=bool)
+    hole[30:50, 50:70] = True
+    return image, hole
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_the_polish_moves_a_carried_copy_onto_an_odd_offset(seed: int) -> None:
+    image, hole = copied_block(seed)
+    given = image.copy()
+    given[hole] = 0
+    polished = SolverSettings(work_side=100, min_side=16)  # full size is carried, and polished
+    errors = []
+    for settings in (replace(polished, polish_rounds=0), polished):
+        result = complete(given, hole, settings, seed=3)
+        assert np.array_equal(result[~hole], image[~hole])
+        errors.append(float(np.abs(result[hole].astype(np.float32) - image[hole]).mean()))
+    carried_only, with_polish = errors
+    assert with_polish < 0.6 * carried_only

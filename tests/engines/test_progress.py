@@ -45,14 +45,20 @@ def test_patch_reports_once_per_level_and_iteration_rising_from_0_to_1() -> None
     assert all(0.0 <= value <= 1.0 for value in recorder.values)
 
 
-def test_a_carried_level_reports_once() -> None:
+@pytest.mark.parametrize(("polish_rounds", "carried_ticks"), [(0, 1), (2, 2)])
+def test_a_carried_level_reports_once_or_once_per_polish_round(
+    polish_rounds: int, carried_ticks: int
+) -> None:
     image, hole = textured(160), centre_hole(160, 160, 60)
-    settings = SolverSettings(em_iterations=1, coarse_extra=1, work_side=100, min_side=80)
+    settings = SolverSettings(
+        em_iterations=1, coarse_extra=1, work_side=100, min_side=80, polish_rounds=polish_rounds
+    )
     assert len(_pyramid(image, hole, settings)) == 3  # 160, 80 and 40 px (a quarter)
     ticks: list[float] = []
     complete(image, hole, settings, seed=1, tick=ticks.append)
-    # start, the 40 px level's 1 + 1 iterations, the 80 px level's 1, 160 px carried, the end
-    assert len(ticks) == 1 + 2 + 1 + 1 + 1
+    # start, the 40 px level's 1 + 1 iterations, the 80 px level's 1, 160 px carried
+    # (and polished), the end
+    assert len(ticks) == 1 + 2 + 1 + carried_ticks + 1
     assert ticks == sorted(ticks)
 
 
