@@ -19,8 +19,8 @@ on the same photo and mask. A last table checks issue 22's goals: removals per m
 kind, expansions of all layouts pooled.
 
 ``--sheet OUT.png`` draws a contact sheet, one row per case (input with the hole
-tinted, truth, then each method); ``--cases kodak/kodim05/objects,...`` names the rows
-(set/photo stem/kind), or every case run is drawn.
+tinted, truth, then each method); ``--cases kodak/kodim05/objects,...`` runs only the
+cases it names (set/photo stem/kind), one row each; without it every case run is drawn.
 
     python -m benchmarks.quality                       # everything
     python -m benchmarks.quality --limit 6             # the first 6 photos of each set
@@ -98,13 +98,17 @@ Pictures = dict[Case, dict[str, np.ndarray]]
 def run(sets: dict[str, Path], limit: int | None, which: str, names: tuple[str, ...],
         kinds: tuple[str, ...], console: Console, images: Path | None,
         keep: Pictures | None = None, wanted: set[Case] | None = None) -> list[Record]:  # fmt: skip
-    """Every method on every case; ``keep`` collects the pictures of the ``wanted``
-    cases (all when None) for a contact sheet."""
+    """Every method on every case, or only on the ``wanted`` ones when given (a sheet
+    of a few cases does not wait for the whole run); ``keep`` collects their pictures
+    for a contact sheet."""
     records = []
     for set_name, folder in sets.items():
         for index, path in photos(folder, limit, which):
             truth = read_rgb(path)
             for kind in kinds:
+                case = (set_name, path.stem, kind)
+                if wanted is not None and case not in wanted:
+                    continue
                 if kind in EXPANSIONS:
                     mask = expansion_mask(truth.shape[:2], Layout(kind))
                     operation = Operation.EXPAND
@@ -113,9 +117,7 @@ def run(sets: dict[str, Path], limit: int | None, which: str, names: tuple[str, 
                     operation = Operation.REMOVE
                 given = truth.copy()
                 given[mask] = 0
-                case = (set_name, path.stem, kind)
-                shown = keep is not None and (wanted is None or case in wanted)
-                if shown and keep is not None:
+                if keep is not None:
                     keep[case] = {"input": _tinted(given, mask), "truth": truth}
                 for name in names:
                     fill = methods.method(name, operation)
@@ -128,7 +130,7 @@ def run(sets: dict[str, Path], limit: int | None, which: str, names: tuple[str, 
                         seam(result, truth, mask), sharpness(result, truth, mask), seconds,
                         blurred_ssim(result, truth, mask), flat_share(result, truth, mask),
                     ))  # fmt: skip
-                    if shown and keep is not None:
+                    if keep is not None:
                         keep[case][name] = result
                     if images is not None:
                         out = images / f"{set_name}-{path.stem}-{kind}-{name}.png"
@@ -311,7 +313,8 @@ def main() -> None:
     parser.add_argument(
         "--cases",
         default=None,
-        help="the sheet's rows: set/photo stem/kind,... e.g. kodak/kodim05/objects",
+        help="run only these cases (and draw them): set/photo stem/kind,... e.g. "
+        "kodak/kodim05/objects",
     )
     parser.add_argument("--from-json", type=Path, default=None,
                         help="print the tables of --json records; run nothing")  # fmt: skip
