@@ -121,7 +121,6 @@ def test_every_pixel_of_a_deep_hole_gets_a_vote() -> None:
 
 _CHILD = """
 import hashlib, sys
-import cv2
 import numpy as np
 sys.path.insert(0, {root!r})
 from canvasfill.engines.patchmatch.solver import SolverSettings, complete

@@ -144,8 +144,8 @@ class SolverSettings:
     SSIM +.0004 and -.0001; the other removal kinds -0.02 to +0.14 dB and within
     .0023 blurred SSIM, as many up as down; wins 40 to 41 of 64 photo-and-kind cases.
     On the tuning photos: wins 38 to 43, thin strokes +0.07 and +0.13 dB, blurred
-    SSIM +.0007 and +.004. Kodak thin strokes' sharpness 0.85 to 0.83. It costs about
-    a fifth of a 768 px removal's time. Expansions are not polished
+    SSIM +.0007 and +.004. Kodak thin strokes' sharpness 0.85 to 0.83. It costs a
+    fifth to a quarter of a 512-768 px removal's time. Expansions are not polished
     (``engines/patch.py``)."""
     polish_radius: int = 1
     """The polish's largest random-search window, in pixels around the carried source.
@@ -238,9 +238,8 @@ def complete(
             continue
         if previous is None:
             colour = _start(level)
-        elif filled is None:  # above a carried level: the field's first vote fills the hole
-            colour = level.signal()
         else:
+            assert filled is not None  # a carried level is never followed by a solved one
             colour = _upsample_colour(level, filled)
         filled, previous = _solve_level(
             level,
@@ -281,7 +280,7 @@ def _carried(level: _Level, settings: SolverSettings) -> bool:
 
 def _polished(level: _Level, settings: SolverSettings) -> bool:
     """Whether a level that is only carried gets a local search all the same (see
-    ``SolverSettings.polish_radius``)."""
+    ``SolverSettings.polish_rounds``)."""
     return (
         _carried(level, settings)
         and settings.polish_rounds > 0
