@@ -147,5 +147,8 @@ def warm_up() -> None:
     image = np.stack([(xx * 4) % 256, (yy * 4) % 256, (xx + yy) % 256], axis=-1).astype(np.uint8)
     hole = np.zeros((side, side), dtype=bool)
     hole[24:40, 24:40] = True
-    # the full size is above work_side, so the carried path (and its uint8 vote) compiles too
-    complete(image, hole, SolverSettings(work_side=side // 2, min_side=16), seed=0)
+    # the full size is above work_side, so the carried path (and its uint8 vote) compiles
+    # too: unpolished, as a level above polish_side is, once polished
+    for polish_rounds in (0, SolverSettings.polish_rounds):
+        settings = SolverSettings(work_side=side // 2, min_side=16, polish_rounds=polish_rounds)
+        complete(image, hole, settings, seed=0)
