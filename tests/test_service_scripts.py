@@ -144,6 +144,14 @@ class _Output:
             self.text += line
 
 
+def _sigint_as_in_a_terminal() -> None:
+    """SIGINT at its default in the script, as a shell started from a terminal has it.
+    A child inherits an ignored SIGINT, and bash cannot trap a signal ignored on entry:
+    when an earlier test of the run left this process ignoring SIGINT, the script
+    never heard the Ctrl-C (two CI runs timed out that way)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 def test_the_cluster_outlives_a_dead_worker_and_ctrl_c_stops_all_it_started(
     tmp_path: Path,
@@ -173,6 +181,7 @@ def test_the_cluster_outlives_a_dead_worker_and_ctrl_c_stops_all_it_started(
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,
+            preexec_fn=_sigint_as_in_a_terminal,
         )
         out, err = _Output(cluster.stdout), _Output(cluster.stderr)
         everything: set[int] = set()
