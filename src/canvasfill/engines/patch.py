@@ -81,12 +81,14 @@ def settings_for(
 
     effort = DEFAULT_STEPS if steps is None else min(max(steps, 1), MAX_STEPS)
     texture = DEFAULT_STRENGTH if strength is None else min(max(strength, 0.0), 1.0)
-    if not hedges(operation):
-        # the polish moved expansions' medians the wrong way on the issue's goals
-        # (sharpness -0.01 to -0.03, flat blocks up to +1 point, blurred SSIM the same)
-        return SolverSettings(em_iterations=effort, coarse_extra=effort, polish_rounds=0)
-    hedge = Hedge(floor=texture)
-    return SolverSettings(em_iterations=effort, coarse_extra=effort, hedge=hedge)
+    removal = hedges(operation)
+    hedge = Hedge(floor=texture) if removal else None
+    # the polish moved expansions' medians the wrong way on the issue's goals
+    # (sharpness -0.01 to -0.03, flat blocks up to +1 point, blurred SSIM the same)
+    polish = SolverSettings.polish_rounds if removal else 0
+    return SolverSettings(
+        em_iterations=effort, coarse_extra=effort, hedge=hedge, polish_rounds=polish
+    )
 
 
 @register
